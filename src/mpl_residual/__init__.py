@@ -1,0 +1,36 @@
+"""
+mpl-residual: a transformer's residual stream as matplotlib heatmaps.
+
+The residual stream (the hidden-state vector after every layer) is folded into a
+``rows x cols`` grid (`to_grid`) and drawn as a heatmap (`residual_grid`, which returns a
+`ResidualStreamArtist` that can switch layers in place).  Importing the package registers
+the ``"residual"`` projection (`ResidualAxes`) and makes the style presets available as
+``plt.style.use("mpl_residual.blog_dark")``.
+
+Hugging Face models are handled by :mod:`mpl_residual.hf`, which is the only module that
+imports torch or transformers.
+"""
+
+from matplotlib.projections import register_projection
+
+from .artist import ResidualStreamArtist
+from .axes import ResidualAxes
+from .grid import grid_shape, to_grid
+from .heatmap import residual_grid
+from .scaling import robust_limits
+from .styles import STYLES, style_context
+
+__all__ = [
+    "ResidualAxes",
+    "ResidualStreamArtist",
+    "STYLES",
+    "grid_shape",
+    "residual_grid",
+    "robust_limits",
+    "style_context",
+    "to_grid",
+]
+
+__version__ = "0.1.0.dev0"
+
+register_projection(ResidualAxes)

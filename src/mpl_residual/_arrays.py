@@ -1,0 +1,70 @@
+"""Turning whatever the user passes into a float numpy array, with clear errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__: list[str] = []
+
+
+def _is_torch_tensor(x: Any) -> bool:
+    # Duck-typed so that torch is never imported here.
+    return type(x).__module__.split(".")[0] == "torch" and hasattr(x, "detach")
+
+
+def _describe(x: Any) -> str:
+    """A short description of *x* for error messages."""
+    shape = getattr(x, "shape", None)
+    dtype = getattr(x, "dtype", None)
+    if shape is not None and dtype is not None:
+        return f"{type(x).__name__} of shape {tuple(shape)} and dtype {dtype}"
+    return type(x).__name__
+
+
+def as_float_array(x: Any, *, name: str = "x") -> np.ndarray:
+    """
+    Return *x* as a floating-point numpy array.
+
+    numpy arrays, nested sequences and torch tensors (any device, any dtype, with or
+    without ``requires_grad``) are accepted.  float32 and float64 are kept, float16 and
+    bfloat16 become float32, integers and booleans become float64.
+
+    Raises
+    ------
+    TypeError
+        For complex, string, object or other non-numeric data.
+    ValueError
+        For ragged nested sequences.
+    """
+    if _is_torch_tensor(x):
+        t = x.detach()
+        if t.is_complex():
+            raise TypeError(f"{name} must be real-valued; got a complex {_describe(x)}")
+        if str(t.dtype) != "torch.float64":
+            t = t.float()
+        return t.cpu().numpy()
+    try:
+        arr = np.asarray(x)
+    except ValueError as err:  # ragged nested sequences
+        raise ValueError(
+            f"{name} must be a rectangular array of numbers; got a ragged {type(x).__name__} "
+            f"({err})"
+        ) from None
+    kind = arr.dtype.kind
+    if kind == "c":
+        raise TypeError(f"{name} must be real-valued; got complex data ({_describe(arr)})")
+    if kind in "fiub":
+        if kind == "f" and arr.dtype.itemsize >= 4:
+            return arr
+        return arr.astype(np.float32 if kind == "f" else np.float64)
+    if kind == "O":
+        try:
+            return arr.astype(np.float64)
+        except (TypeError, ValueError):
+            pass
+    raise TypeError(
+        f"{name} must hold numbers; got {_describe(arr)}"
+        + (f" from a {type(x).__name__}" if not isinstance(x, np.ndarray) else "")
+    )

@@ -1,0 +1,199 @@
+"""The artist: a QuadMesh that holds a whole residual stream and shows one layer."""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from matplotlib.collections import QuadMesh
+from matplotlib.text import Text
+
+from ._arrays import _describe, as_float_array
+
+__all__ = ["ResidualStreamArtist"]
+
+
+def _check_layer(layer: Any, n_layers: int) -> int:
+    if isinstance(layer, bool):
+        raise TypeError(f"layer must be an integer; got {layer!r}")
+    try:
+        index = operator.index(layer)
+    except TypeError:
+        raise TypeError(
+            f"layer must be an integer; got {type(layer).__name__} {layer!r}"
+        ) from None
+    if not -n_layers <= index < n_layers:
+        raise IndexError(
+            f"layer={index} is out of range for a stream of {n_layers} layer"
+            f"{'s' if n_layers != 1 else ''}; valid layers are {-n_layers} to {n_layers - 1}"
+        )
+    return index % n_layers
+
+
+def _cell_edges(rows: int, cols: int) -> np.ndarray:
+    """Corner coordinates with cell centres on integers, as ``imshow`` places pixels."""
+    x = np.arange(cols + 1) - 0.5
+    y = np.arange(rows + 1) - 0.5
+    return np.stack(np.meshgrid(x, y), axis=-1)
+
+
+class ResidualStreamArtist(QuadMesh):
+    """
+    A `~matplotlib.collections.QuadMesh` holding a ``(layers, rows, cols)`` stream.
+
+    One layer is shown at a time; `set_layer` swaps the data in place, so animations and
+    sliders never rebuild the artist.  All layers share one norm: if the norm has no
+    limits they are taken from the whole stream, never from the layer on show, so
+    frames are comparable.  NaN and inf cells are masked and drawn in the colormap's
+    "bad" colour.  Cell ``(row, col)`` is centred on ``x=col, y=row``, so with the
+    y axis inverted (as `residual_grid` leaves it) dimension 0 is the top-left cell.
+
+    Hovering a cell in an interactive window reads out its dimension, position and
+    value, e.g. ``dim 447 (row 9, col 15) = 187.1``.
+
+    Most users get one from `residual_grid`; build one directly to place it yourself
+    with ``ax.add_collection``.
+
+    Parameters
+    ----------
+    stream : array-like, shape (layers, rows, cols) or (rows, cols)
+        The folded stream (see `to_grid`).
+    layer : int, default: 0
+        The layer shown first; negative values count from the end.
+    **kwargs
+        Passed to `~matplotlib.collections.QuadMesh` (``cmap``, ``norm``,
+        ``edgecolors``, ``linewidths``, ``rasterized``, ...).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from matplotlib.figure import Figure
+    >>> ax = Figure().add_subplot()
+    >>> artist = ResidualStreamArtist(np.random.randn(13, 16, 48))
+    >>> _ = ax.add_collection(artist)
+    >>> artist.set_layer(-1)
+    >>> artist.layer, artist.n_layers
+    (12, 13)
+    """
+
+    def __init__(self, stream: Any, *, layer: int = 0, **kwargs: Any) -> None:
+        data = as_float_array(stream, name="stream")
+        if data.ndim == 2:
+            data = data[np.newaxis]
+        if data.ndim != 3 or 0 in data.shape:
+            raise ValueError(
+                "ResidualStreamArtist expects a stream of shape (layers, rows, cols) or "
+                f"(rows, cols), none of them empty; got {_describe(data)}"
+            )
+        self._stream = np.ma.masked_invalid(data)
+        self._layer = _check_layer(layer, len(data))
+        self._title: Text | None = None
+        self._title_format: Callable[[int], str] | None = None
+        kwargs.setdefault("shading", "flat")
+        super().__init__(_cell_edges(*data.shape[1:]), array=self._stream[self._layer], **kwargs)
+        self.set_mouseover(True)
+        self.autoscale_None()
+
+    # -- the stream ---------------------------------------------------------------
+
+    @property
+    def layer(self) -> int:
+        """Index of the layer on show (never negative)."""
+        return self._layer
+
+    @property
+    def n_layers(self) -> int:
+        """Number of layers in the stream."""
+        return len(self._stream)
+
+    @property
+    def stream(self) -> np.ma.MaskedArray:
+        """The whole stream, ``(layers, rows, cols)``, NaN and inf masked (read-only)."""
+        view = self._stream.view()
+        view.flags.writeable = False
+        return view
+
+    def set_layer(self, layer: int) -> None:
+        """
+        Show *layer* (negative values count from the end).
+
+        The data is swapped in place and the artist marked stale; the norm, colormap and
+        every other property are kept.  A title linked with `link_title` follows.
+
+        Raises
+        ------
+        IndexError
+            If *layer* is outside ``-n_layers .. n_layers - 1``.
+        """
+        self._layer = _check_layer(layer, self.n_layers)
+        self.set_array(self._stream[self._layer])
+        if self._title is not None and self._title_format is not None:
+            self._title.set_text(self._title_format(self._layer))
+
+    def link_title(self, text: Text | None, fmt: Callable[[int], str] | None = None) -> None:
+        """
+        Keep *text* showing ``fmt(layer)``: `set_layer` updates it.
+
+        *text* is usually the Axes title (``ax.title``).  With *fmt* ``None`` the text is
+        remembered (see `title`) but not updated.
+        """
+        self._title, self._title_format = text, fmt
+        if text is not None and fmt is not None:
+            text.set_text(fmt(self._layer))
+
+    @property
+    def title(self) -> Text | None:
+        """The Text linked with `link_title`, if any."""
+        return self._title
+
+    # -- one norm for every layer ---------------------------------------------------
+
+    def autoscale(self) -> None:
+        """Set the norm's limits from the whole stream (all layers), NaN and inf ignored."""
+        self.norm.autoscale(self._stream)
+
+    def autoscale_None(self) -> None:
+        """Fill in unset norm limits from the whole stream (all layers)."""
+        self.norm.autoscale_None(self._stream)
+
+    # -- hover read-out, O(1) per event -------------------------------------------------
+
+    def _cell_at(self, event: Any) -> tuple[int, int] | None:
+        if event.x is None or event.y is None:
+            return None
+        x, y = self.get_transform().inverted().transform((event.x, event.y))
+        if not (math.isfinite(x) and math.isfinite(y)):
+            return None
+        row, col = math.floor(y + 0.5), math.floor(x + 0.5)
+        n_rows, n_cols = self._stream.shape[1:]
+        if 0 <= row < n_rows and 0 <= col < n_cols:
+            return row, col
+        return None
+
+    def contains(self, mouseevent: Any) -> tuple[bool, dict[str, Any]]:
+        figure = self.figure
+        if figure is None or mouseevent.canvas is not figure.canvas:
+            return False, {}
+        cell = self._cell_at(mouseevent)
+        if cell is None:
+            return False, {}
+        return True, {"ind": [cell[0] * self._stream.shape[2] + cell[1]]}
+
+    def get_cursor_data(self, event: Any) -> tuple[int, int, int, float] | None:
+        """``(dim, row, col, value)`` of the cell under *event*, or None."""
+        cell = self._cell_at(event)
+        if cell is None:
+            return None
+        row, col = cell
+        value = float(self._stream.data[self._layer, row, col])
+        return row * self._stream.shape[2] + col, row, col, value
+
+    def format_cursor_data(self, data: Any) -> str:
+        """Format `get_cursor_data` as ``dim 447 (row 9, col 15) = 187.1``."""
+        if data is None:
+            return ""
+        dim, row, col, value = data
+        return f"dim {dim} (row {row}, col {col}) = {value:.4g}"

@@ -1,0 +1,207 @@
+"""`residual_grid`: one layer of a residual stream as a heatmap on any Axes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import matplotlib as mpl
+import numpy as np
+from matplotlib.colors import Colormap, Normalize, to_rgba
+
+from .artist import ResidualStreamArtist
+from .grid import as_stream
+from .scaling import colorbar_extend, robust_limits
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["residual_grid"]
+
+#: Colour of NaN/inf cells when the colormap is given by name.
+BAD_COLOR = "0.5"
+
+
+def _luminance(rgba: tuple[float, ...]) -> float:
+    r, g, b = rgba[:3]
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _beyond(cmap: Colormap, end: float, inner: float) -> tuple[float, ...]:
+    """A colour past the *end* of *cmap*: its lightness trend carried on, half-way."""
+    edge, before = np.array(cmap(end)), np.array(cmap(inner))
+    target = 1.0 if _luminance(edge) >= _luminance(before) else 0.0
+    edge[:3] = edge[:3] + 0.5 * (target - edge[:3])
+    return tuple(edge)
+
+
+def _marked_cmap(cmap: str | Colormap | None) -> Colormap:
+    """
+    The colormap to draw with.  A Colormap object is used as given; a name (or None,
+    for ``rcParams["image.cmap"]``) gets over/under colours that carry the map past its
+    ends, so clipped cells are marked, and a grey "bad" colour for NaN/inf.
+    """
+    if isinstance(cmap, Colormap):
+        return cmap
+    base = mpl.colormaps.get_cmap(cmap)
+    return base.with_extremes(
+        over=_beyond(base, 1.0, 0.85), under=_beyond(base, 0.0, 0.15), bad=BAD_COLOR
+    )
+
+
+def _cell_points(ax: Axes, rows: int, cols: int) -> float:
+    """Side of one cell in points, for the Axes' current size and square cells."""
+    scale = 72.0 / ax.figure.dpi
+    return min(ax.bbox.width / cols, ax.bbox.height / rows) * scale
+
+
+def _make_norm(
+    data: np.ndarray, norm: Any, vmin: float | None, vmax: float | None, robust: bool
+) -> Any:
+    if norm is not None:
+        if vmin is not None or vmax is not None:
+            raise ValueError(
+                "pass either norm or vmin/vmax, not both "
+                f"(got norm={norm!r}, vmin={vmin!r}, vmax={vmax!r})"
+            )
+        return norm
+    if vmin is None or vmax is None:
+        low, high = robust_limits(data, robust=robust)
+        vmin = low if vmin is None else vmin
+        vmax = high if vmax is None else vmax
+    if not vmin <= vmax:
+        raise ValueError(f"vmin must not exceed vmax; got vmin={vmin}, vmax={vmax}")
+    return Normalize(vmin=vmin, vmax=vmax)
+
+
+def _add_to_axes(ax: Axes, artist: ResidualStreamArtist) -> None:
+    """Place *artist* on *ax* following the steps of ``Axes.pcolormesh``."""
+    n_rows, n_cols = artist.stream.shape[1:]
+    corners = np.array([[-0.5, -0.5], [n_cols - 0.5, n_rows - 0.5]])
+    ax.add_collection(artist, autolim=False)
+    transform = artist.get_transform()
+    if any(transform.contains_branch_seperately(ax.transData)):
+        corners = (transform - ax.transData).transform(corners)
+    artist.sticky_edges.x[:] = sorted(corners[:, 0])
+    artist.sticky_edges.y[:] = sorted(corners[:, 1])
+    ax.update_datalim(corners)
+    ax.set_aspect(mpl.rcParams["image.aspect"])
+    ax.autoscale_view()
+    if not ax.yaxis_inverted():  # row 0 at the top, like imshow and text
+        ax.invert_yaxis()
+
+
+def residual_grid(
+    stream: Any,
+    *,
+    ax: Axes | None = None,
+    layer: int = 0,
+    rows: int | None = None,
+    cmap: str | Colormap | None = None,
+    norm: Normalize | str | None = None,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    robust: bool = True,
+    edgecolor: Any = None,
+    linewidth: float | None = None,
+    colorbar: bool | Mapping[str, Any] = False,
+    title: str | Callable[[int], str] | None = None,
+    **kwargs: Any,
+) -> ResidualStreamArtist:
+    """
+    Draw one layer of a residual stream as a grid of cells.
+
+    Dimension 0 is the top-left cell and the grid reads row by row, like text.  Every
+    layer of *stream* is kept in the returned artist, so ``artist.set_layer(i)`` shows
+    another layer on the same colour scale.
+
+    Parameters
+    ----------
+    stream : array-like or torch.Tensor
+        ``(layers, rows, cols)``, ``(rows, cols)`` (one layer) or ``(d_model,)`` (one
+        vector, folded with *rows*; see `to_grid`).
+    ax : `~matplotlib.axes.Axes`, optional
+        Where to draw; default: the current Axes.
+    layer : int, default: 0
+        Layer shown first; negative values count from the end.
+    rows : int, optional
+        Rows to fold a ``(d_model,)`` vector into (default: most nearly square).
+    cmap : str or `~matplotlib.colors.Colormap`, optional
+        Default: ``rcParams["image.cmap"]`` (set by the style presets).  A colormap given
+        by name gets over/under colours that mark clipped cells and a grey for NaN/inf;
+        a Colormap object is used exactly as given.
+    norm : `~matplotlib.colors.Normalize` or str, optional
+        Overrides the default scaling; unset limits come from the whole stream.
+    vmin, vmax : float, optional
+        Explicit colour limits; they always win.  One of them alone keeps the other
+        from the default scaling.
+    robust : bool, default: True
+        Default limits are ``(-m, m)`` with ``m`` the 99th percentile of ``|x|`` over
+        the whole stream (see `robust_limits`), so a few huge dimensions do not wash
+        out the rest.  ``False`` uses the largest ``|x|``.
+    edgecolor : color, optional
+        Colour of the lines between cells.  Default: the Axes' face colour, so cells
+        are separated by thin gaps of background.  ``"none"`` for no lines.
+    linewidth : float, optional
+        Width of those lines in points.  Default: a small fraction of the cell size.
+    colorbar : bool or dict, default: False
+        Add a colorbar (then ``artist.colorbar``).  A dict is passed to
+        `~matplotlib.figure.Figure.colorbar`; ``extend`` defaults to arrows on the
+        sides where values are clipped.
+    title : str or callable, optional
+        Axes title; a callable gets the layer index and is called again on every
+        `~ResidualStreamArtist.set_layer`, e.g. ``title=lambda i: f"layer {i}"``.
+    **kwargs
+        Passed to `ResidualStreamArtist` (a `~matplotlib.collections.QuadMesh`), e.g.
+        ``rasterized=True`` to keep PDFs small, ``alpha``, ``zorder``.
+
+    Returns
+    -------
+    ResidualStreamArtist
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import matplotlib.pyplot as plt
+    >>> import mpl_residual as mr
+    >>> stream = mr.to_grid(np.random.default_rng(0).standard_normal((13, 768)))
+    >>> fig, ax = plt.subplots()
+    >>> artist = mr.residual_grid(stream, ax=ax, layer=-1, colorbar=True)
+    >>> artist.set_layer(6)
+    """
+    data = as_stream(stream, rows=rows)
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        ax = plt.gca()
+    n_rows, n_cols = data.shape[1:]
+    if edgecolor is None:
+        edgecolor = kwargs.pop("edgecolors", None)
+    if linewidth is None:
+        linewidth = kwargs.pop("linewidths", None)
+    if edgecolor is None:
+        face = to_rgba(ax.get_facecolor())
+        edgecolor = face if face[3] > 0 else "none"
+    if linewidth is None:
+        linewidth = min(0.6, 0.06 * _cell_points(ax, n_rows, n_cols))
+    artist = ResidualStreamArtist(
+        data,
+        layer=layer,
+        cmap=_marked_cmap(cmap),
+        norm=_make_norm(data, norm, vmin, vmax, robust),
+        edgecolors=edgecolor,
+        linewidths=linewidth,
+        **kwargs,
+    )
+    _add_to_axes(ax, artist)
+    if title is not None:
+        if callable(title):
+            artist.link_title(ax.title, title)
+        else:
+            ax.set_title(title)
+            artist.link_title(ax.title)
+    if colorbar:
+        cbar_kw = dict(colorbar) if isinstance(colorbar, Mapping) else {}
+        cbar_kw.setdefault("extend", colorbar_extend(data, artist.norm))
+        ax.figure.colorbar(artist, ax=ax, **cbar_kw)
+    return artist
