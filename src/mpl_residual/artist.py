@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from matplotlib.artist import allow_rasterization
 from matplotlib.collections import QuadMesh
 from matplotlib.text import Text
 
@@ -93,9 +94,15 @@ class ResidualStreamArtist(QuadMesh):
         self._title: Text | None = None
         self._title_format: Callable[[int], str] | None = None
         kwargs.setdefault("shading", "flat")
-        super().__init__(_cell_edges(*data.shape[1:]), array=self._stream[self._layer], **kwargs)
+        # Antialiasing follows the lines between cells unless it is asked for: off without
+        # lines (as in pcolormesh: no seams between cells), on with them (smooth gaps).
+        self._auto_antialiased = not {"antialiased", "antialiaseds", "aa"} & kwargs.keys()
+        self._auto_linewidth = False
+        super().__init__(_cell_edges(*data.shape[1:]), **kwargs)
+        self.set_antialiased(False if self._auto_antialiased else self._antialiased)
+        self.autoscale_None()  # before any layer is set, so no single layer sets the limits
+        self.set_array(self._stream[self._layer])
         self.set_mouseover(True)
-        self.autoscale_None()
 
     # -- the stream ---------------------------------------------------------------
 
@@ -130,6 +137,7 @@ class ResidualStreamArtist(QuadMesh):
         """
         self._layer = _check_layer(layer, self.n_layers)
         self.set_array(self._stream[self._layer])
+        self.stale = True
         if self._title is not None and self._title_format is not None:
             self._title.set_text(self._title_format(self._layer))
 
@@ -153,11 +161,48 @@ class ResidualStreamArtist(QuadMesh):
 
     def autoscale(self) -> None:
         """Set the norm's limits from the whole stream (all layers), NaN and inf ignored."""
-        self.norm.autoscale(self._stream)
+        self.norm.autoscale(self._stream.reshape(-1))
 
     def autoscale_None(self) -> None:
         """Fill in unset norm limits from the whole stream (all layers)."""
-        self.norm.autoscale_None(self._stream)
+        self.norm.autoscale_None(self._stream.reshape(-1))
+
+    # -- lines between cells sized to the cells ------------------------------------------
+
+    def set_linewidth(self, lw: Any) -> None:
+        """
+        Set the width of the lines between cells, in points.
+
+        ``"auto"`` sizes them to the cells each time the artist is drawn: 6% of the cell
+        side, at most 0.6 pt, and none once cells are smaller than 3 pt, so that a
+        large grid in a small Axes is not drowned in its own gaps.
+        """
+        self._auto_linewidth = isinstance(lw, str) and lw == "auto"
+        super().set_linewidth(0.0 if self._auto_linewidth else lw)
+
+    def set_antialiased(self, aa: Any) -> None:
+        """Set whether cells and the lines between them are antialiased."""
+        super().set_antialiased(aa)
+        # QuadMesh draws with a flag of its own that Collection.set_antialiased does
+        # not reach; keep the two in step so that get/set mean what they say.
+        self._antialiased = bool(self.get_antialiased()[0])
+
+    def _fitted_linewidth(self) -> float:
+        corners = self.get_transform().transform([[0.0, 0.0], [1.0, 1.0]])
+        side = np.abs(corners[1] - corners[0]).min() * 72.0 / self.figure.dpi
+        return 0.0 if side < 3.0 else min(0.6, 0.06 * float(side))
+
+    @allow_rasterization
+    def draw(self, renderer: Any) -> None:
+        if self._auto_linewidth and self.figure is not None:
+            width = self._fitted_linewidth()
+            if width != self.get_linewidth()[0]:
+                super().set_linewidth(width)
+        if self._auto_antialiased:
+            drawn = self.get_linewidth()[0] > 0 and self.get_edgecolor().size > 0
+            if drawn != self.get_antialiased()[0]:
+                self.set_antialiased(drawn)
+        super().draw(renderer)
 
     # -- hover read-out, O(1) per event -------------------------------------------------
 

@@ -49,12 +49,6 @@ def _marked_cmap(cmap: str | Colormap | None) -> Colormap:
     )
 
 
-def _cell_points(ax: Axes, rows: int, cols: int) -> float:
-    """Side of one cell in points, for the Axes' current size and square cells."""
-    scale = 72.0 / ax.figure.dpi
-    return min(ax.bbox.width / cols, ax.bbox.height / rows) * scale
-
-
 def _make_norm(
     data: np.ndarray, norm: Any, vmin: float | None, vmax: float | None, robust: bool
 ) -> Any:
@@ -103,7 +97,7 @@ def residual_grid(
     vmax: float | None = None,
     robust: bool = True,
     edgecolor: Any = None,
-    linewidth: float | None = None,
+    linewidth: float | str | None = None,
     colorbar: bool | Mapping[str, Any] = False,
     title: str | Callable[[int], str] | None = None,
     **kwargs: Any,
@@ -136,14 +130,15 @@ def residual_grid(
         Explicit colour limits; they always win.  One of them alone keeps the other
         from the default scaling.
     robust : bool, default: True
-        Default limits are ``(-m, m)`` with ``m`` the 99th percentile of ``|x|`` over
+        Default limits are ``(-m, m)`` with ``m`` the 98th percentile of ``|x|`` over
         the whole stream (see `robust_limits`), so a few huge dimensions do not wash
         out the rest.  ``False`` uses the largest ``|x|``.
     edgecolor : color, optional
         Colour of the lines between cells.  Default: the Axes' face colour, so cells
         are separated by thin gaps of background.  ``"none"`` for no lines.
-    linewidth : float, optional
-        Width of those lines in points.  Default: a small fraction of the cell size.
+    linewidth : float or "auto", optional
+        Width of those lines in points.  Default ``"auto"``: sized to the cells when
+        drawn (6% of a cell, at most 0.6 pt, none for cells under 3 pt).
     colorbar : bool or dict, default: False
         Add a colorbar (then ``artist.colorbar``).  A dict is passed to
         `~matplotlib.figure.Figure.colorbar`; ``extend`` defaults to arrows on the
@@ -174,7 +169,6 @@ def residual_grid(
         import matplotlib.pyplot as plt
 
         ax = plt.gca()
-    n_rows, n_cols = data.shape[1:]
     if edgecolor is None:
         edgecolor = kwargs.pop("edgecolors", None)
     if linewidth is None:
@@ -183,7 +177,7 @@ def residual_grid(
         face = to_rgba(ax.get_facecolor())
         edgecolor = face if face[3] > 0 else "none"
     if linewidth is None:
-        linewidth = min(0.6, 0.06 * _cell_points(ax, n_rows, n_cols))
+        linewidth = "auto"
     artist = ResidualStreamArtist(
         data,
         layer=layer,

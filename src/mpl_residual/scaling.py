@@ -12,7 +12,7 @@ from ._arrays import as_float_array
 __all__ = ["robust_limits", "clipped_fraction", "colorbar_extend"]
 
 #: Percentile of |x| used for the default (robust) limits.
-ROBUST_PERCENTILE = 99.0
+ROBUST_PERCENTILE = 98.0
 
 
 def _finite_abs(data: np.ndarray) -> np.ndarray:
@@ -29,8 +29,9 @@ def robust_limits(
     Residual streams are signed and heavy-tailed: a few dimensions of GPT-2 small reach
     hundreds while the median ``|x|`` is below 1.  Limits from the full range would wash
     every ordinary dimension out to the centre colour, so by default ``m`` is the
-    *percentile*-th percentile of ``|x|`` over every layer at once (about 1% of cells
-    end up clipped and are drawn in the colormap's over/under colours).  NaN and inf
+    *percentile*-th percentile of ``|x|`` over every layer at once (as seaborn's
+    ``robust=True``, about 2% of cells end up clipped and are drawn in the colormap's
+    over/under colours).  NaN and inf
     are ignored.
 
     Parameters
@@ -39,7 +40,7 @@ def robust_limits(
         The stream, any shape.
     robust : bool, default: True
         If false, ``m`` is the largest finite ``|x|``.
-    percentile : float, default: 99
+    percentile : float, default: 98
         Percentile of ``|x|`` used when *robust* is true.
 
     Returns

@@ -1,0 +1,207 @@
+import io
+import pickle
+from unittest import mock
+
+import matplotlib.path
+import numpy as np
+import pytest
+from matplotlib.backend_bases import MouseEvent
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import QuadMesh
+from matplotlib.figure import Figure
+
+from mpl_residual import ResidualStreamArtist, residual_grid, to_grid
+
+
+def _placed(stream, **kwargs):
+    ax = FigureCanvasAgg(Figure()).figure.add_subplot()
+    return ax, residual_grid(stream, ax=ax, **kwargs)
+
+
+def test_is_a_quadmesh_showing_one_layer(stream):
+    ax, artist = _placed(stream, layer=2)
+    assert isinstance(artist, QuadMesh)
+    assert (artist.layer, artist.n_layers) == (2, 5)
+    np.testing.assert_array_equal(artist.get_array(), stream[2])
+    assert artist.get_array().shape == (6, 8)
+
+
+def test_set_layer_swaps_data_in_place_and_marks_stale(stream):
+    ax, artist = _placed(stream)
+    ax.figure.canvas.draw()
+    assert not artist.stale
+    artist.set_layer(-1)
+    assert artist.stale and artist.layer == 4
+    np.testing.assert_array_equal(artist.get_array(), stream[4])
+    artist.set_layer(np.int64(1))
+    np.testing.assert_array_equal(artist.get_array(), stream[1])
+    assert ax.collections[:] == [artist]
+
+
+@pytest.mark.parametrize("layer", [5, -6, 100])
+def test_set_layer_out_of_range(stream, layer):
+    _, artist = _placed(stream)
+    with pytest.raises(IndexError, match=rf"layer={layer} is out of range for a stream of 5 "
+                       r"layers; valid layers are -5 to 4"):
+        artist.set_layer(layer)
+    assert artist.layer == 0
+
+
+@pytest.mark.parametrize("layer", [1.0, "2", True, None])
+def test_set_layer_needs_an_integer(stream, layer):
+    _, artist = _placed(stream)
+    with pytest.raises(TypeError, match="layer must be an integer"):
+        artist.set_layer(layer)
+
+
+def test_one_norm_for_all_layers(stream):
+    _, artist = _placed(stream, robust=False)
+    limits = (artist.norm.vmin, artist.norm.vmax)
+    m = np.abs(stream).max()
+    assert limits == pytest.approx((-m, m))
+    colours = []
+    for i in range(artist.n_layers):
+        artist.set_layer(i)
+        assert (artist.norm.vmin, artist.norm.vmax) == limits
+        colours.append(artist.to_rgba(artist.get_array()))
+    # Same value, same colour, in every layer.
+    assert np.allclose(artist.to_rgba(np.ma.array([1.0])), artist.to_rgba(np.ma.array([1.0])))
+
+
+def test_bare_artist_autoscales_on_the_whole_stream(stream):
+    artist = ResidualStreamArtist(stream, layer=0)
+    assert artist.norm.vmin == pytest.approx(stream.min())
+    assert artist.norm.vmax == pytest.approx(stream.max())
+    artist.set_clim(0, 1)
+    artist.autoscale()
+    assert (artist.norm.vmin, artist.norm.vmax) == pytest.approx((stream.min(), stream.max()))
+
+
+def test_nan_and_inf_use_the_bad_colour():
+    data = np.zeros((2, 2, 3))
+    data[0, 0, 0], data[0, 0, 1], data[0, 0, 2] = np.nan, np.inf, -np.inf
+    ax, artist = _placed(data, cmap="viridis")
+    ax.figure.canvas.draw()
+    faces = artist.get_facecolors()
+    bad = artist.cmap.get_bad()
+    np.testing.assert_allclose(faces[:3], [bad] * 3)
+    assert not np.allclose(faces[3], bad)
+    # NaN/inf did not break the colour scale.
+    assert (artist.norm.vmin, artist.norm.vmax) == (-1.0, 1.0)
+
+
+def test_clipped_cells_get_the_over_and_under_colours(stream):
+    ax, artist = _placed(stream, layer=0, vmin=-1, vmax=1)
+    ax.figure.canvas.draw()
+    faces = artist.get_facecolors().reshape(6, 8, 4)
+    layer = stream[0]
+    np.testing.assert_allclose(faces[layer > 1], [artist.cmap.get_over()] * (layer > 1).sum())
+    np.testing.assert_allclose(faces[layer < -1], [artist.cmap.get_under()] * (layer < -1).sum())
+    # ...and those colours differ from the ends of the scale.
+    assert not np.allclose(artist.cmap.get_over(), artist.cmap(1.0))
+    assert not np.allclose(artist.cmap.get_under(), artist.cmap(0.0))
+
+
+def test_colorbar_as_scalar_mappable(stream):
+    ax, artist = _placed(stream)
+    cbar = ax.figure.colorbar(artist)
+    assert artist.colorbar is cbar
+    ax.figure.canvas.draw()
+
+
+def test_draw_artist_for_blitting(stream):
+    ax, artist = _placed(stream)
+    canvas = ax.figure.canvas
+    canvas.draw()
+    background = canvas.copy_from_bbox(ax.bbox)
+    before = np.asarray(canvas.buffer_rgba()).copy()
+    artist.set_layer(3)
+    canvas.restore_region(background)
+    ax.draw_artist(artist)
+    after = np.asarray(canvas.buffer_rgba())
+    assert not np.array_equal(before, after)
+    assert not artist.stale
+
+
+@pytest.mark.parametrize("fmt", ["png", "pdf", "svg"])
+def test_savefig(stream, fmt):
+    ax, _ = _placed(stream)
+    buf = io.BytesIO()
+    ax.figure.savefig(buf, format=fmt)
+    assert buf.tell() > 0
+
+
+def test_rasterized_keeps_pdfs_small():
+    big = np.random.default_rng(1).standard_normal((1, 128, 256))
+    sizes = {}
+    for rasterized in (False, True):
+        ax, _ = _placed(big, rasterized=rasterized)
+        buf = io.BytesIO()
+        ax.figure.savefig(buf, format="pdf")
+        sizes[rasterized] = buf.tell()
+    assert sizes[True] < sizes[False] / 3
+
+
+def test_pickle_round_trip_renders(stream):
+    ax, artist = _placed(stream, layer=2, colorbar=True, title="layer {}".format)
+    fig = pickle.loads(pickle.dumps(ax.figure))
+    (copy,) = [c for c in fig.axes[0].collections if isinstance(c, ResidualStreamArtist)]
+    assert copy.layer == 2 and copy.n_layers == 5
+    copy.set_layer(4)
+    assert fig.axes[0].get_title() == "layer 4"
+    fig.canvas.draw()
+
+
+def _event_at(ax, col, row):
+    x, y = ax.transData.transform((col, row))
+    return MouseEvent("motion_notify_event", ax.figure.canvas, x, y)
+
+
+def test_hover_reads_out_dimension_position_and_value(gpt2_vector):
+    ax, artist = _placed(to_grid(gpt2_vector, 16)[None])
+    ax.figure.canvas.draw()
+    event = _event_at(ax, 16.2, 9.7)  # inside the cell of row 10, col 16
+    assert artist.contains(event)[0]
+    assert artist.get_cursor_data(event)[:3] == (496, 10, 16)
+    assert artist.format_cursor_data(artist.get_cursor_data(event)) == (
+        "dim 496 (row 10, col 16) = 187.1"
+    )
+    assert artist in ax._mouseover_set  # the toolbar asks mouseover artists only
+    outside = _event_at(ax, 48.6, 3)
+    assert not artist.contains(outside)[0] and artist.get_cursor_data(outside) is None
+
+
+def test_hover_follows_the_layer_and_shows_raw_nonfinite_values(stream):
+    stream = stream.copy()
+    stream[3, 0, 0] = np.inf
+    ax, artist = _placed(stream, layer=3)
+    ax.figure.canvas.draw()
+    assert artist.format_cursor_data(artist.get_cursor_data(_event_at(ax, 0, 0))) == (
+        "dim 0 (row 0, col 0) = inf"
+    )
+    artist.set_layer(1)
+    assert artist.get_cursor_data(_event_at(ax, 7, 5)) == (47, 5, 7, float(stream[1, 5, 7]))
+
+
+def test_hover_is_constant_time():
+    # No path containment tests: the cell comes from the inverse transform alone.
+    ax, artist = _placed(np.zeros((1, 128, 128)))
+    ax.figure.canvas.draw()
+    event = _event_at(ax, 100, 3)
+    with mock.patch.object(matplotlib.path.Path, "contains_points", side_effect=AssertionError):
+        assert artist.contains(event)[0]
+        assert artist.get_cursor_data(event)[0] == 3 * 128 + 100
+
+
+def test_stream_property_is_read_only(stream):
+    _, artist = _placed(stream)
+    with pytest.raises(ValueError, match="read-only"):
+        artist.stream[0, 0, 0] = 1.0
+
+
+@pytest.mark.parametrize(
+    "bad", [np.zeros((2, 3, 4, 5)), np.zeros(5), np.zeros((0, 2, 2))]
+)
+def test_bad_stream_shape(bad):
+    with pytest.raises(ValueError, match=r"\(layers, rows, cols\) or \(rows, cols\)"):
+        ResidualStreamArtist(bad)

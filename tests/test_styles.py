@@ -1,0 +1,75 @@
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from mpl_residual import STYLES, residual_grid, style_context, to_grid
+
+
+@pytest.mark.parametrize("name", STYLES)
+def test_styles_load_by_dotted_name(name):
+    with plt.style.context(f"mpl_residual.{name}"):
+        assert mpl.rcParams["savefig.bbox"] is None  # never "tight": breaks Animation.save
+
+
+def test_blog_dark_is_the_seed_look():
+    with style_context("blog_dark"):
+        assert mpl.colors.same_color(mpl.rcParams["figure.facecolor"], "black")
+        assert mpl.colors.same_color(mpl.rcParams["axes.facecolor"], "black")
+        assert mpl.rcParams["image.cmap"] == "viridis"
+        assert not mpl.rcParams["axes.spines.left"] and not mpl.rcParams["xtick.bottom"]
+    with style_context("mpl_residual.blog_light"):
+        assert mpl.colors.same_color(mpl.rcParams["axes.facecolor"], "white")
+
+
+def test_paper_is_for_print():
+    with style_context("paper"):
+        assert mpl.rcParams["savefig.dpi"] == 300
+        assert mpl.rcParams["font.family"] == ["serif"]
+        assert mpl.rcParams["figure.figsize"][0] == 3.5
+        assert mpl.rcParams["image.cmap"] == "RdBu_r"  # diverging, colour-blind safe
+        assert mpl.rcParams["pdf.fonttype"] == 42 and mpl.rcParams["svg.fonttype"] == "none"
+
+
+def test_style_context_restores_and_decorates():
+    before = mpl.rcParams["axes.facecolor"]
+
+    @style_context("blog_dark")
+    def inside():
+        return mpl.rcParams["axes.facecolor"]
+
+    assert mpl.colors.same_color(inside(), "black")
+    assert mpl.rcParams["axes.facecolor"] == before
+
+
+def test_unknown_style():
+    with pytest.raises(ValueError, match="unknown mpl_residual style 'neon'; expected one of "
+                       "'blog_dark', 'blog_light', 'paper'"):
+        with style_context("neon"):
+            pass
+
+
+
+def _styled_figure():
+    # Drawn inside each preset; text is left out (fonts are not the point here).
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 384)).cumsum(axis=0)
+    x[:, 100] = [5, 20, 80]
+    fig, ax = plt.subplots()
+    residual_grid(to_grid(x), ax=ax, layer=-1, colorbar=True, title="layer 2")
+    return fig
+
+
+@pytest.mark.mpl_image_compare(style="mpl_residual.blog_dark", remove_text=True)
+def test_image_blog_dark():
+    return _styled_figure()
+
+
+@pytest.mark.mpl_image_compare(style="mpl_residual.blog_light", remove_text=True)
+def test_image_blog_light():
+    return _styled_figure()
+
+
+@pytest.mark.mpl_image_compare(style="mpl_residual.paper", remove_text=True)
+def test_image_paper():
+    return _styled_figure()
