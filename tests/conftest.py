@@ -12,8 +12,10 @@ DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture(autouse=True)
-def _close_figures():
-    yield
+def _clean_matplotlib():
+    """Each test starts from the same rcParams and leaves no figures behind."""
+    with matplotlib.rc_context():
+        yield
     plt.close("all")
 
 

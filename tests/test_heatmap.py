@@ -316,6 +316,6 @@ def test_image_composition():
     residual_grid(stream, ax=axd["B"], layer=-1, norm=a.norm, cmap="RdBu_r")
     top.colorbar(a, ax=list(axd.values()), extend="both")
     axs = bottom.subplots(1, 3)
-    for ax, layer in zip(axs, (2, 6, 10)):
+    for ax, layer in zip(axs, (2, 6, 10), strict=True):
         residual_grid(stream, ax=ax, layer=layer, vmin=-8, vmax=8)
     return fig
