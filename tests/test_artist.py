@@ -41,8 +41,11 @@ def test_set_layer_swaps_data_in_place_and_marks_stale(stream):
 @pytest.mark.parametrize("layer", [5, -6, 100])
 def test_set_layer_out_of_range(stream, layer):
     _, artist = _placed(stream)
-    with pytest.raises(IndexError, match=rf"layer={layer} is out of range for a stream of 5 "
-                       r"layers; valid layers are -5 to 4"):
+    with pytest.raises(
+        IndexError,
+        match=rf"layer={layer} is out of range for a stream of 5 "
+        r"layers; valid layers are -5 to 4",
+    ):
         artist.set_layer(layer)
     assert artist.layer == 0
 
@@ -199,9 +202,7 @@ def test_stream_property_is_read_only(stream):
         artist.stream[0, 0, 0] = 1.0
 
 
-@pytest.mark.parametrize(
-    "bad", [np.zeros((2, 3, 4, 5)), np.zeros(5), np.zeros((0, 2, 2))]
-)
+@pytest.mark.parametrize("bad", [np.zeros((2, 3, 4, 5)), np.zeros(5), np.zeros((0, 2, 2))])
 def test_bad_stream_shape(bad):
     with pytest.raises(ValueError, match=r"\(layers, rows, cols\) or \(rows, cols\)"):
         ResidualStreamArtist(bad)

@@ -11,8 +11,16 @@ from mpl_residual.grid import as_stream
 
 @pytest.mark.parametrize(
     ("d_model", "expected"),
-    [(768, (24, 32)), (384, (16, 24)), (4096, (64, 64)), (8192, (64, 128)), (7, (1, 7)),
-     (1, (1, 1)), (2048, (32, 64)), (12, (3, 4))],
+    [
+        (768, (24, 32)),
+        (384, (16, 24)),
+        (4096, (64, 64)),
+        (8192, (64, 128)),
+        (7, (1, 7)),
+        (1, (1, 1)),
+        (2048, (32, 64)),
+        (12, (3, 4)),
+    ],
 )
 def test_default_rows_most_nearly_square(d_model, expected):
     assert grid_shape(d_model) == expected
@@ -63,16 +71,24 @@ def test_pad_fills_tail_with_nan(shape, d_model, data):
 
 
 def test_rows_that_do_not_divide_name_the_choices():
-    with pytest.raises(ValueError, match=r"rows=10 does not divide d_model=768; valid rows "
-                       r"include 1, 2, 3, 4, 6, 8, 12, 16, .*pad=True"):
+    with pytest.raises(
+        ValueError,
+        match=r"rows=10 does not divide d_model=768; valid rows "
+        r"include 1, 2, 3, 4, 6, 8, 12, 16, .*pad=True",
+    ):
         to_grid(np.zeros(768), rows=10)
 
 
 @pytest.mark.parametrize(
     ("rows", "err", "match"),
-    [(0, ValueError, "positive integer"), (-2, ValueError, "positive integer"),
-     (2.5, TypeError, "positive integer"), ("4", TypeError, "positive integer"),
-     (True, TypeError, "positive integer"), (769, ValueError, "larger than d_model=768")],
+    [
+        (0, ValueError, "positive integer"),
+        (-2, ValueError, "positive integer"),
+        (2.5, TypeError, "positive integer"),
+        ("4", TypeError, "positive integer"),
+        (True, TypeError, "positive integer"),
+        (769, ValueError, "larger than d_model=768"),
+    ],
 )
 def test_bad_rows(rows, err, match):
     with pytest.raises(err, match=match):
@@ -81,12 +97,14 @@ def test_bad_rows(rows, err, match):
 
 @pytest.mark.parametrize(
     ("x", "err", "match"),
-    [(np.float64(3.0), ValueError, r"shape \(\.\.\., d_model\); got a 0-d"),
-     (np.zeros((3, 0)), ValueError, "d_model >= 1"),
-     (np.zeros(4, dtype=complex), TypeError, "real-valued"),
-     (np.array(["a", "b"]), TypeError, "must hold numbers"),
-     ([[1, 2, 3], [4, 5]], ValueError, "ragged list"),
-     ([object(), object()], TypeError, "must hold numbers")],
+    [
+        (np.float64(3.0), ValueError, r"shape \(\.\.\., d_model\); got a 0-d"),
+        (np.zeros((3, 0)), ValueError, "d_model >= 1"),
+        (np.zeros(4, dtype=complex), TypeError, "real-valued"),
+        (np.array(["a", "b"]), TypeError, "must hold numbers"),
+        ([[1, 2, 3], [4, 5]], ValueError, "ragged list"),
+        ([object(), object()], TypeError, "must hold numbers"),
+    ],
 )
 def test_bad_input(x, err, match):
     with pytest.raises(err, match=match):
@@ -139,12 +157,18 @@ def test_as_stream_shapes():
 
 @pytest.mark.parametrize(
     ("x", "kw", "match"),
-    [(np.zeros((2, 3, 4, 5)), {}, r"\(layers, rows, cols\), \(rows, cols\) or \(d_model,\); "
-      r"got ndarray of shape \(2, 3, 4, 5\)"),
-     (np.float32(1), {}, r"got ndarray of shape \(\) and dtype float32"),
-     (np.zeros((0, 4, 5)), {}, "must not be empty"),
-     (np.zeros((13, 768)), {"rows": 16}, r"use to_grid\(x, rows=16\) first"),
-     (np.zeros((3, 4, 5)), {"rows": 5}, "already folded into 4 rows")],
+    [
+        (
+            np.zeros((2, 3, 4, 5)),
+            {},
+            r"\(layers, rows, cols\), \(rows, cols\) or \(d_model,\); "
+            r"got ndarray of shape \(2, 3, 4, 5\)",
+        ),
+        (np.float32(1), {}, r"got ndarray of shape \(\) and dtype float32"),
+        (np.zeros((0, 4, 5)), {}, "must not be empty"),
+        (np.zeros((13, 768)), {"rows": 16}, r"use to_grid\(x, rows=16\) first"),
+        (np.zeros((3, 4, 5)), {"rows": 5}, "already folded into 4 rows"),
+    ],
 )
 def test_as_stream_errors(x, kw, match):
     with pytest.raises(ValueError, match=match):

@@ -30,11 +30,19 @@ def test_same_picture_as_a_hand_built_pcolormesh(fig_test, fig_ref):
     ref = fig_ref.subplots()
     cmap = mpl.colormaps["viridis"]
     ref.pcolormesh(
-        np.arange(49) - 0.5, np.arange(17) - 0.5, stream[5],
+        np.arange(49) - 0.5,
+        np.arange(17) - 0.5,
+        stream[5],
         cmap=cmap.with_extremes(
-            over=_beyond(cmap, 1.0, 0.85), under=_beyond(cmap, 0.0, 0.15), bad=BAD_COLOR,
+            over=_beyond(cmap, 1.0, 0.85),
+            under=_beyond(cmap, 0.0, 0.15),
+            bad=BAD_COLOR,
         ),
-        vmin=vmin, vmax=vmax, edgecolors="k", linewidth=0.5, antialiased=True,
+        vmin=vmin,
+        vmax=vmax,
+        edgecolors="k",
+        linewidth=0.5,
+        antialiased=True,
     )
     ref.set_aspect("equal")
     ref.invert_yaxis()
@@ -46,8 +54,7 @@ def test_colormap_object_is_used_as_given(fig_test, fig_ref):
     cmap = mpl.colormaps["magma"]
     residual_grid(stream, ax=fig_test.subplots(), cmap=cmap, vmin=-3, vmax=3, edgecolor="none")
     ref = fig_ref.subplots()
-    ref.pcolormesh(np.arange(49) - 0.5, np.arange(17) - 0.5, stream[0], cmap=cmap,
-                   vmin=-3, vmax=3)
+    ref.pcolormesh(np.arange(49) - 0.5, np.arange(17) - 0.5, stream[0], cmap=cmap, vmin=-3, vmax=3)
     ref.set_aspect("equal")
     ref.invert_yaxis()
 
@@ -160,8 +167,9 @@ def test_colorbar_marks_clipping_with_extend_arrows(stream):
     assert artist.colorbar.extend == "both"
     artist = residual_grid(stream, ax=ax, robust=False, colorbar=True)
     assert artist.colorbar.extend == "neither"
-    artist = residual_grid(np.abs(stream), ax=ax, colorbar={"label": "activation",
-                                                            "extend": "neither"})
+    artist = residual_grid(
+        np.abs(stream), ax=ax, colorbar={"label": "activation", "extend": "neither"}
+    )
     assert artist.colorbar.extend == "neither"
     assert artist.colorbar.ax.get_ylabel() == "activation"
 
@@ -240,9 +248,11 @@ def test_kwargs_reach_the_quadmesh(stream):
 
 @pytest.mark.parametrize(
     ("kwargs", "err", "match"),
-    [({"layer": 5}, IndexError, "valid layers are -5 to 4"),
-     ({"layer": 1.5}, TypeError, "layer must be an integer"),
-     ({"rows": 7}, ValueError, "already folded into 6 rows")],
+    [
+        ({"layer": 5}, IndexError, "valid layers are -5 to 4"),
+        ({"layer": 1.5}, TypeError, "layer must be an integer"),
+        ({"rows": 7}, ValueError, "already folded into 6 rows"),
+    ],
 )
 def test_bad_arguments(stream, kwargs, err, match):
     fig, ax = plt.subplots()
@@ -253,13 +263,15 @@ def test_bad_arguments(stream, kwargs, err, match):
 
 @pytest.mark.parametrize(
     ("data", "err", "match"),
-    [(np.float64(1.0), ValueError, r"expected|shape \(layers, rows, cols\)"),
-     (np.zeros((1, 2, 3, 4)), ValueError, r"got ndarray of shape \(1, 2, 3, 4\)"),
-     (np.zeros((0, 3)), ValueError, "must not be empty"),
-     (np.zeros((2, 3), complex), TypeError, "real-valued"),
-     ([["a", "b"]], TypeError, "must hold numbers"),
-     ([[1.0, 2.0], [3.0]], ValueError, "ragged"),
-     ({"a": 1}, TypeError, "must hold numbers")],
+    [
+        (np.float64(1.0), ValueError, r"expected|shape \(layers, rows, cols\)"),
+        (np.zeros((1, 2, 3, 4)), ValueError, r"got ndarray of shape \(1, 2, 3, 4\)"),
+        (np.zeros((0, 3)), ValueError, "must not be empty"),
+        (np.zeros((2, 3), complex), TypeError, "real-valued"),
+        ([["a", "b"]], TypeError, "must hold numbers"),
+        ([[1.0, 2.0], [3.0]], ValueError, "ragged"),
+        ({"a": 1}, TypeError, "must hold numbers"),
+    ],
 )
 def test_bad_streams(data, err, match):
     with pytest.raises(err, match=match):

@@ -8,8 +8,7 @@ def test_import_is_light():
         "heavy = [m for m in ('torch', 'transformers', 'ipywidgets', 'IPython') "
         "if m in sys.modules]; print(heavy)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
 

@@ -61,10 +61,14 @@ def test_robust_clips_at_most_about_two_percent(x):
 
 @pytest.mark.parametrize(
     ("x", "expected"),
-    [(np.full(10, 3.0), (-3.0, 3.0)), (np.full(10, -2.0), (-2.0, 2.0)),
-     (np.zeros(10), (-1.0, 1.0)), (np.full(10, np.nan), (-1.0, 1.0)),
-     (np.array([np.inf, -np.inf, np.nan]), (-1.0, 1.0)),
-     (np.r_[np.zeros(999), 5.0], (-5.0, 5.0))],
+    [
+        (np.full(10, 3.0), (-3.0, 3.0)),
+        (np.full(10, -2.0), (-2.0, 2.0)),
+        (np.zeros(10), (-1.0, 1.0)),
+        (np.full(10, np.nan), (-1.0, 1.0)),
+        (np.array([np.inf, -np.inf, np.nan]), (-1.0, 1.0)),
+        (np.r_[np.zeros(999), 5.0], (-5.0, 5.0)),
+    ],
 )
 def test_degenerate_streams(x, expected):
     assert robust_limits(x) == expected
@@ -83,8 +87,14 @@ def test_bad_percentile():
 
 @pytest.mark.parametrize(
     ("data", "expected"),
-    [([0, 1], "neither"), ([-3, 1], "min"), ([0, 3], "max"), ([-3, 3], "both"),
-     ([np.nan, np.inf, -np.inf, 0], "neither"), ([np.nan], "neither")],
+    [
+        ([0, 1], "neither"),
+        ([-3, 1], "min"),
+        ([0, 3], "max"),
+        ([-3, 3], "both"),
+        ([np.nan, np.inf, -np.inf, 0], "neither"),
+        ([np.nan], "neither"),
+    ],
 )
 def test_colorbar_extend(data, expected):
     assert colorbar_extend(np.array(data, float), Normalize(-2, 2)) == expected

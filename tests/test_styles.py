@@ -43,11 +43,13 @@ def test_style_context_restores_and_decorates():
 
 
 def test_unknown_style():
-    with pytest.raises(ValueError, match="unknown mpl_residual style 'neon'; expected one of "
-                       "'blog_dark', 'blog_light', 'paper'"):
+    with pytest.raises(
+        ValueError,
+        match="unknown mpl_residual style 'neon'; expected one of "
+        "'blog_dark', 'blog_light', 'paper'",
+    ):
         with style_context("neon"):
             pass
-
 
 
 def _styled_figure():
