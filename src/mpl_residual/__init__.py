@@ -18,10 +18,12 @@ from .axes import ResidualAxes
 from .grid import grid_shape, to_grid
 from .heatmap import residual_grid
 from .scaling import robust_limits
+from .stream import ResidualStream
 from .styles import STYLES, style_context
 
 __all__ = [
     "ResidualAxes",
+    "ResidualStream",
     "ResidualStreamArtist",
     "STYLES",
     "grid_shape",

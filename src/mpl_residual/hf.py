@@ -1,0 +1,591 @@
+"""
+The Hugging Face adapter: a transformers model, or its outputs, as a residual stream.
+
+This is the only module of mpl_residual that imports torch (and, through the model you
+pass, transformers).  Everything it returns is a plain float32 numpy array on the CPU,
+``(layers, rows, cols)``, ready for `mpl_residual.residual_grid`.
+
+What each layer index means
+---------------------------
+With ``L`` blocks (``config.num_hidden_layers``) there are ``L + 1`` layers, exactly as
+in transformers' ``outputs.hidden_states``:
+
+- index ``0``: the **embeddings**, i.e. the input of the first block (token embeddings,
+  plus position embeddings or scaling where the architecture adds them);
+- index ``i`` for ``1 <= i < L``: the **output of block i**, the input of block ``i + 1``;
+- index ``L``: the output of the last block **after the model's final norm** (GPT-2's
+  ``ln_f``, Llama's ``norm``, OPT's ``final_layer_norm``) on language models, because
+  that is what transformers reports as the last hidden state.  Encoders without a
+  final norm (BERT) and vision transformers that report the raw output (ViT, CLIP's
+  vision tower) give the last block's output as is.  ``capture(..., final="raw")``
+  always gives the last block's output *before* any final norm: the true residual
+  stream.
+
+`from_outputs` reads these from ``outputs.hidden_states``; `capture` records the same
+tensors with hooks (the input of each block, the output of the last block, and the
+output of the module that runs the blocks) and keeps only the position asked for.
+"""
+
+from __future__ import annotations
+
+import inspect
+import operator
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+from .grid import to_grid
+from .stream import ResidualStream
+
+__all__ = ["capture", "find_blocks", "from_outputs", "residual_stream"]
+
+_EXAMPLE = "outputs = model(**inputs, output_hidden_states=True)"
+_STACKS = ("decoder", "encoder", "vision", "text")
+
+
+# -- positions ----------------------------------------------------------------------------
+
+
+def _index(value: Any, name: str) -> int:
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an integer; got {value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be an integer; got {type(value).__name__} {value!r}"
+        ) from None
+
+
+def _mask_tensor(attention_mask: Any) -> torch.Tensor | None:
+    if attention_mask is None:
+        return None
+    if isinstance(attention_mask, Mapping):  # a BatchEncoding or a dict of inputs
+        if "attention_mask" not in attention_mask:
+            raise ValueError(
+                "attention_mask was given a mapping without an 'attention_mask' entry; "
+                f"keys: {sorted(attention_mask)}"
+            )
+        attention_mask = attention_mask["attention_mask"]
+    mask = torch.as_tensor(attention_mask)
+    if mask.ndim == 1:
+        mask = mask[None]
+    if mask.ndim != 2:
+        raise ValueError(f"attention_mask must have shape (batch, seq); got {tuple(mask.shape)}")
+    return mask.detach().cpu()
+
+
+class _Positions:
+    """Resolves ``batch_index`` and ``position`` against a (batch, seq) shape and mask."""
+
+    def __init__(self, position: int | None, batch_index: int, mask: torch.Tensor | None):
+        self.position = None if position is None else _index(position, "position")
+        self.batch_index = _index(batch_index, "batch_index")
+        self.mask = mask
+        self.batch: int | None = None
+        self.real: torch.Tensor | None = None  # absolute indices of the real tokens
+        self.rows: torch.Tensor | None = None  # absolute indices kept along the sequence
+
+    def resolve(self, batch: int, seq: int) -> None:
+        if not -batch <= self.batch_index < batch:
+            raise IndexError(
+                f"batch_index={self.batch_index} is out of range for a batch of {batch}; "
+                f"valid: {-batch} to {batch - 1}"
+            )
+        self.batch = self.batch_index % batch
+        if self.mask is not None:
+            if tuple(self.mask.shape) != (batch, seq):
+                raise ValueError(
+                    f"attention_mask has shape {tuple(self.mask.shape)} but the sequences "
+                    f"are (batch, seq) = ({batch}, {seq})"
+                )
+            self.real = torch.nonzero(self.mask[self.batch]).flatten()
+        else:
+            self.real = torch.arange(seq)
+        if self.position is None:
+            self.rows = self.real
+            return
+        n = len(self.real)
+        if not -n <= self.position < n:
+            where = (
+                f"sequence {self.batch} has {n} real tokens (length {seq} after padding)"
+                if self.mask is not None
+                else f"the sequence has {seq} positions"
+            )
+            raise IndexError(
+                f"position={self.position} is out of range: {where}; valid: {-n} to {n - 1}"
+            )
+        self.rows = self.real[self.position]
+
+    @property
+    def index(self) -> int | None:
+        """The kept position as an index into the real tokens (None: all kept)."""
+        return None if self.position is None else self.position % len(self.real)
+
+    def take(self, hidden: torch.Tensor) -> torch.Tensor:
+        """The kept vector(s) of one hidden-state tensor, float32 on the CPU."""
+        if hidden.ndim != 3:
+            raise ValueError(
+                f"expected hidden states of shape (batch, seq, d_model); got {tuple(hidden.shape)}"
+            )
+        if self.rows is None:
+            self.resolve(hidden.shape[0], hidden.shape[1])
+        rows = self.rows.to(hidden.device) if self.rows.ndim else self.rows
+        return hidden[self.batch, rows].detach().to("cpu", torch.float32, copy=True)
+
+
+def _fold(vectors: Sequence[torch.Tensor], rows: int | None, pad: bool) -> np.ndarray:
+    widths = {v.shape[-1] for v in vectors}
+    if len(widths) != 1:
+        raise ValueError(
+            f"the hidden states have different widths {sorted(widths)}; "
+            "select the layers of one width before plotting"
+        )
+    return np.ascontiguousarray(to_grid(torch.stack(list(vectors)).numpy(), rows, pad=pad))
+
+
+# -- from outputs -------------------------------------------------------------------------
+
+
+def _hidden_states(outputs: Any, stack: str | None) -> Sequence[torch.Tensor]:
+    if stack is not None and stack not in _STACKS:
+        raise ValueError(
+            f"stack must be one of {', '.join(map(repr, _STACKS))} or None; got {stack!r}"
+        )
+    if (
+        isinstance(outputs, (tuple, list))
+        and outputs
+        and all(isinstance(h, torch.Tensor) for h in outputs)
+    ):
+        return outputs
+    if not isinstance(outputs, Mapping):
+        raise TypeError(
+            "outputs must be a transformers ModelOutput, a dict, or the tuple of hidden "
+            f"states; got {type(outputs).__name__}"
+        )
+    if stack in ("vision", "text"):
+        outputs = outputs.get(f"{stack}_model_output") or {}
+        key = "hidden_states"
+    elif stack is None:
+        key = next(
+            (k for k in ("hidden_states", "decoder_hidden_states") if outputs.get(k) is not None),
+            "hidden_states",
+        )
+    else:
+        key = f"{stack}_hidden_states"
+    hidden = outputs.get(key)
+    if hidden is None:
+        raise ValueError(
+            f"the model outputs have no {key!r}; run the model with "
+            f"output_hidden_states=True, e.g. {_EXAMPLE}"
+        )
+    return hidden
+
+
+def from_outputs(
+    outputs: Any,
+    *,
+    position: int | None = -1,
+    batch_index: int = 0,
+    attention_mask: Any = None,
+    rows: int | None = None,
+    pad: bool = False,
+    stack: Literal["decoder", "encoder", "vision", "text"] | None = None,
+) -> np.ndarray:
+    """
+    The residual stream at one position, from a model's hidden states.
+
+    Parameters
+    ----------
+    outputs : ModelOutput, dict or tuple of tensors
+        What the model returned with ``output_hidden_states=True``, or the tuple
+        ``outputs.hidden_states`` itself.  Causal LMs, encoders (BERT), encoder-decoders
+        and vision transformers (where positions are patches) are all accepted.
+    position : int or None, default: -1
+        Which token.  With *attention_mask*, positions count over the real tokens of
+        the sequence only, so ``-1`` is its last real token whether the batch was padded
+        on the right or on the left.  ``None`` keeps every (real) position.
+    batch_index : int, default: 0
+        Which sequence of the batch.
+    attention_mask : tensor, array or BatchEncoding, optional
+        The mask the model was run with (a tokenizer's BatchEncoding works as is).
+    rows : int, optional
+        Grid rows for `to_grid` (default: most nearly square).
+    pad : bool, default: False
+        Pad to the grid with NaN if *rows* does not divide ``d_model``.
+    stack : {"decoder", "encoder", "vision", "text"}, optional
+        Which hidden states of a composite model: ``"decoder"`` (the default when an
+        encoder-decoder's outputs have them) or ``"encoder"``; ``"vision"``/``"text"``
+        for CLIP-style outputs.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 on the CPU, ``(layers, rows, cols)``, or ``(layers, tokens, rows, cols)``
+        with ``position=None``.  See the module docstring for what each layer index is.
+
+    Examples
+    --------
+    >>> outputs = model(**inputs, output_hidden_states=True)  # doctest: +SKIP
+    >>> stream = hf.from_outputs(outputs, attention_mask=inputs)  # doctest: +SKIP
+    >>> ax.residual_grid(stream, layer=-1)  # doctest: +SKIP
+    """
+    hidden = _hidden_states(outputs, stack)
+    positions = _Positions(position, batch_index, _mask_tensor(attention_mask))
+    return _fold([positions.take(h) for h in hidden], rows, pad)
+
+
+# -- capture with hooks -------------------------------------------------------------------
+
+
+def _n_layers(model: nn.Module) -> int | None:
+    config = getattr(model, "config", None)
+    if config is None:
+        return None
+    if hasattr(config, "get_text_config"):
+        config = config.get_text_config()
+    for name in ("num_hidden_layers", "n_layer", "num_layers"):
+        value = getattr(config, name, None)
+        if isinstance(value, int):
+            return value
+    return None
+
+
+def find_blocks(model: nn.Module) -> nn.ModuleList:
+    """
+    The list of transformer blocks of *model*, found from its config.
+
+    It is the one outermost `~torch.nn.ModuleList` whose length is
+    ``config.num_hidden_layers`` (GPT-2's ``transformer.h``, Llama's ``model.layers``,
+    BERT's ``encoder.layer``, ...).
+
+    Raises
+    ------
+    ValueError
+        If there is no such list, or several (encoder-decoders); the message lists the
+        candidates and says how to pass one to `capture` with ``blocks=``.
+
+    Examples
+    --------
+    >>> blocks = hf.find_blocks(model)  # doctest: +SKIP
+    """
+    n = _n_layers(model)
+    found: list[tuple[str, nn.Module]] = []
+    for name, module in model.named_modules():
+        if not isinstance(module, nn.ModuleList) or not len(module):
+            continue
+        if n is not None and len(module) != n:
+            continue
+        if any(name.startswith(f"{outer}.") for outer, _ in found):
+            continue  # a list inside a block (T5's block.0.layer) is not the block list
+        found.append((name, module))
+    if len(found) == 1:
+        return found[0][1]
+    what = (
+        f"of length config.num_hidden_layers={n}"
+        if n is not None
+        else "(no layer count in config)"
+    )
+    names = ", ".join(name for name, _ in found) or "none"
+    example = found[-1][0] if found else "model.layers"
+    raise ValueError(
+        f"cannot tell the transformer blocks of {type(model).__name__}: ModuleLists {what}: "
+        f"{names}. Pass them explicitly, e.g. capture(model, inputs, blocks=model.{example})"
+    )
+
+
+def _reports_final_norm(owner: nn.Module) -> bool:
+    """
+    Whether *owner*'s reported last hidden state is its output (after a final norm).
+
+    transformers >= 5 marks the models whose ``hidden_states[-1]`` is the last block's
+    raw output instead (ViT, CLIP's vision tower, ...) with
+    ``capture_outputs(tie_last_hidden_states=False)`` on their forward, or with
+    ``config.tie_last_hidden_states``; both are honoured so that `capture` equals
+    `from_outputs`.  Anything else reports its output, as transformers 4 did.
+    """
+    setting = getattr(getattr(owner, "config", None), "tie_last_hidden_states", None)
+    if isinstance(setting, bool):
+        return setting
+    fn = getattr(type(owner), "forward", None)
+    while fn is not None:
+        code = getattr(fn, "__code__", None)
+        if code is not None and "tie_last_hidden_states" in code.co_freevars:
+            cell = fn.__closure__[code.co_freevars.index("tie_last_hidden_states")]
+            return bool(cell.cell_contents)
+        fn = getattr(fn, "__wrapped__", None)
+    return True
+
+
+def _owner(model: nn.Module, block: nn.Module) -> nn.Module:
+    """The module whose forward runs the blocks: its output is the last hidden state."""
+    name = next((n for n, m in model.named_modules() if m is block), None)
+    if name is None:
+        raise ValueError(f"blocks must be part of the model; {type(block).__name__} is not")
+    parts = name.split(".")[:-1]
+    if parts and isinstance(model.get_submodule(".".join(parts)), (nn.ModuleList, nn.Sequential)):
+        parts = parts[:-1]
+    return model.get_submodule(".".join(parts))
+
+
+def _block_list(blocks: Any) -> list[nn.Module]:
+    try:
+        found = list(blocks)
+    except TypeError:
+        found = []
+    if not found or not all(isinstance(b, nn.Module) for b in found):
+        raise TypeError(
+            f"blocks must be a non-empty ModuleList or list of modules; got {blocks!r:.80}"
+        )
+    return found
+
+
+def _inputs_kwargs(inputs: Any) -> dict[str, Any]:
+    if isinstance(inputs, str) or (
+        isinstance(inputs, Sequence) and inputs and isinstance(inputs[0], str)
+    ):
+        raise TypeError(
+            "inputs is text; tokenize it first, e.g. inputs = tokenizer(text, "
+            "return_tensors='pt'), or use hf.residual_stream(model, tokenizer, text)"
+        )
+    if isinstance(inputs, Mapping):
+        return dict(inputs)
+    if isinstance(inputs, torch.Tensor):
+        return {"input_ids": inputs if inputs.ndim == 2 else inputs[None]}
+    raise TypeError(
+        "inputs must be a dict or BatchEncoding of model inputs, or a tensor of input ids; "
+        f"got {type(inputs).__name__}"
+    )
+
+
+def _first_tensor(value: Any) -> torch.Tensor:
+    if isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, Mapping):
+        return value.get("last_hidden_state", next(iter(value.values())))
+    return value[0]  # transformers < 5 blocks return tuples
+
+
+def _contains(parent: nn.Module, child: nn.Module) -> bool:
+    return any(m is child for m in parent.modules())
+
+
+class _Recorder:
+    """The hooks of one `capture`: each keeps only the requested position(s)."""
+
+    def __init__(self, blocks: Sequence[nn.Module], owner: nn.Module, positions: _Positions):
+        self.positions = positions
+        self.final_norm = _reports_final_norm(owner)
+        self.layers: list[torch.Tensor | None] = [None] * len(blocks)
+        self.raw: torch.Tensor | None = None
+        self.normed: torch.Tensor | None = None
+        self.handles = []
+        for i, block in enumerate(blocks):
+            self.handles.append(
+                block.register_forward_pre_hook(self._pre_hook(i), with_kwargs=True)
+            )
+        self.handles.append(blocks[-1].register_forward_hook(self._last_block))
+        self.handles.append(owner.register_forward_hook(self._owner))
+
+    def _pre_hook(self, i: int):
+        def hook(module: nn.Module, args: tuple, kwargs: dict) -> None:
+            hidden = args[0] if args else kwargs["hidden_states"]
+            self.layers[i] = self.positions.take(hidden)
+
+        return hook
+
+    def _last_block(self, module: nn.Module, args: tuple, output: Any) -> None:
+        self.raw = self.positions.take(_first_tensor(output))
+        if not self.final_norm:
+            self.normed = self.raw
+
+    def _owner(self, module: nn.Module, args: tuple, output: Any) -> None:
+        if self.final_norm:
+            self.normed = self.positions.take(_first_tensor(output))
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+
+
+def _run(
+    model: nn.Module,
+    inputs: Any,
+    *,
+    position: int | None,
+    batch_index: int,
+    blocks: Sequence[nn.Module] | None,
+    final: str,
+) -> _Recorder:
+    if final not in ("normed", "raw"):
+        raise ValueError(f"final must be 'normed' or 'raw'; got {final!r}")
+    kwargs = _inputs_kwargs(inputs)
+    blocks = list(find_blocks(model) if blocks is None else _block_list(blocks))
+    # Run the body only (no LM head: its logits are seq x vocab floats nobody asked for).
+    base = getattr(model, "base_model", model)
+    body = base if _contains(base, blocks[0]) else model
+    accepted = inspect.signature(body.forward).parameters
+    for flag in ("output_hidden_states", "output_attentions", "use_cache"):
+        if flag in accepted or any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+            kwargs.setdefault(flag, False)
+    positions = _Positions(position, batch_index, _mask_tensor(kwargs.get("attention_mask")))
+    ids = kwargs.get("input_ids")
+    if isinstance(ids, torch.Tensor) and ids.ndim == 2 and "decoder_input_ids" not in kwargs:
+        positions.resolve(*ids.shape)  # bad indices or masks fail before the forward
+    recorder = _Recorder(blocks, _owner(model, blocks[0]), positions)
+    try:
+        with torch.no_grad():
+            body(**kwargs)
+    finally:
+        recorder.remove()
+    if any(layer is None for layer in recorder.layers) or recorder.raw is None:
+        raise RuntimeError(
+            "the forward pass did not run every block; pass the blocks that it does run "
+            "with blocks="
+        )
+    return recorder
+
+
+def capture(
+    model: nn.Module,
+    inputs: Any,
+    *,
+    position: int | None = -1,
+    batch_index: int = 0,
+    rows: int | None = None,
+    pad: bool = False,
+    final: Literal["normed", "raw"] = "normed",
+    blocks: Sequence[nn.Module] | None = None,
+) -> np.ndarray:
+    """
+    The residual stream at one position, captured with forward hooks.
+
+    The model runs once under `torch.no_grad`, without ``output_hidden_states``: a hook
+    on each block keeps only the requested position as the hidden states go by, so
+    memory is ``O(layers x d_model)`` rather than ``O(layers x seq x d_model)``.  Only
+    the model's body runs (the LM head's logits are never computed).  Every hook is
+    removed afterwards, also when the forward raises.  Works on models dispatched
+    across devices with accelerate's ``device_map``.
+
+    Parameters
+    ----------
+    model : transformers.PreTrainedModel or torch.nn.Module
+        Any causal LM, encoder or vision transformer with a list of blocks.
+    inputs : dict, BatchEncoding or tensor
+        Model inputs, as a tokenizer returns them, or a tensor of input ids.
+    position, batch_index, rows, pad
+        As in `from_outputs`; the attention mask is taken from *inputs*.
+    final : {"normed", "raw"}, default: "normed"
+        The last layer: ``"normed"`` is what the model reports as its last hidden
+        state (after the final norm on most architectures), so that the result equals
+        `from_outputs` exactly; ``"raw"`` is the last block's output before the final
+        norm, the true residual stream.
+    blocks : ModuleList, optional
+        The transformer blocks, if `find_blocks` cannot tell them (encoder-decoders:
+        ``blocks=model.decoder.block``).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 on the CPU, ``(layers, rows, cols)`` (``(layers, tokens, rows, cols)``
+        with ``position=None``).
+
+    Examples
+    --------
+    >>> model = AutoModel.from_pretrained(path)  # doctest: +SKIP
+    >>> inputs = tokenizer("Paris is the capital of", return_tensors="pt")  # doctest: +SKIP
+    >>> ax.residual_grid(hf.capture(model, inputs), layer=-1)  # doctest: +SKIP
+    """
+    recorder = _run(
+        model, inputs, position=position, batch_index=batch_index, blocks=blocks, final=final
+    )
+    last = recorder.normed if final == "normed" else recorder.raw
+    if last is None:
+        raise RuntimeError(
+            "could not find the model's final hidden state; use final='raw' or pass blocks="
+        )
+    return _fold([*recorder.layers, last], rows, pad)
+
+
+# -- the one-liner --------------------------------------------------------------------------
+
+
+def residual_stream(
+    model: nn.Module,
+    tokenizer: Any,
+    text: str | Sequence[str],
+    *,
+    position: int | None = -1,
+    batch_index: int = 0,
+    rows: int | None = None,
+    pad: bool = False,
+    final: Literal["normed", "raw"] = "normed",
+    blocks: Sequence[nn.Module] | None = None,
+) -> ResidualStream:
+    """
+    Tokenize *text*, capture its residual stream, and label it.
+
+    A batch is padded; the tokenizer gets a pad token if it has none (its
+    end-of-sequence token, as is usual for GPT-2-style tokenizers).  The inputs go to
+    the model's device (accelerate places them itself on a dispatched model), and the
+    result carries the token strings and layer names, so that ``title=stream.title``
+    gives titles like ``"layer 5 · ' capital'"``.
+
+    Parameters
+    ----------
+    model, tokenizer
+        A transformers model and its tokenizer.
+    text : str or list of str
+        One text, or a batch (padded; pick one with *batch_index*).
+    position, batch_index, rows, pad, final, blocks
+        As in `capture`.  Positions count over the real tokens of the sequence.
+
+    Returns
+    -------
+    ResidualStream
+        Works wherever an array is expected.
+
+    Examples
+    --------
+    >>> stream = hf.residual_stream(model, tokenizer, "Paris is the capital of")  # doctest: +SKIP
+    >>> ax.residual_grid(stream, layer=-1, title=stream.title)  # doctest: +SKIP
+    """
+    if isinstance(text, str):
+        inputs = tokenizer(text, return_tensors="pt")
+    else:
+        if tokenizer.pad_token is None:
+            if tokenizer.eos_token is None:
+                raise ValueError(
+                    "the tokenizer has neither a pad token nor an end-of-sequence token to pad "
+                    "the batch with; set tokenizer.pad_token first"
+                )
+            tokenizer.pad_token = tokenizer.eos_token
+        inputs = tokenizer(list(text), return_tensors="pt", padding=True)
+    device = getattr(model, "device", None)
+    if device is not None and getattr(model, "hf_device_map", None) is None:
+        inputs = inputs.to(device)
+    recorder = _run(
+        model, inputs, position=position, batch_index=batch_index, blocks=blocks, final=final
+    )
+    positions = recorder.positions
+    last = recorder.normed if final == "normed" else recorder.raw
+    if last is None:
+        raise RuntimeError("could not find the model's final hidden state; use final='raw'")
+    values = _fold([*recorder.layers, last], rows, pad)
+    ids = inputs["input_ids"][positions.batch]
+    tokens = tuple(tokenizer.decode([int(ids[i])]) for i in positions.real)
+    names = ["embeddings"] + [f"block {i}" for i in range(1, len(recorder.layers) + 1)]
+    if final == "normed" and not torch.equal(recorder.raw, recorder.normed):
+        names[-1] += " + final norm"
+    config = getattr(model, "config", None)
+    return ResidualStream(
+        values,
+        tokens=tokens,
+        layer_names=tuple(names),
+        position=positions.index,
+        model_name=getattr(config, "name_or_path", None) or None,
+        d_model=int(last.shape[-1]),
+    )

