@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from matplotlib.colors import CenteredNorm, LogNorm, Normalize
 from matplotlib.testing.decorators import check_figures_equal
+from matplotlib.ticker import MaxNLocator
 
 from mpl_residual import residual_grid, robust_limits, to_grid
 from mpl_residual.heatmap import BAD_COLOR, _beyond
@@ -18,6 +19,11 @@ def _real_looking_stream(layers=13, d_model=768, seed=0):
 
 
 # -- the picture ---------------------------------------------------------------------
+
+
+def _integer_ticks(ax):
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(MaxNLocator("auto", integer=True, steps=[1, 2, 5, 10]))
 
 
 @check_figures_equal(extensions=["png"])
@@ -44,6 +50,7 @@ def test_same_picture_as_a_hand_built_pcolormesh(fig_test, fig_ref):
         linewidth=0.5,
         antialiased=True,
     )
+    _integer_ticks(ref)
     ref.set_aspect("equal")
     ref.invert_yaxis()
 
@@ -55,6 +62,7 @@ def test_colormap_object_is_used_as_given(fig_test, fig_ref):
     residual_grid(stream, ax=fig_test.subplots(), cmap=cmap, vmin=-3, vmax=3, edgecolor="none")
     ref = fig_ref.subplots()
     ref.pcolormesh(np.arange(49) - 0.5, np.arange(17) - 0.5, stream[0], cmap=cmap, vmin=-3, vmax=3)
+    _integer_ticks(ref)
     ref.set_aspect("equal")
     ref.invert_yaxis()
 

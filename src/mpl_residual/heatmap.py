@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import matplotlib as mpl
 import numpy as np
 from matplotlib.colors import Colormap, Normalize, to_rgba
+from matplotlib.ticker import AutoLocator, MaxNLocator
 
 from .artist import ResidualStreamArtist
 from .grid import as_stream
@@ -79,6 +80,9 @@ def _add_to_axes(ax: Axes, artist: ResidualStreamArtist) -> None:
     artist.sticky_edges.x[:] = sorted(corners[:, 0])
     artist.sticky_edges.y[:] = sorted(corners[:, 1])
     ax.update_datalim(corners)
+    for axis in (ax.xaxis, ax.yaxis):  # rows and columns are counted in whole cells
+        if type(axis.get_major_locator()) is AutoLocator:
+            axis.set_major_locator(MaxNLocator("auto", integer=True, steps=[1, 2, 5, 10]))
     ax.set_aspect(mpl.rcParams["image.aspect"])
     ax.autoscale_view()
     if not ax.yaxis_inverted():  # row 0 at the top, like imshow and text
