@@ -13,11 +13,16 @@ imports torch or transformers.
 
 from matplotlib.projections import register_projection
 
+from .animation import animate
 from .artist import ResidualStreamArtist
 from .axes import ResidualAxes
+from .export import save_animation
 from .grid import grid_shape, to_grid
 from .heatmap import residual_grid
+from .notebook import interact
 from .scaling import robust_limits
+from .sheet import layer_sheet
+from .slider import layer_slider
 from .stream import ResidualStream
 from .styles import STYLES, style_context
 
@@ -26,9 +31,14 @@ __all__ = [
     "ResidualStream",
     "ResidualStreamArtist",
     "STYLES",
+    "animate",
     "grid_shape",
+    "interact",
+    "layer_sheet",
+    "layer_slider",
     "residual_grid",
     "robust_limits",
+    "save_animation",
     "style_context",
     "to_grid",
 ]

@@ -1,0 +1,43 @@
+"""Figure sizes that fit a grid, so a stream drawn without a figure of its own looks right."""
+
+from __future__ import annotations
+
+import matplotlib as mpl
+from matplotlib.figure import Figure
+
+__all__: list[str] = []
+
+
+def fitted_size(
+    n_rows: int,
+    n_cols: int,
+    *,
+    nrows: int = 1,
+    ncols: int = 1,
+    colorbar: bool = False,
+    width: float | None = None,
+) -> tuple[float, float]:
+    """
+    ``(width, height)`` in inches for *nrows* x *ncols* panels of square-celled grids.
+
+    The width is ``rcParams["figure.figsize"][0]`` (so style presets set it); the height
+    follows the grids' aspect, plus room for titles.
+    """
+    width = mpl.rcParams["figure.figsize"][0] if width is None else width
+    font = mpl.rcParams["font.size"] / 72  # one line of text, in inches
+    usable = width * (0.85 if colorbar else 0.95) - 0.1 * ncols
+    panel_height = usable / ncols * n_rows / n_cols
+    height = nrows * (panel_height + 2.2 * font) + 0.2
+    return width, min(max(height, 1.2), 3 * width)
+
+
+def fitted_figure(n_rows: int, n_cols: int, *, pyplot: bool, colorbar: bool = False) -> Figure:
+    """A constrained-layout figure sized for one grid; a pyplot figure if *pyplot*."""
+    size = fitted_size(n_rows, n_cols, colorbar=colorbar)
+    if pyplot:
+        import matplotlib.pyplot as plt
+
+        return plt.figure(figsize=size, layout="constrained")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    return FigureCanvasAgg(Figure(figsize=size, layout="constrained")).figure

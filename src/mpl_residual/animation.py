@@ -1,0 +1,190 @@
+"""`animate`: a FuncAnimation through the layers of a residual stream."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from matplotlib.animation import FuncAnimation
+
+from ._layout import fitted_figure
+from .artist import _check_layer
+from .grid import as_stream
+from .heatmap import residual_grid
+from .stream import ResidualStream
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.text import Text
+
+    from .artist import ResidualStreamArtist
+
+__all__ = ["animate"]
+
+
+def default_title(stream: Any) -> Callable[[int], str]:
+    """``"layer 5"``, or ``"layer 5 · ' capital'"`` when the stream knows its token."""
+    if isinstance(stream, ResidualStream):
+        return stream.title
+    return "layer {}".format
+
+
+def frame_layers(n_layers: int, layers: slice | range | Sequence[int] | None) -> list[int]:
+    """
+    The layers an animation shows, as non-negative indices.
+
+    A slice or range with a step keeps the last layer even when the step skips it, so
+    that ``slice(None, None, 4)`` always ends on the model's output.
+    """
+    if layers is None:
+        return list(range(n_layers))
+    if isinstance(layers, range):
+        layers = slice(layers.start, layers.stop, layers.step)
+    if isinstance(layers, slice):
+        picked = list(range(n_layers))[layers]
+        stepping = (layers.step or 1) > 1
+        reaches_end = layers.stop is None or layers.stop >= n_layers
+        if picked and stepping and reaches_end and picked[-1] != n_layers - 1:
+            picked.append(n_layers - 1)
+    elif isinstance(layers, Sequence) and not isinstance(layers, str):
+        picked = [_check_layer(i, n_layers) for i in layers]
+    else:
+        raise TypeError(
+            "layers must be None, a slice, a range or a sequence of layer indices; "
+            f"got {type(layers).__name__} {layers!r}"
+        )
+    if not picked:
+        raise ValueError(f"layers={layers!r} selects no layer of a stream of {n_layers} layers")
+    return picked
+
+
+def layered_grid(
+    stream: Any,
+    *,
+    fig: Figure | None,
+    ax: Axes | None,
+    layers: slice | range | Sequence[int] | None,
+    blit: bool,
+    colorbar: bool | dict,
+    pyplot: bool,
+    **grid_kwargs: Any,
+) -> tuple[Figure, ResidualStreamArtist, Text, list[int]]:
+    """
+    What `animate` and `interact` share: the figure, the artist showing the first of
+    the *layers*, the label that follows it, and the layer of each frame.
+    """
+    if "layer" in grid_kwargs:
+        raise TypeError("every layer is shown in turn; pick some with layers=, not layer=")
+    data = as_stream(stream, rows=grid_kwargs.pop("rows", None))
+    if ax is None:
+        if fig is None:
+            fig = fitted_figure(*data.shape[1:], pyplot=pyplot, colorbar=bool(colorbar))
+        ax = fig.add_subplot()
+    elif fig is None:
+        fig = ax.figure.figure  # the root figure, also for Axes in a subfigure
+    elif ax.figure.figure is not fig:
+        raise ValueError("ax does not belong to fig; pass one or the other")
+    title = grid_kwargs.pop("title", None) or default_title(stream)
+    title_format = title if callable(title) else (lambda _layer, text=title: text)
+    artist = residual_grid(data, ax=ax, colorbar=colorbar, **grid_kwargs)
+    frames = frame_layers(artist.n_layers, layers)
+    if blit:  # blitting redraws inside the Axes only: keep the label there
+        label = ax.text(
+            0.01,
+            0.99,
+            "",
+            transform=ax.transAxes,
+            ha="left",
+            va="top",
+            bbox={"boxstyle": "round,pad=0.2", "facecolor": ax.get_facecolor(), "lw": 0},
+        )
+    else:
+        label = ax.title
+    artist.link_title(label, title_format)
+    artist.set_layer(frames[0])
+    return fig, artist, label, frames
+
+
+def animate(
+    stream: Any,
+    *,
+    fig: Figure | None = None,
+    ax: Axes | None = None,
+    interval: float = 200,
+    layers: slice | range | Sequence[int] | None = None,
+    blit: bool = False,
+    colorbar: bool | dict = False,
+    **grid_kwargs: Any,
+) -> FuncAnimation:
+    """
+    Animate a residual stream through its layers.
+
+    The `ResidualStreamArtist` is made once; each frame only calls
+    `~ResidualStreamArtist.set_layer`, so every frame shares one colour scale and
+    nothing is rebuilt.  The title says the layer (and the token, for a
+    `ResidualStream` from `mpl_residual.hf.residual_stream`).
+
+    Parameters
+    ----------
+    stream : array-like or ResidualStream
+        ``(layers, rows, cols)``, or anything `residual_grid` takes.
+    fig : `~matplotlib.figure.Figure`, optional
+        Figure to animate; default: the figure of *ax*, or a new pyplot figure sized to
+        the grid (with constrained layout).
+    ax : `~matplotlib.axes.Axes`, optional
+        Axes to draw in; default: a new Axes on *fig*.
+    interval : float, default: 200
+        Delay between frames in milliseconds (`save_animation` derives its default
+        frame rate from it).
+    layers : slice, range or sequence of int, optional
+        Which layers to show, e.g. ``slice(None, None, 4)`` for every 4th (the last
+        layer is kept when stepping) or ``[0, 6, 12]``.  Default: all.
+    blit : bool, default: False
+        Use blitting for interactive windows.  The layer label is then drawn inside the
+        Axes (top left), where blitting can update it.
+    colorbar : bool or dict, default: False
+        As in `residual_grid`.
+    **grid_kwargs
+        Passed to `residual_grid` (``rows``, ``cmap``, ``vmin``, ``title``, ...).
+
+    Returns
+    -------
+    `~matplotlib.animation.FuncAnimation`
+        Keep a reference to it while it plays; save it with `save_animation`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mpl_residual as mr
+    >>> anim = mr.animate(np.random.randn(13, 16, 48), interval=150)
+    >>> mr.save_animation(anim, "residual.gif")  # doctest: +SKIP
+    """
+    fig, artist, label, frames = layered_grid(
+        stream,
+        fig=fig,
+        ax=ax,
+        layers=layers,
+        blit=blit,
+        colorbar=colorbar,
+        pyplot=True,
+        **grid_kwargs,
+    )
+
+    def init() -> tuple:
+        artist.set_layer(frames[0])
+        return artist, label
+
+    def update(layer: int) -> tuple:
+        artist.set_layer(layer)
+        return artist, label
+
+    return FuncAnimation(
+        fig,
+        update,
+        frames=frames,
+        init_func=init,
+        interval=interval,
+        blit=blit,
+        cache_frame_data=False,
+    )

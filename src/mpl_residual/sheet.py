@@ -1,0 +1,121 @@
+"""`layer_sheet`: every layer of a stream as small multiples with one colorbar."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from ._layout import fitted_size
+from .animation import default_title, frame_layers
+from .grid import as_stream
+from .heatmap import residual_grid
+from .scaling import colorbar_extend
+
+__all__ = ["layer_sheet"]
+
+
+def _best_ncols(n_panels: int, n_rows: int, n_cols: int, target: float = 4 / 3) -> int:
+    """Columns of panels that bring the sheet's aspect closest to *target*."""
+
+    def mismatch(ncols: int) -> float:
+        nrows = math.ceil(n_panels / ncols)
+        # each panel's title takes about 15% of its height
+        return abs(math.log((ncols * n_cols) / (nrows * n_rows * 1.15) / target))
+
+    return min(range(1, n_panels + 1), key=mismatch)
+
+
+def layer_sheet(
+    stream: Any,
+    *,
+    ncols: int | None = None,
+    layers: Any = None,
+    fig: Figure | None = None,
+    figsize: tuple[float, float] | None = None,
+    colorbar: bool | dict = True,
+    **grid_kwargs: Any,
+) -> Figure:
+    """
+    Every layer of a stream in one figure, on one colour scale with one colorbar.
+
+    The print version of `animate`: small multiples that read left to right, top to
+    bottom, each titled with its layer (and token, for a `ResidualStream`).  Vector
+    output (PDF, SVG) works well; pass ``rasterized=True`` for very large grids.
+
+    Parameters
+    ----------
+    stream : array-like or ResidualStream
+        ``(layers, rows, cols)``, or anything `residual_grid` takes.
+    ncols : int, optional
+        Panels per row; default: whatever brings the sheet closest to the figure's
+        shape (4:3 for a new figure without *figsize*).
+    layers : slice, range or sequence of int, optional
+        Which layers, as in `animate` (default: all).
+    fig : `~matplotlib.figure.Figure` or `~matplotlib.figure.SubFigure`, optional
+        Where to draw; default: a new pyplot figure with constrained layout, as wide as
+        ``rcParams["figure.figsize"]`` (so the ``paper`` style gives a column width).
+    figsize : (float, float), optional
+        Size of the new figure.
+    colorbar : bool or dict, default: True
+        One colorbar for all panels; a dict goes to `~matplotlib.figure.Figure.colorbar`.
+    **grid_kwargs
+        Passed to `residual_grid` for every panel (``cmap``, ``vmin``, ``robust``, ...);
+        ``title`` may be a callable of the layer index.
+
+    Returns
+    -------
+    `~matplotlib.figure.Figure`
+        The figure, with one `ResidualStreamArtist` per panel.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mpl_residual as mr
+    >>> fig = mr.layer_sheet(np.random.randn(13, 16, 48))
+    >>> fig.savefig("layers.pdf")  # doctest: +SKIP
+    """
+    data = as_stream(stream, rows=grid_kwargs.pop("rows", None))
+    for name in ("ax", "layer"):
+        if name in grid_kwargs:
+            raise TypeError(f"layer_sheet() draws every layer on axes of its own; drop {name}=")
+    picked = frame_layers(len(data), layers)
+    n_rows, n_cols = data.shape[1:]
+    if ncols is None:
+        target = 4 / 3
+        if figsize is not None or fig is not None:
+            width, height = figsize if figsize is not None else fig.bbox.size
+            target = width / height * (0.85 if colorbar else 1.0)
+        ncols = _best_ncols(len(picked), n_rows, n_cols, target)
+    elif not isinstance(ncols, int) or isinstance(ncols, bool) or ncols < 1:
+        raise ValueError(f"ncols must be a positive integer; got ncols={ncols!r}")
+    nrows = math.ceil(len(picked) / ncols)
+    if fig is None:
+        import matplotlib.pyplot as plt
+
+        if figsize is None:
+            figsize = fitted_size(
+                n_rows, n_cols, nrows=nrows, ncols=ncols, colorbar=bool(colorbar)
+            )
+        fig = plt.figure(figsize=figsize, layout="constrained")
+    title = grid_kwargs.pop("title", None) or default_title(stream)
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    norm = grid_kwargs.pop("norm", None)
+    first = None
+    for ax, layer in zip(axes, picked, strict=False):
+        artist = residual_grid(data, ax=ax, layer=layer, norm=norm, **grid_kwargs)
+        if first is None:
+            first, norm = artist, artist.norm  # every panel shares the first one's norm
+            grid_kwargs = {k: v for k, v in grid_kwargs.items() if k not in ("vmin", "vmax")}
+        ax.set_title(title(layer) if callable(title) else title)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in axes[len(picked) :]:
+        ax.set_visible(False)
+    if colorbar:
+        cbar_kw = dict(colorbar) if isinstance(colorbar, dict) else {}
+        cbar_kw.setdefault("extend", colorbar_extend(data[picked], first.norm))
+        cbar_kw.setdefault("shrink", 0.9 if nrows > 1 else 1.0)
+        fig.colorbar(first, ax=list(axes[: len(picked)]), **cbar_kw)
+    return fig

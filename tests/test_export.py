@@ -1,0 +1,237 @@
+import base64
+import io
+import json
+import re
+import sys
+
+import numpy as np
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from PIL import Image, ImageSequence
+
+from mpl_residual import animate, residual_grid, save_animation
+
+
+def _html_frames(path):
+    text = path.read_text()
+    frames = json.loads(re.search(r"var FRAMES = (\[.*?\]);", text, re.S).group(1))
+    return [np.asarray(Image.open(io.BytesIO(base64.b64decode(f))).convert("RGB")) for f in frames]
+
+
+def _gif_frames(path):
+    with Image.open(path) as im:
+        return [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(im)]
+
+
+def _mp4_frames(path, width, height):
+    import subprocess
+
+    import imageio_ffmpeg
+
+    raw = subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+    ).stdout
+    return list(np.frombuffer(raw, np.uint8).reshape(-1, height, width, 3))
+
+
+def _figure():
+    return FigureCanvasAgg(Figure(figsize=(4, 3))).figure
+
+
+def _layer_alone(stream, layer, **kwargs):
+    """Layer *layer* drawn alone, on a figure like the one given to save_animation."""
+    fig = _figure()
+    residual_grid(stream, ax=fig.add_subplot(), layer=layer, title=f"layer {layer}", **kwargs)
+    fig.canvas.draw()
+    return np.asarray(fig.canvas.buffer_rgba())[..., :3]
+
+
+@pytest.fixture
+def big_stream():
+    rng = np.random.default_rng(1)
+    return (rng.standard_normal((6, 8, 12)).cumsum(axis=0)).astype(np.float32)
+
+
+# -- every frame, in every format -------------------------------------------------------------
+
+
+def test_html_has_every_frame_and_frame_k_is_layer_k(tmp_path, big_stream):
+    path = save_animation(big_stream, tmp_path / "stream.html", fig=_figure(), progress=False)
+    frames = _html_frames(path)
+    assert len(frames) == 6
+    for k in (0, 3, 5):
+        np.testing.assert_array_equal(frames[k], _layer_alone(big_stream, k))
+    assert not np.array_equal(frames[0], frames[3])
+    text = path.read_text()
+    assert "http://" not in text and "https://" not in text and "<link" not in text
+
+
+def test_default_figure_fits_the_grid(tmp_path, big_stream):
+    frames = _html_frames(save_animation(big_stream, tmp_path / "a.html", progress=False))
+    height, width = frames[0].shape[:2]
+    assert width == 640 and height < 640  # rcParams width; the height follows the grid
+
+
+def test_gif_has_every_frame_and_frame_k_is_layer_k(tmp_path, big_stream):
+    path = save_animation(
+        big_stream, tmp_path / "stream.gif", fig=_figure(), fps=4, progress=False
+    )
+    frames = _gif_frames(path)
+    assert len(frames) == 6
+    with Image.open(path) as im:
+        assert im.info["duration"] == 250 and im.info["loop"] == 0
+    for k in (0, 3, 5):
+        want = _layer_alone(big_stream, k).astype(int)
+        assert np.abs(frames[k].astype(int) - want).mean() < 2  # 256 colours per frame
+        other = _layer_alone(big_stream, (k + 2) % 6).astype(int)
+        assert np.abs(frames[k].astype(int) - other).mean() > 4
+
+
+def test_mp4_has_every_frame_and_frame_k_is_layer_k(tmp_path, big_stream):
+    path = save_animation(
+        big_stream, tmp_path / "stream.mp4", fig=_figure(), fps=5, progress=False
+    )
+    frames = _mp4_frames(path, 400, 300)  # 4 x 3 inches at 100 dpi
+    assert len(frames) == 6
+    for k in (0, 3, 5):
+        want = _layer_alone(big_stream, k).astype(int)
+        h, w = want.shape[:2]
+        got = frames[k][:h, :w].astype(int)
+        assert np.abs(got - want).mean() < 6  # H.264 is lossy
+        other = _layer_alone(big_stream, (k + 2) % 6).astype(int)
+        assert np.abs(got - other).mean() > np.abs(got - want).mean() * 2
+
+
+def test_any_matplotlib_animation_and_layer_subsets(tmp_path, stream):
+    fig = FigureCanvasAgg(Figure(figsize=(3, 2))).figure
+    anim = animate(stream, fig=fig, layers=slice(None, None, 3), interval=100)
+    path = save_animation(anim, tmp_path / "a.html", dpi=50, progress=False)
+    frames = _html_frames(path)
+    assert len(frames) == 3  # layers 0, 3 and the last, 4
+    assert frames[0].shape == (100, 150, 3)  # 3 x 2 inches at 50 dpi
+    assert fig.dpi == 100  # restored
+
+
+def test_stream_options_reach_animate(tmp_path, stream):
+    path = save_animation(stream, tmp_path / "a.html", layers=[4], cmap="RdBu_r", progress=False)
+    assert len(_html_frames(path)) == 1
+
+
+def test_no_frame_is_dropped_past_matplotlibs_embed_limit(tmp_path):
+    import matplotlib as mpl
+
+    noisy = np.random.default_rng(0).standard_normal((12, 64, 128))
+    with mpl.rc_context({"animation.embed_limit": 0.05}):  # 50 kB, far below the page
+        path = save_animation(noisy, tmp_path / "big.html", dpi=60, progress=False)
+    assert path.stat().st_size > 200_000
+    assert len(_html_frames(path)) == 12
+
+
+def test_progress_bar_on_a_terminal(tmp_path, stream, monkeypatch, capsys):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    save_animation(stream, tmp_path / "a.gif", progress=True)
+    err = capsys.readouterr().err
+    assert "a.gif" in err and "5/5" in err
+    save_animation(stream, tmp_path / "b.gif", progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_file_mode_follows_the_umask(tmp_path, stream):
+    import os
+
+    path = save_animation(stream, tmp_path / "a.gif", progress=False)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+# -- nothing is lost --------------------------------------------------------------------------
+
+
+def _only(tmp_path, *names):
+    return sorted(p.name for p in tmp_path.iterdir()) == sorted(names)
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".mp4", ".html"])
+def test_failure_midway_keeps_the_old_file_and_leaves_no_temporary(tmp_path, stream, suffix):
+    path = tmp_path / f"keep{suffix}"
+    path.write_bytes(b"precious")
+    fig = FigureCanvasAgg(Figure()).figure
+    anim = animate(stream, fig=fig)
+    original = anim._func
+
+    def broken(frame):
+        if frame == 3:
+            raise RuntimeError("frame function failed")
+        return original(frame)
+
+    anim._func = broken
+    with pytest.raises(RuntimeError, match="frame function failed"):
+        save_animation(anim, path, progress=False)
+    assert path.read_bytes() == b"precious"
+    assert _only(tmp_path, path.name)
+
+
+def test_unknown_suffix_writes_nothing(tmp_path, stream):
+    with pytest.raises(ValueError, match=r"suffix '\.avi'; supported: \.gif, \.mp4, \.html"):
+        save_animation(stream, tmp_path / "a.avi")
+    with pytest.raises(ValueError, match=r"suffix ''"):
+        save_animation(stream, tmp_path / "noext")
+    assert _only(tmp_path)
+
+
+@pytest.mark.parametrize("fps", [0, -1, float("nan")])
+def test_bad_fps(tmp_path, stream, fps):
+    with pytest.raises(ValueError, match="fps must be a positive number"):
+        save_animation(stream, tmp_path / "a.gif", fps=fps)
+    assert _only(tmp_path)
+
+
+def test_missing_folder(tmp_path, stream):
+    with pytest.raises(FileNotFoundError, match="the folder .*nope.* does not exist"):
+        save_animation(stream, tmp_path / "nope" / "a.gif")
+
+
+def test_bad_stream_before_anything_is_written(tmp_path):
+    path = tmp_path / "a.gif"
+    path.write_bytes(b"old")
+    with pytest.raises(ValueError, match=r"stream must have shape"):
+        save_animation(np.zeros((2, 2, 2, 2)), path)
+    assert path.read_bytes() == b"old" and _only(tmp_path, "a.gif")
+
+
+def test_options_with_an_animation_are_refused(tmp_path, stream):
+    anim = animate(stream, fig=Figure())
+    with pytest.raises(TypeError, match=r"\['cmap'\] are for animating a stream"):
+        save_animation(anim, tmp_path / "a.gif", cmap="viridis")
+
+
+def test_mp4_without_a_working_ffmpeg(tmp_path, stream, monkeypatch):
+    import imageio_ffmpeg
+
+    def missing():
+        raise RuntimeError("No ffmpeg exe could be found.")
+
+    monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", missing)
+    path = tmp_path / "a.mp4"
+    path.write_bytes(b"old")
+    with pytest.raises(RuntimeError, match="writing .mp4 needs ffmpeg, which cannot run here"):
+        save_animation(stream, path)
+    assert path.read_bytes() == b"old" and _only(tmp_path, "a.mp4")
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)
+    with pytest.raises(RuntimeError, match=r"pip install 'mpl-residual\[export\]'"):
+        save_animation(stream, path)

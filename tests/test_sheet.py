@@ -1,0 +1,77 @@
+import io
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from mpl_residual import ResidualStream, ResidualStreamArtist, layer_sheet, robust_limits
+from mpl_residual.sheet import _best_ncols
+
+
+def _artists(fig):
+    return [c for ax in fig.axes for c in ax.collections if isinstance(c, ResidualStreamArtist)]
+
+
+def test_every_layer_in_order_on_one_norm_with_one_colorbar(stream):
+    fig = layer_sheet(stream)
+    artists = _artists(fig)
+    assert [a.layer for a in artists] == [0, 1, 2, 3, 4]
+    assert all(a.norm is artists[0].norm for a in artists)
+    assert (artists[0].norm.vmin, artists[0].norm.vmax) == robust_limits(stream)
+    cbar = artists[0].colorbar
+    assert cbar is not None and cbar.extend == "both"
+    assert sum(ax.get_visible() for ax in fig.axes) == 6  # five panels, one colorbar
+    assert [a.axes.get_title() for a in artists] == [f"layer {i}" for i in range(5)]
+
+
+def test_unused_panels_are_hidden_and_ncols_is_honoured(stream):
+    fig = layer_sheet(stream, ncols=2)
+    panels = [ax for ax in fig.axes if ax is not _artists(fig)[0].colorbar.ax]
+    assert len(panels) == 6 and [ax.get_visible() for ax in panels] == [True] * 5 + [False]
+    with pytest.raises(ValueError, match="ncols must be a positive integer"):
+        layer_sheet(stream, ncols=0)
+
+
+@pytest.mark.parametrize(
+    ("n", "rows", "cols", "expected"),
+    [(13, 16, 48, 3), (13, 24, 32, 4), (1, 16, 48, 1), (80, 64, 128, 8)],
+)
+def test_default_ncols_keeps_the_sheet_near_4_by_3(n, rows, cols, expected):
+    assert _best_ncols(n, rows, cols) == expected
+
+
+def test_options_reach_every_panel(stream):
+    fig = layer_sheet(stream, layers=[0, -1], cmap="RdBu_r", vmin=-2, vmax=2, colorbar=False)
+    artists = _artists(fig)
+    assert [a.layer for a in artists] == [0, 4]
+    assert all(a.cmap.name.startswith("RdBu_r") for a in artists)
+    assert all((a.norm.vmin, a.norm.vmax) == (-2, 2) for a in artists)
+    assert artists[0].colorbar is None
+
+
+def test_titles_name_the_token(stream):
+    fig = layer_sheet(ResidualStream(stream, tokens=("a", " b"), position=1), layers=[2])
+    assert fig.axes[0].get_title() == "layer 2 · ' b'"
+
+
+def test_in_a_given_figure_and_vector_output(stream):
+    fig = Figure()
+    sub = fig.subfigures(1, 2)[1]
+    assert layer_sheet(stream, fig=sub) is sub
+    buf = io.BytesIO()
+    layer_sheet(stream).savefig(buf, format="svg")
+    assert buf.getvalue().count(b"<path") > 5 * 48  # cells are vector shapes
+
+
+def test_refuses_single_layer_options(stream):
+    with pytest.raises(TypeError, match="drop ax="):
+        layer_sheet(stream, ax=plt.gca())
+
+
+@pytest.mark.mpl_image_compare(style="mpl_residual.paper", remove_text=True)
+def test_image_paper_sheet():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((7, 384)).cumsum(axis=0)
+    x[:, 100] = np.linspace(0, 60, 7)
+    return layer_sheet(x.reshape(7, 16, 24), figsize=(7, 3.2))
