@@ -1,6 +1,18 @@
-"""Make docs/_static/quickstart.png: the README's quick start, in the blog_dark style."""
+"""
+Make the README's pictures:
+
+- docs/_static/residual.gif: what the README's first command writes
+  (``mpl-residual render -o residual.gif``);
+- docs/_static/quickstart.png: the README's quick start, in the blog_dark style.
+
+Run from the repository root: ``python scripts/readme_figure.py``.
+"""
 
 import re
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -9,8 +21,18 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 root = Path(__file__).parents[1]
+static = root / "docs" / "_static"
+
+with tempfile.TemporaryDirectory() as tmp:
+    subprocess.run(
+        [sys.executable, "-m", "mpl_residual", "render", "-o", "residual.gif"],
+        cwd=tmp,
+        check=True,
+    )
+    shutil.copy(Path(tmp) / "residual.gif", static / "residual.gif")
+
 quick_start = re.findall(r"```python\n(.*?)```", (root / "README.md").read_text(), re.S)[0]
 with plt.style.context("mpl_residual.blog_dark"):
     namespace: dict = {}
     exec(quick_start.replace('fig.savefig("residual.png")', ""), namespace)  # noqa: S102
-    namespace["fig"].savefig(root / "docs/_static/quickstart.png", dpi=120)
+    namespace["fig"].savefig(static / "quickstart.png", dpi=120)

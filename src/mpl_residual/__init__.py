@@ -20,6 +20,7 @@ from .export import save_animation
 from .grid import grid_shape, to_grid
 from .heatmap import residual_grid
 from .notebook import interact
+from .sample import load_sample
 from .scaling import robust_limits
 from .sheet import layer_sheet
 from .slider import layer_slider
@@ -36,6 +37,7 @@ __all__ = [
     "interact",
     "layer_sheet",
     "layer_slider",
+    "load_sample",
     "residual_grid",
     "robust_limits",
     "save_animation",

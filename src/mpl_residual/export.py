@@ -8,7 +8,6 @@ import io
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,8 @@ import numpy as np
 from matplotlib.animation import AbstractMovieWriter, Animation
 from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.colors import to_hex
+
+from ._atomic import atomic_path, check_folder
 
 __all__ = ["save_animation", "SUPPORTED_SUFFIXES"]
 
@@ -321,12 +322,6 @@ def _progress_callback(enabled: bool, name: str) -> tuple[Callable | None, Calla
 # -- the public function ---------------------------------------------------------------------
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def save_animation(
     anim_or_stream: Animation | Any,
     path: str | os.PathLike[str],
@@ -402,9 +397,7 @@ def save_animation(
         )
     if fps is not None and not fps > 0:
         raise ValueError(f"fps must be a positive number; got fps={fps!r}")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise FileNotFoundError(f"the folder {str(folder)!r} of {str(path)!r} does not exist")
+    check_folder(path)
     if suffix == ".mp4":
         _ffmpeg_exe()
     if isinstance(anim_or_stream, Animation):
@@ -433,16 +426,10 @@ def save_animation(
         if dpi == "figure":
             dpi = anim._fig.dpi
     writer = _WRITERS[suffix](fps=fps)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=suffix)
-    os.close(handle)
     update, close_progress = _progress_callback(progress, path.name)
     try:
-        anim.save(temporary, writer=writer, dpi=dpi, progress_callback=update)
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        with atomic_path(path) as temporary:
+            anim.save(temporary, writer=writer, dpi=dpi, progress_callback=update)
     finally:
         close_progress()
     return path

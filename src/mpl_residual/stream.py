@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ._atomic import atomic_path
 
 __all__ = ["ResidualStream"]
 
@@ -95,6 +99,100 @@ class ResidualStream:
         if self.position is None or not self.tokens:
             return None
         return self.tokens[self.position]
+
+    def at(self, position: int) -> ResidualStream:
+        """
+        The stream at one token, from a stream that keeps every position.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> every = ResidualStream(np.zeros((3, 4, 2, 2)), tokens=("a", "b", "c", "d"))
+        >>> every.at(-1).shape, every.at(-1).token
+        ((3, 2, 2), 'd')
+        """
+        if self.values.ndim != 4:
+            raise ValueError(
+                "this stream holds one position already "
+                f"({self.token!r}); at() picks one of every position"
+            )
+        n = self.values.shape[1]
+        if isinstance(position, bool) or not isinstance(position, (int, np.integer)):
+            raise TypeError(f"position must be an integer; got {position!r}")
+        if not -n <= position < n:
+            raise IndexError(
+                f"position={position} is out of range for {n} tokens; valid: {-n} to {n - 1}"
+            )
+        return replace(self, values=self.values[:, position], position=int(position) % n)
+
+    # -- files -------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """
+        Save as a plain ``.npz`` that loads with ``allow_pickle=False``.
+
+        The file holds ``values`` (float32), ``tokens`` and ``layer_names`` (unicode
+        arrays), ``position`` (-1 when every position is kept... no: see `load`),
+        ``model_name`` and ``d_model``.  It is written whole or not at all.
+
+        Examples
+        --------
+        >>> stream.save("stream.npz")  # doctest: +SKIP
+        >>> ResidualStream.load("stream.npz")  # doctest: +SKIP
+        """
+        path = Path(path)
+        fields = {
+            "values": np.asarray(self.values, dtype=np.float32),
+            "tokens": np.array(self.tokens, dtype=str),
+            "layer_names": np.array(self.layer_names, dtype=str),
+            "position": np.array(-1 if self.position is None else self.position),
+            "all_positions": np.array(self.position is None and self.values.ndim == 4),
+            "model_name": np.array(self.model_name or ""),
+            "d_model": np.array(self.d_model or 0),
+        }
+        with atomic_path(path) as temporary, open(temporary, "wb") as file:
+            np.savez_compressed(file, **fields)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> ResidualStream:
+        """
+        Load a stream saved by `save` (``.npz``), or a bare array (``.npy``).
+
+        A ``.npy`` file must hold ``(layers, rows, cols)`` or
+        ``(layers, tokens, rows, cols)`` values; it has no labels.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"no such file: {str(path)!r}")
+        suffix = path.suffix.lower()
+        if suffix == ".npy":
+            return cls(np.load(path, allow_pickle=False))
+        if suffix != ".npz":
+            raise ValueError(
+                f"cannot read {str(path)!r}: expected a .npz saved by mpl-residual or a .npy array"
+            )
+        with np.load(path, allow_pickle=False) as data:
+            if "values" not in data:
+                raise ValueError(
+                    f"{str(path)!r} has no 'values' array; its arrays: {sorted(data.files)}"
+                )
+
+            def get(key: str, default: Any = None) -> Any:
+                return data[key] if key in data else default
+
+            position = get("position")
+            every = bool(get("all_positions", False))
+            name = str(get("model_name", ""))
+            d_model = int(get("d_model", 0))
+            return cls(
+                data["values"],
+                tokens=tuple(str(t) for t in get("tokens", ())),
+                layer_names=tuple(str(n) for n in get("layer_names", ())),
+                position=None if every or position is None or int(position) < 0 else int(position),
+                model_name=name or None,
+                d_model=d_model or None,
+            )
 
     def title(self, layer: int) -> str:
         """

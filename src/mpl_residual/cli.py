@@ -1,0 +1,471 @@
+"""The ``mpl-residual`` command: a prompt or a saved stream to a picture or an animation."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main"]
+
+ANIMATIONS = (".gif", ".mp4", ".html")
+PICTURES = (".png", ".pdf", ".svg")
+INPUTS = (".npz", ".npy")
+
+
+class UsageError(Exception):
+    """Something the user can fix on the command line: exit status 2."""
+
+
+class CommandError(Exception):
+    """A runtime failure with a message that says it all: exit status 1."""
+
+
+# -- the parser ---------------------------------------------------------------------------
+
+_FORMATTER = argparse.RawDescriptionHelpFormatter
+
+RENDER_HELP = """\
+Draw a residual stream: every layer of it, as an animation (.gif, .mp4, .html) or as a
+sheet of small multiples (.png, .pdf, .svg), chosen by the suffix of OUT.
+
+The stream comes from one of three places:
+  - a model and a prompt (--model, --prompt): the model runs once on the CPU or GPU;
+  - a saved stream (--input), made by `mpl-residual capture` or numpy (.npz, .npy);
+  - nothing: a sample of real all-MiniLM-L6-v2 activations shipped in the package.
+"""
+
+RENDER_EXAMPLES = """\
+examples:
+  mpl-residual render -o residual.gif
+      the shipped sample as an animated GIF
+  mpl-residual render --model gpt2 --prompt "Paris is the capital of" -o paris.mp4
+      GPT-2's stream at the last token, as an MP4
+  mpl-residual render --input stream.npz --style paper -o layers.pdf
+      a saved stream as a sheet for a paper
+  mpl-residual render --input stream.npz --layers 0:13:4 --vmin -3 --vmax 3 -o s.html
+      every 4th layer (and the last), fixed colour limits, as a web page
+"""
+
+CAPTURE_HELP = """\
+Run a model once on a prompt and save its residual stream as a plain .npz file (values,
+token strings, layer names, model name, d_model) that loads with numpy's
+allow_pickle=False and renders anywhere with `mpl-residual render --input`.
+
+Only the requested position is kept while the model runs (forward hooks), so long
+prompts and large models need little memory beyond the forward pass itself.
+"""
+
+CAPTURE_EXAMPLES = """\
+examples:
+  mpl-residual capture --model gpt2 --prompt "Paris is the capital of" -o paris.npz
+  mpl-residual capture --model meta-llama/Llama-3.2-1B --device cuda --dtype bfloat16 \\
+      --prompt "The Eiffel Tower is in" --all-positions -o eiffel.npz
+  # then, on a laptop:
+  mpl-residual render --input eiffel.npz --position -1 -o eiffel.gif
+"""
+
+MAIN_HELP = """\
+Look inside a transformer: draw its residual stream (the hidden state after every
+layer), folded into a grid, as an animation or a sheet of small multiples.
+"""
+
+MAIN_EPILOG = """\
+commands:
+  render    draw a stream (a model's, a saved one, or the shipped sample)
+  capture   run a model once and save its stream as .npz
+
+exit status:
+  0  success
+  1  a runtime failure (the model could not be loaded or run, a file could not be written)
+  2  a usage error (bad option, unknown suffix, missing input file)
+
+Run `mpl-residual COMMAND --help` for the options of each command.
+"""
+
+
+def _model_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    group = parser.add_argument_group("model")
+    group.add_argument(
+        "--model",
+        metavar="NAME_OR_PATH",
+        required=required,
+        help="a Hugging Face model name or a local folder",
+    )
+    group.add_argument("--prompt", metavar="TEXT", help="the text to run the model on")
+    group.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="where to run the model (default: auto, the GPU if there is one)",
+    )
+    group.add_argument(
+        "--dtype",
+        choices=("float32", "bfloat16", "float16"),
+        default="float32",
+        help="the model's dtype (default: float32)",
+    )
+    group.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="allow a model's own code from the Hub to run (off by default)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="mpl-residual",
+        description=MAIN_HELP,
+        epilog=MAIN_EPILOG,
+        formatter_class=_FORMATTER,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    render = commands.add_parser(
+        "render",
+        help="draw a stream",
+        description=RENDER_HELP,
+        epilog=RENDER_EXAMPLES,
+        formatter_class=_FORMATTER,
+    )
+    render.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        default="residual.gif",
+        help="where to write; the suffix picks the output: "
+        f"{', '.join(ANIMATIONS + PICTURES)} (default: residual.gif)",
+    )
+    source = render.add_argument_group("input (default: the shipped sample)")
+    source.add_argument(
+        "--input", metavar="FILE", help="a saved stream: .npz from `mpl-residual capture`, or .npy"
+    )
+    _model_options(render, required=False)
+    what = render.add_argument_group("what to draw")
+    what.add_argument(
+        "--position",
+        type=int,
+        default=None,
+        help="the token, counted over real tokens; negative from the end "
+        "(default: -1; the sample's default is its last word)",
+    )
+    what.add_argument("--rows", type=int, help="grid rows (default: most nearly square)")
+    what.add_argument(
+        "--layers",
+        metavar="SPEC",
+        help="a subset: START:STOP:STEP (the last layer is kept when "
+        "stepping) or a list like 0,6,12",
+    )
+    look = render.add_argument_group("look")
+    look.add_argument(
+        "--style",
+        choices=("blog_dark", "blog_light", "paper"),
+        help="a style preset (default: matplotlib's rcParams)",
+    )
+    look.add_argument("--cmap", help="a matplotlib colormap name")
+    look.add_argument(
+        "--robust",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="limits from the 98th percentile of |x| (default) or, with "
+        "--no-robust, from the largest |x|",
+    )
+    look.add_argument("--vmin", type=float, help="lower colour limit")
+    look.add_argument("--vmax", type=float, help="upper colour limit")
+    look.add_argument("--fps", type=float, help="frames per second (default: 5)")
+    look.add_argument("--dpi", type=float, help="resolution (default: the style's)")
+    render.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    render.set_defaults(run=_render)
+
+    capture = commands.add_parser(
+        "capture",
+        help="run a model once and save its stream",
+        description=CAPTURE_HELP,
+        epilog=CAPTURE_EXAMPLES,
+        formatter_class=_FORMATTER,
+    )
+    capture.add_argument(
+        "-o", "--output", metavar="OUT", required=True, help="the .npz file to write"
+    )
+    _model_options(capture, required=True)
+    where = capture.add_argument_group("what to keep")
+    choice = where.add_mutually_exclusive_group()
+    choice.add_argument(
+        "--position",
+        type=int,
+        default=-1,
+        help="the token to keep, counted over real tokens (default: -1)",
+    )
+    choice.add_argument(
+        "--all-positions",
+        action="store_true",
+        help="keep every token; pick one later with render --position",
+    )
+    where.add_argument("--rows", type=int, help="grid rows (default: most nearly square)")
+    where.add_argument(
+        "--final",
+        choices=("normed", "raw"),
+        default="normed",
+        help="the last layer after the model's final norm (default, as in "
+        "hidden_states) or the raw last block output",
+    )
+    capture.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    capture.set_defaults(run=_capture)
+    return parser
+
+
+# -- shared steps --------------------------------------------------------------------------
+
+
+def _parse_layers(spec: str | None) -> Any:
+    if spec is None:
+        return None
+    try:
+        if ":" in spec:
+            parts = [int(p) if p.strip() else None for p in spec.split(":")]
+            if len(parts) > 3:
+                raise ValueError
+            return slice(*parts)
+        return [int(p) for p in spec.split(",")]
+    except ValueError:
+        raise UsageError(
+            f"--layers {spec!r}: expected START:STOP:STEP (e.g. 0:13:4) or a list (e.g. 0,6,12)"
+        ) from None
+
+
+def _load_model(name: str, *, device: str, dtype: str, trust_remote_code: bool) -> tuple:
+    """The model (a causal LM when the checkpoint is one, else the base model) and tokenizer."""
+    try:
+        import torch
+        import transformers
+    except ImportError:
+        raise CommandError(
+            "--model needs torch and transformers: pip install 'mpl-residual[hf]'"
+        ) from None
+    transformers.logging.set_verbosity_error()
+    if not sys.stderr.isatty():  # loading bars on a terminal only
+        transformers.logging.disable_progress_bar()
+    local = os.path.isdir(name)
+    offline = local or os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
+    offline = offline or not _hub_reachable()
+    common = {"trust_remote_code": trust_remote_code, "local_files_only": offline}
+    try:
+        config = transformers.AutoConfig.from_pretrained(name, **common)
+    except (OSError, ValueError) as err:
+        if local:
+            raise CommandError(f"could not load a model from the folder {name!r}: {err}") from err
+        raise CommandError(
+            f"model {name!r} is neither a local folder nor in the local Hugging Face cache"
+            + ("" if offline else ", and it could not be downloaded")
+            + f"; download it where there is a network (huggingface-cli download {name}) "
+            "or pass --model /path/to/model-folder"
+        ) from err
+    causal = any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in config.architectures or ())
+    auto = transformers.AutoModelForCausalLM if causal else transformers.AutoModel
+    dtype_key = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
+    try:
+        tokenizer = transformers.AutoTokenizer.from_pretrained(name, **common)
+        model = auto.from_pretrained(
+            name, config=config, **common, **{dtype_key: getattr(torch, dtype)}
+        )
+    except (OSError, ValueError) as err:
+        raise CommandError(f"could not load {name!r}: {err}") from err
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise CommandError("--device cuda: torch sees no CUDA device here")
+    return model.to(device).eval(), tokenizer
+
+
+def _hub_reachable() -> bool:
+    """Whether the Hub's host name resolves: without it, downloads would only retry."""
+    import socket
+    from urllib.parse import urlparse
+
+    try:
+        from huggingface_hub import constants, utils
+
+        utils.logging.set_verbosity_error()
+        host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"
+        socket.getaddrinfo(host, 443)
+    except (ImportError, OSError):
+        return False
+    return True
+
+
+def _model_stream(args: argparse.Namespace, *, position: int | None) -> Any:
+    if not args.prompt:
+        raise UsageError("--model needs --prompt TEXT")
+    model, tokenizer = _load_model(
+        args.model,
+        device=args.device,
+        dtype=args.dtype,
+        trust_remote_code=args.trust_remote_code,
+    )
+    from . import hf
+
+    try:
+        stream = hf.residual_stream(
+            model,
+            tokenizer,
+            args.prompt,
+            position=position,
+            rows=args.rows,
+            final=getattr(args, "final", "normed"),
+        )
+    except (ValueError, IndexError, TypeError) as err:
+        raise CommandError(str(err)) from err
+    import dataclasses
+
+    return dataclasses.replace(stream, model_name=args.model)
+
+
+def _refold(stream: Any, rows: int) -> Any:
+    """*stream* folded again into *rows* rows (NaN padding, if any, dropped first)."""
+    import dataclasses
+
+    from .grid import to_grid
+
+    flat = stream.values.reshape(*stream.values.shape[:-2], -1)
+    if stream.d_model:
+        flat = flat[..., : stream.d_model]
+    try:
+        return dataclasses.replace(stream, values=to_grid(flat, rows))
+    except (ValueError, TypeError) as err:
+        raise UsageError(f"--rows {rows}: {err}") from None
+
+
+def _size(path: Path) -> str:
+    size = path.stat().st_size
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return ""
+
+
+# -- commands ------------------------------------------------------------------------------
+
+
+def _render(args: argparse.Namespace) -> str:
+    out = Path(args.output)
+    suffix = out.suffix.lower()
+    if suffix not in ANIMATIONS + PICTURES:
+        raise UsageError(
+            f"cannot tell what to write from the suffix of {str(out)!r}; use one of "
+            + ", ".join(ANIMATIONS + PICTURES)
+        )
+    if args.input and args.model:
+        raise UsageError("pass either --input FILE or --model NAME, not both")
+    if args.prompt and not args.model:
+        raise UsageError("--prompt needs --model NAME_OR_PATH")
+    if args.fps is not None and not args.fps > 0:
+        raise UsageError(f"--fps must be positive; got {args.fps:g}")
+    if not out.parent.is_dir() and str(out.parent):
+        raise UsageError(f"the folder {str(out.parent)!r} of {str(out)!r} does not exist")
+    layers = _parse_layers(args.layers)
+
+    from .animation import frame_layers
+    from .sample import load_sample
+    from .stream import ResidualStream
+
+    if args.input:
+        path = Path(args.input)
+        if not path.is_file():
+            raise UsageError(f"--input {str(path)!r}: no such file")
+        if path.suffix.lower() not in INPUTS:
+            raise UsageError(f"--input {str(path)!r}: expected a .npz or .npy file")
+        try:
+            stream = ResidualStream.load(path)
+        except (ValueError, OSError) as err:
+            raise CommandError(f"could not read {str(path)!r}: {err}") from err
+        if stream.values.ndim == 4:
+            stream = stream.at(-1 if args.position is None else args.position)
+        elif args.position is not None:
+            raise UsageError(
+                f"--position: {str(path)!r} holds one position already; capture with "
+                "--all-positions to choose later"
+            )
+    elif args.model:
+        stream = _model_stream(args, position=-1 if args.position is None else args.position)
+    else:
+        stream = load_sample() if args.position is None else load_sample(position=args.position)
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from contextlib import nullcontext
+
+    from .styles import style_context
+
+    grid = {"robust": args.robust, "vmin": args.vmin, "vmax": args.vmax, "cmap": args.cmap}
+    if args.rows is not None and not args.model:
+        stream = _refold(stream, args.rows)
+    with style_context(args.style) if args.style else nullcontext():
+        if suffix in ANIMATIONS:
+            from .export import save_animation
+
+            save_animation(
+                stream, out, fps=args.fps or 5, dpi=args.dpi, layers=layers, colorbar=True, **grid
+            )
+            count = f"{len(frame_layers(len(stream), layers))} frames"
+        else:
+            from ._atomic import atomic_path
+            from .sheet import layer_sheet
+
+            fig = layer_sheet(stream, layers=layers, **grid)
+            with atomic_path(out) as temporary:
+                fig.savefig(temporary, dpi=args.dpi, format=suffix[1:])
+            count = f"{sum(ax.get_visible() for ax in fig.axes) - 1} layers"
+    rows, cols = stream.shape[-2:]
+    what = stream.model_name or "stream"
+    token = f" at {stream.token!r}" if stream.token is not None else ""
+    return f"wrote {out} ({count}, {rows}x{cols} grid, {_size(out)}) from {what}{token}"
+
+
+def _capture(args: argparse.Namespace) -> str:
+    out = Path(args.output)
+    if out.suffix.lower() != ".npz":
+        raise UsageError(f"capture writes .npz; got {str(out)!r}")
+    if not out.parent.is_dir() and str(out.parent):
+        raise UsageError(f"the folder {str(out.parent)!r} of {str(out)!r} does not exist")
+    stream = _model_stream(args, position=None if args.all_positions else args.position)
+    stream.save(out)
+    shape = "x".join(map(str, stream.shape))
+    where = "every position" if stream.position is None else repr(stream.token)
+    return f"wrote {out} ({shape} float32, {where}, {_size(out)}) from {args.model}"
+
+
+# -- entry point ---------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        message = args.run(args)
+    except UsageError as err:
+        parser.exit(2, f"mpl-residual {args.command}: error: {err}\n")
+    except (CommandError, OSError, ValueError, IndexError, TypeError, RuntimeError) as err:
+        if args.debug:
+            raise
+        text = " ".join(str(err).split()) or type(err).__name__
+        sys.stderr.write(f"mpl-residual {args.command}: error: {textwrap.shorten(text, 600)}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+    print(message)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,42 @@
+"""`load_sample`: real activations shipped with the package, for examples and the CLI."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from .stream import ResidualStream
+
+__all__ = ["load_sample"]
+
+
+def load_sample(*, position: int | None = -2) -> ResidualStream:
+    """
+    A small residual stream of real activations, shipped inside the package.
+
+    all-MiniLM-L6-v2 (a 6-block BERT encoder, ``d_model`` 384, folded to 16 x 24) on
+    the prompt ``"The Eiffel Tower is in the city of Paris"``: 7 layers (embeddings,
+    then blocks 1-6) at each of its 13 tokens.  It was captured from the real weights by
+    ``scripts/make_sample.py``; no network is needed to use it.
+
+    Parameters
+    ----------
+    position : int or None, default: -2
+        The token to keep: ``-2`` is ``"paris"`` (``-1`` is ``[SEP]``).  ``None`` keeps
+        every token: values of shape ``(layers, tokens, rows, cols)``.
+
+    Returns
+    -------
+    ResidualStream
+        With `~ResidualStream.tokens` and `~ResidualStream.layer_names`.
+
+    Examples
+    --------
+    >>> import mpl_residual as mr
+    >>> sample = mr.load_sample()
+    >>> sample.shape, sample.token
+    ((7, 16, 24), 'paris')
+    >>> artist = mr.residual_grid(sample, layer=-1, title=sample.title)
+    """
+    with resources.as_file(resources.files(__package__) / "data" / "sample.npz") as path:
+        every = ResidualStream.load(path)
+    return every if position is None else every.at(position)

