@@ -36,3 +36,18 @@ with plt.style.context("mpl_residual.blog_dark"):
     namespace: dict = {}
     exec(quick_start.replace('fig.savefig("residual.png")', ""), namespace)  # noqa: S102
     namespace["fig"].savefig(static / "quickstart.png", dpi=120)
+
+# The gallery's first images, for the README: from a docs build (`make -C docs html`).
+built = root / "docs" / "_build" / "html" / "_images"
+if built.is_dir():
+    gallery = static / "gallery"
+    gallery.mkdir(exist_ok=True)
+    for name in (
+        "02_blog_figure_001",
+        "04_paper_sheet_001",
+        "05_robust_scaling_001",
+        "06_compare_prompts_001",
+    ):
+        shutil.copy(built / f"sphx_glr_plot_{name}.png", gallery / f"{name}.png")
+else:
+    print("docs not built: run `make -C docs html` first to refresh the gallery images")

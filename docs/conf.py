@@ -1,0 +1,62 @@
+"""Sphinx configuration for mpl-residual's documentation."""
+
+import os
+
+import matplotlib
+
+import mpl_residual
+
+matplotlib.use("Agg")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the examples never reach a network
+
+try:  # animations in the gallery get their thumbnails through the bundled ffmpeg
+    import imageio_ffmpeg
+
+    matplotlib.rcParams["animation.ffmpeg_path"] = imageio_ffmpeg.get_ffmpeg_exe()
+except (ImportError, RuntimeError):
+    pass
+
+try:  # loading bars from transformers would clutter the examples' output
+    import transformers
+
+    transformers.logging.disable_progress_bar()
+except ImportError:
+    pass
+
+project = "mpl-residual"
+author = "mpl-residual developers"
+copyright = "2026, mpl-residual developers"
+release = mpl_residual.__version__
+version = release
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+
+default_role = "py:obj"
+autodoc_typehints = "none"  # numpydoc's Parameters sections say it better
+numpydoc_show_class_members = False
+numpydoc_attributes_as_param_list = False
+
+sphinx_gallery_conf = {
+    "examples_dirs": ["../examples", "../tutorials"],
+    "gallery_dirs": ["auto_examples", "auto_tutorials"],
+    "filename_pattern": r"/plot_",
+    "within_subsection_order": "FileNameSortKey",
+    "matplotlib_animations": (True, "jshtml"),
+    "abort_on_example_error": True,
+    "remove_config_comments": True,
+    "download_all_examples": False,
+    "image_srcset": ["2x"],
+}
+
+html_theme = "pydata_sphinx_theme"
+html_title = "mpl-residual"
+html_static_path = ["_static"]
+html_theme_options = {
+    "navigation_with_keys": True,
+    "show_toc_level": 2,
+}
+exclude_patterns = ["_build", "**.ipynb_checkpoints"]
