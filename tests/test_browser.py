@@ -49,17 +49,22 @@ def test_exported_page_plays_every_layer_without_errors(page, tmp_path):
     assert page.evaluate("window.mplResidualPlayer.length") == 7
 
     def shot():
-        page.wait_for_function("document.getElementById('mr-frame').complete")
-        assert page.evaluate("document.getElementById('mr-frame').naturalWidth") > 0
-        return np.asarray(Image.open(io.BytesIO(page.locator("#mr-frame").screenshot())))
+        page.wait_for_function(
+            "[...document.querySelectorAll('.mr-stage img')].every(i => i.complete)"
+        )
+        sizes = page.evaluate(
+            "[...document.querySelectorAll('.mr-stage img')].map(i => i.naturalWidth)"
+        )
+        assert len(sizes) >= 2 and all(w > 0 for w in sizes)  # backdrop and regions
+        return np.asarray(Image.open(io.BytesIO(page.locator("#mr-stage").screenshot())))
 
     first = shot()
-    seen = [page.get_attribute("#mr-frame", "src")]
+    seen = [page.get_attribute("#mr-region-0", "src")]
     for k in range(1, 7):
         page.click("#mr-next")  # step with the player's own button
         assert page.evaluate("window.mplResidualPlayer.current") == k
         assert page.text_content("#mr-label") == f"{k + 1} / 7"
-        seen.append(page.get_attribute("#mr-frame", "src"))
+        seen.append(page.get_attribute("#mr-region-0", "src"))
         if k == 4:
             assert not np.array_equal(shot(), first)  # frame 4 looks different from 0
     assert len(set(seen)) == 7  # every layer was shown

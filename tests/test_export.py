@@ -13,10 +13,27 @@ from PIL import Image, ImageSequence
 from mpl_residual import animate, residual_grid, save_animation
 
 
+def _decode(data):
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB"))
+
+
 def _html_frames(path):
+    """Every frame of an exported page, whole: the backdrop with the frame's regions."""
     text = path.read_text()
     frames = json.loads(re.search(r"var FRAMES = (\[.*?\]);", text, re.S).group(1))
-    return [np.asarray(Image.open(io.BytesIO(base64.b64decode(f))).convert("RGB")) for f in frames]
+    backdrop = json.loads(re.search(r"var BACKDROP = (\".*?\");", text, re.S).group(1))
+    width, height = map(int, re.search(r'data-size="(\d+),(\d+)"', text).groups())
+    boxes = [
+        tuple(map(int, box.split(",")))
+        for box in re.search(r'data-boxes="([^"]+)"', text).group(1).split(";")
+    ]
+    whole = []
+    for regions in frames:
+        canvas = _decode(backdrop).copy() if backdrop else np.zeros((height, width, 3), np.uint8)
+        for (left, top, w, h), region in zip(boxes, regions, strict=True):
+            canvas[top : top + h, left : left + w] = _decode(region)
+        whole.append(canvas)
+    return whole
 
 
 def _gif_frames(path):
@@ -166,24 +183,39 @@ def _only(tmp_path, *names):
     return sorted(p.name for p in tmp_path.iterdir()) == sorted(names)
 
 
+def _broken_at(frame, fn):
+    def broken(*args, **kwargs):
+        if args and args[0] == frame:
+            raise RuntimeError("frame function failed")
+        return fn(*args, **kwargs)
+
+    return broken
+
+
 @pytest.mark.parametrize("suffix", [".gif", ".mp4", ".html"])
 def test_failure_midway_keeps_the_old_file_and_leaves_no_temporary(tmp_path, stream, suffix):
     path = tmp_path / f"keep{suffix}"
     path.write_bytes(b"precious")
-    fig = FigureCanvasAgg(Figure()).figure
-    anim = animate(stream, fig=fig)
-    original = anim._func
-
-    def broken(frame):
-        if frame == 3:
-            raise RuntimeError("frame function failed")
-        return original(frame)
-
-    anim._func = broken
+    anim = animate(stream, fig=_figure())
+    anim.artist.set_layer = _broken_at(3, anim.artist.set_layer)
     with pytest.raises(RuntimeError, match="frame function failed"):
         save_animation(anim, path, progress=False)
     assert path.read_bytes() == b"precious"
     assert _only(tmp_path, path.name)
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".html"])
+def test_any_animation_failing_midway(tmp_path, stream, suffix):
+    from matplotlib.animation import FuncAnimation
+
+    fig = _figure()
+    artist = residual_grid(stream, ax=fig.add_subplot())
+    anim = FuncAnimation(fig, _broken_at(3, artist.set_layer), frames=5)
+    path = tmp_path / f"keep{suffix}"
+    path.write_bytes(b"precious")
+    with pytest.raises(RuntimeError, match="frame function failed"):
+        save_animation(anim, path, progress=False)
+    assert path.read_bytes() == b"precious" and _only(tmp_path, path.name)
 
 
 def test_unknown_suffix_writes_nothing(tmp_path, stream):

@@ -7,7 +7,7 @@ from matplotlib.testing.decorators import check_figures_equal
 from matplotlib.ticker import MaxNLocator
 
 from mpl_residual import residual_grid, robust_limits, to_grid
-from mpl_residual.heatmap import BAD_COLOR, _beyond
+from mpl_residual.heatmap import BAD_COLOR, N_COLORS, _beyond
 
 
 def _real_looking_stream(layers=13, d_model=768, seed=0):
@@ -34,7 +34,7 @@ def test_same_picture_as_a_hand_built_pcolormesh(fig_test, fig_ref):
     residual_grid(stream, ax=ax, layer=5, cmap="viridis", edgecolor="k", linewidth=0.5)
 
     ref = fig_ref.subplots()
-    cmap = mpl.colormaps["viridis"]
+    cmap = mpl.colormaps["viridis"].resampled(N_COLORS)
     ref.pcolormesh(
         np.arange(49) - 0.5,
         np.arange(17) - 0.5,

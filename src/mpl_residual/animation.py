@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from .artist import ResidualStreamArtist
 
-__all__ = ["animate"]
+__all__ = ["LayerAnimation", "animate"]
 
 
 def default_title(stream: Any) -> Callable[[int], str]:
@@ -106,6 +106,61 @@ def layered_grid(
     return fig, artist, label, frames
 
 
+class LayerAnimation(FuncAnimation):
+    """
+    The `~matplotlib.animation.FuncAnimation` that `animate` returns.
+
+    It is an ordinary FuncAnimation (``anim.save``, ``to_jshtml``, ``plt.show`` all
+    work) that also says what it animates, which lets `save_animation` draw the figure
+    once and then only the grid and its label for each frame.
+    """
+
+    def __init__(
+        self,
+        fig: Figure,
+        artist: ResidualStreamArtist,
+        label: Text,
+        layers: Sequence[int],
+        **kwargs: Any,
+    ) -> None:
+        self._artist, self._label, self._layers = artist, label, tuple(layers)
+        super().__init__(
+            fig,
+            self._show,
+            frames=list(self._layers),
+            init_func=self._first,
+            cache_frame_data=False,
+            **kwargs,
+        )
+
+    def _first(self) -> tuple:
+        return self._show(self._layers[0])
+
+    def _show(self, layer: int) -> tuple:
+        self._artist.set_layer(layer)
+        return self._artist, self._label
+
+    @property
+    def figure(self) -> Figure:
+        """The figure animated."""
+        return self._fig
+
+    @property
+    def artist(self) -> ResidualStreamArtist:
+        """The one `ResidualStreamArtist` whose layer each frame sets."""
+        return self._artist
+
+    @property
+    def label(self) -> Text:
+        """The text that names the layer shown (the Axes title, or an in-Axes label)."""
+        return self._label
+
+    @property
+    def layers(self) -> tuple[int, ...]:
+        """The layer shown in each frame."""
+        return self._layers
+
+
 def animate(
     stream: Any,
     *,
@@ -150,8 +205,10 @@ def animate(
 
     Returns
     -------
-    `~matplotlib.animation.FuncAnimation`
-        Keep a reference to it while it plays; save it with `save_animation`.
+    LayerAnimation
+        A `~matplotlib.animation.FuncAnimation` that also knows its ``artist``,
+        ``label`` and ``layers``.  Keep a reference to it while it plays; save it with
+        `save_animation`.
 
     Examples
     --------
@@ -170,21 +227,4 @@ def animate(
         pyplot=True,
         **grid_kwargs,
     )
-
-    def init() -> tuple:
-        artist.set_layer(frames[0])
-        return artist, label
-
-    def update(layer: int) -> tuple:
-        artist.set_layer(layer)
-        return artist, label
-
-    return FuncAnimation(
-        fig,
-        update,
-        frames=frames,
-        init_func=init,
-        interval=interval,
-        blit=blit,
-        cache_frame_data=False,
-    )
+    return LayerAnimation(fig, artist, label, frames, interval=interval, blit=blit)

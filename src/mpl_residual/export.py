@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import html
-import io
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -13,9 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib as mpl
-import numpy as np
-from matplotlib.animation import AbstractMovieWriter, Animation
-from matplotlib.backends.backend_agg import RendererAgg
+from matplotlib.animation import Animation
 from matplotlib.colors import to_hex
 
 from ._atomic import atomic_path, check_folder
@@ -24,87 +18,6 @@ __all__ = ["save_animation", "SUPPORTED_SUFFIXES"]
 
 #: Output formats, chosen by the suffix of the path.
 SUPPORTED_SUFFIXES: tuple[str, ...] = (".gif", ".mp4", ".html")
-
-
-# -- frames ------------------------------------------------------------------------------
-
-
-class _FrameWriter(AbstractMovieWriter):
-    """
-    Renders each frame once with Agg, straight from the figure, into an RGB array.
-
-    Subclasses encode the frames.  `Animation.save` drives it, so any matplotlib
-    animation works, not only those of `animate`.
-    """
-
-    def __init__(self, fps: float) -> None:
-        super().__init__(fps=fps)
-        self.n_frames = 0
-
-    def setup(self, fig: Any, outfile: Any, dpi: float | None = None) -> None:
-        super().setup(fig, outfile, dpi)
-        self._dpi_before = fig.dpi
-        fig.dpi = self.dpi
-        self._renderer: RendererAgg | None = None
-        # A layout engine would lay the figure out again for every frame, though only
-        # the data changes: lay it out once, on the first frame, then hold it.
-        self._engine = fig.get_layout_engine()
-
-    def _rgb(self) -> np.ndarray:
-        width, height = self.fig.bbox.size
-        if self._renderer is None:
-            self._renderer = RendererAgg(width, height, self.dpi)
-        renderer = self._renderer
-        renderer.clear()
-        self.fig.draw(renderer)
-        rgba = np.asarray(renderer.buffer_rgba())
-        alpha = rgba[..., 3:]
-        if alpha.min() == 255:
-            return rgba[..., :3].copy()
-        # Transparent figures are flattened onto white: no format here keeps alpha.
-        return (rgba[..., :3] * (alpha / 255) + 255 * (1 - alpha / 255)).astype(np.uint8)
-
-    def grab_frame(self, **savefig_kwargs: Any) -> None:
-        self.encode(self._rgb())
-        if self.n_frames == 0 and self._engine is not None:
-            self.fig.set_layout_engine("none")
-        self.n_frames += 1
-
-    def encode(self, rgb: np.ndarray) -> None:
-        raise NotImplementedError
-
-    def finish(self) -> None:
-        self.fig.dpi = self._dpi_before
-        if self._engine is not None:
-            self.fig.set_layout_engine(self._engine)
-        self.close()
-
-    def close(self) -> None:
-        """Write what was encoded to ``self.outfile``."""
-
-
-class _GifWriter(_FrameWriter):
-    def setup(self, fig: Any, outfile: Any, dpi: float | None = None) -> None:
-        super().setup(fig, outfile, dpi)
-        self._images: list = []
-
-    def encode(self, rgb: np.ndarray) -> None:
-        from PIL import Image
-
-        self._images.append(Image.fromarray(rgb).quantize(256, dither=Image.Dither.NONE))
-
-    def close(self) -> None:
-        if not self._images:
-            return
-        first, *rest = self._images
-        first.save(
-            self.outfile,
-            format="GIF",
-            save_all=True,
-            append_images=rest,
-            loop=0,
-            duration=max(1, round(1000 / self.fps)),
-        )
 
 
 def _ffmpeg_exe() -> str:
@@ -119,172 +32,6 @@ def _ffmpeg_exe() -> str:
         return imageio_ffmpeg.get_ffmpeg_exe()
     except RuntimeError as err:
         raise RuntimeError(f"writing .mp4 needs ffmpeg, which cannot run here: {err}") from None
-
-
-class _Mp4Writer(_FrameWriter):
-    def setup(self, fig: Any, outfile: Any, dpi: float | None = None) -> None:
-        super().setup(fig, outfile, dpi)
-        self._pipe = None
-
-    def encode(self, rgb: np.ndarray) -> None:
-        import imageio_ffmpeg
-
-        # H.264 in yuv420p needs even sides: pad with the edge colour.
-        height, width = rgb.shape[:2]
-        rgb = np.pad(rgb, ((0, height % 2), (0, width % 2), (0, 0)), mode="edge")
-        if self._pipe is None:
-            self._pipe = imageio_ffmpeg.write_frames(
-                self.outfile,
-                (rgb.shape[1], rgb.shape[0]),
-                fps=self.fps,
-                codec="libx264",
-                pix_fmt_out="yuv420p",
-                macro_block_size=1,
-                ffmpeg_log_level="error",
-                output_params=["-movflags", "+faststart"],
-            )
-            self._pipe.send(None)
-        self._pipe.send(np.ascontiguousarray(rgb))
-
-    def close(self) -> None:
-        if self._pipe is not None:
-            self._pipe.close()
-
-
-class _HtmlWriter(_FrameWriter):
-    def setup(self, fig: Any, outfile: Any, dpi: float | None = None) -> None:
-        super().setup(fig, outfile, dpi)
-        self._frames: list[str] = []
-        self._size = (0, 0)
-        self._facecolor = to_hex(fig.get_facecolor(), keep_alpha=False)
-
-    def encode(self, rgb: np.ndarray) -> None:
-        from PIL import Image
-
-        buffer = io.BytesIO()
-        Image.fromarray(rgb).save(buffer, format="PNG", compress_level=6)
-        self._frames.append(base64.b64encode(buffer.getvalue()).decode("ascii"))
-        self._size = (rgb.shape[1], rgb.shape[0])
-
-    def close(self) -> None:
-        if not self._frames:
-            return
-        Path(self.outfile).write_text(
-            _player_page(
-                self._frames, self._size, self.fps, self._facecolor, title=Path(self.outfile).name
-            ),
-            encoding="utf-8",
-        )
-
-
-def _player_page(
-    frames: list[str], size: tuple[int, int], fps: float, background: str, *, title: str
-) -> str:
-    """A self-contained page: frames as data URIs, a few lines of script, no network."""
-    width, height = size
-    light = sum(int(background[i : i + 2], 16) for i in (1, 3, 5)) > 3 * 128
-    foreground = "#222" if light else "#eee"
-    return _PAGE.format(
-        title=html.escape(title),
-        background=background,
-        foreground=foreground,
-        width=width,
-        height=height,
-        n=len(frames),
-        last=len(frames) - 1,
-        interval=1000 / fps,
-        frames=json.dumps(frames),
-    )
-
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="mpl-residual">
-<title>{title}</title>
-<style>
-  body {{ margin: 0; background: {background}; color: {foreground};
-          font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; }}
-  .mr-player {{ display: inline-flex; flex-direction: column; align-items: center;
-                gap: 6px; padding: 8px; max-width: 100%; }}
-  .mr-player img {{ max-width: 100%; height: auto; image-rendering: auto; }}
-  .mr-controls {{ display: flex; gap: 4px; align-items: center; }}
-  .mr-controls button {{ font: inherit; min-width: 2.2em; padding: 2px 6px;
-                         background: transparent; color: inherit; border: 1px solid;
-                         border-radius: 4px; cursor: pointer; opacity: 0.85; }}
-  .mr-controls button:hover {{ opacity: 1; }}
-  .mr-controls input[type=range] {{ width: min(24em, 50vw); }}
-  .mr-label {{ min-width: 5em; text-align: right; font-variant-numeric: tabular-nums; }}
-</style>
-</head>
-<body>
-<div class="mr-player" id="mr-player" data-frames="{n}">
-  <img id="mr-frame" width="{width}" height="{height}" alt="frame 1 of {n}">
-  <div class="mr-controls">
-    <button type="button" id="mr-first" aria-label="First frame">&#x23EE;</button>
-    <button type="button" id="mr-prev" aria-label="Previous frame">&#x25C0;</button>
-    <button type="button" id="mr-play" aria-label="Play">&#x25B6;</button>
-    <button type="button" id="mr-next" aria-label="Next frame">&#x25B6;&#x7C;</button>
-    <button type="button" id="mr-last" aria-label="Last frame">&#x23ED;</button>
-    <input type="range" id="mr-slider" min="0" max="{last}" value="0" aria-label="Frame">
-    <span class="mr-label" id="mr-label">1 / {n}</span>
-  </div>
-</div>
-<script>
-(function () {{
-  "use strict";
-  var FRAMES = {frames};
-  var INTERVAL = {interval};
-  var img = document.getElementById("mr-frame");
-  var slider = document.getElementById("mr-slider");
-  var label = document.getElementById("mr-label");
-  var playButton = document.getElementById("mr-play");
-  var current = 0, timer = null;
-  function show(k) {{
-    current = ((k % FRAMES.length) + FRAMES.length) % FRAMES.length;
-    img.src = "data:image/png;base64," + FRAMES[current];
-    img.alt = "frame " + (current + 1) + " of " + FRAMES.length;
-    slider.value = current;
-    label.textContent = (current + 1) + " / " + FRAMES.length;
-  }}
-  function pause() {{
-    if (timer !== null) {{ clearInterval(timer); timer = null; }}
-    playButton.innerHTML = "&#x25B6;"; playButton.setAttribute("aria-label", "Play");
-  }}
-  function play() {{
-    if (timer !== null) {{ return; }}
-    timer = setInterval(function () {{ show(current + 1); }}, INTERVAL);
-    playButton.innerHTML = "&#x23F8;"; playButton.setAttribute("aria-label", "Pause");
-  }}
-  playButton.onclick = function () {{ if (timer === null) {{ play(); }} else {{ pause(); }} }};
-  document.getElementById("mr-first").onclick = function () {{ pause(); show(0); }};
-  document.getElementById("mr-last").onclick = function () {{
-    pause(); show(FRAMES.length - 1);
-  }};
-  document.getElementById("mr-prev").onclick = function () {{ pause(); show(current - 1); }};
-  document.getElementById("mr-next").onclick = function () {{ pause(); show(current + 1); }};
-  slider.oninput = function () {{ pause(); show(parseInt(slider.value, 10)); }};
-  document.addEventListener("keydown", function (e) {{
-    if (e.key === "ArrowLeft") {{ pause(); show(current - 1); }}
-    else if (e.key === "ArrowRight") {{ pause(); show(current + 1); }}
-    else if (e.key === " ") {{ e.preventDefault(); playButton.onclick(); }}
-  }});
-  window.mplResidualPlayer = {{ show: show, play: play, pause: pause,
-    get current() {{ return current; }}, get length() {{ return FRAMES.length; }} }};
-  show(0);
-}})();
-</script>
-</body>
-</html>
-"""
-
-_WRITERS: dict[str, type[_FrameWriter]] = {
-    ".gif": _GifWriter,
-    ".mp4": _Mp4Writer,
-    ".html": _HtmlWriter,
-}
 
 
 # -- progress ------------------------------------------------------------------------------
@@ -390,7 +137,7 @@ def save_animation(
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in _WRITERS:
+    if suffix not in SUPPORTED_SUFFIXES:
         raise ValueError(
             f"cannot tell the format of {str(path)!r} from its suffix {path.suffix!r}; "
             f"supported: {', '.join(SUPPORTED_SUFFIXES)}"
@@ -425,11 +172,30 @@ def save_animation(
         dpi = mpl.rcParams["savefig.dpi"]
         if dpi == "figure":
             dpi = anim._fig.dpi
-    writer = _WRITERS[suffix](fps=fps)
+    from ._encoders import ENCODERS, HtmlEncoder
+    from ._frames import render_any, render_layers
+    from .animation import LayerAnimation
+
+    fig = anim._fig
     update, close_progress = _progress_callback(progress, path.name)
     try:
         with atomic_path(path) as temporary:
-            anim.save(temporary, writer=writer, dpi=dpi, progress_callback=update)
+            if suffix == ".html":
+                encoder = HtmlEncoder(
+                    temporary,
+                    fps,
+                    facecolor=to_hex(fig.get_facecolor(), keep_alpha=False),
+                    title=path.name,
+                )
+            else:
+                encoder = ENCODERS[suffix](temporary, fps)
+            render = render_layers if isinstance(anim, LayerAnimation) else render_any
+            try:
+                render(anim, encoder, dpi, update)
+            except BaseException:
+                encoder.abort()
+                raise
+            encoder.close()
     finally:
         close_progress()
     return path

@@ -36,6 +36,12 @@ def _beyond(cmap: Colormap, end: float, inner: float) -> tuple[float, ...]:
     return tuple(edge)
 
 
+#: Colours a named colormap is resampled to: with the over, under and bad colours and
+#: the background, cells then fit a 256-colour palette, so GIF and HTML frames of
+#: large grids are exact (and a third of the size).  No eye tells 252 steps from 256.
+N_COLORS = 252
+
+
 def _marked_cmap(cmap: str | Colormap | None) -> Colormap:
     """
     The colormap to draw with.  A Colormap object is used as given; a name (or None,
@@ -44,7 +50,7 @@ def _marked_cmap(cmap: str | Colormap | None) -> Colormap:
     """
     if isinstance(cmap, Colormap):
         return cmap
-    base = mpl.colormaps.get_cmap(cmap)
+    base = mpl.colormaps.get_cmap(cmap).resampled(N_COLORS)
     return base.with_extremes(
         over=_beyond(base, 1.0, 0.85), under=_beyond(base, 0.0, 0.15), bad=BAD_COLOR
     )
@@ -126,8 +132,10 @@ def residual_grid(
         Rows to fold a ``(d_model,)`` vector into (default: most nearly square).
     cmap : str or `~matplotlib.colors.Colormap`, optional
         Default: ``rcParams["image.cmap"]`` (set by the style presets).  A colormap given
-        by name gets over/under colours that mark clipped cells and a grey for NaN/inf;
-        a Colormap object is used exactly as given.
+        by name gets over/under colours that mark clipped cells and a grey for NaN/inf,
+        and is resampled to 252 steps (so cells, clipped and bad colours and the
+        background fit one 256-colour palette for GIF and HTML export); a Colormap
+        object is used exactly as given.
     norm : `~matplotlib.colors.Normalize` or str, optional
         Overrides the default scaling; unset limits come from the whole stream.
     vmin, vmax : float, optional
@@ -142,7 +150,7 @@ def residual_grid(
         are separated by thin gaps of background.  ``"none"`` for no lines.
     linewidth : float or "auto", optional
         Width of those lines in points.  Default ``"auto"``: sized to the cells when
-        drawn (6% of a cell, at most 0.6 pt, none for cells under 3 pt).
+        drawn (6% of a cell, at most 0.6 pt, none for cells under 5 pt).
     colorbar : bool or dict, default: False
         Add a colorbar (then ``artist.colorbar``).  A dict is passed to
         `~matplotlib.figure.Figure.colorbar`; ``extend`` defaults to arrows on the
