@@ -41,8 +41,11 @@ def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 def machine() -> dict[str, Any]:
     import os
 
-    return {"python": platform.python_version(), "machine": platform.machine(),
-            "cpus": os.cpu_count()}
+    return {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+    }
 
 
 def emit(name: str, figures: dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ import json
 import logging
 import re
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import matplotlib
@@ -29,12 +30,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from _common import emit, median_time, table  # noqa: E402
 from matplotlib.animation import FuncAnimation  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 import mpl_residual as mr  # noqa: E402
-
-from _common import emit, median_time, table  # noqa: E402
 
 FIGSIZE = (15, 5)  # the seed's figure
 DPI = 100
@@ -110,13 +110,17 @@ def run(cases: list[tuple[int, int, int]], repeats: int) -> dict:
                 seed_path, our_path = tmp / f"seed.{fmt}", tmp / f"ours.{fmt}"
                 counter = _DropCounter()
                 logger.addHandler(counter)
-                t_seed = median_time(lambda: seed_fn(stream, seed_path), repeats=repeats)
+                t_seed = median_time(partial(seed_fn, stream, seed_path), repeats=repeats)
                 logger.removeHandler(counter)
-                t_ours = median_time(lambda: ours(stream, our_path), repeats=repeats)
+                t_ours = median_time(partial(ours, stream, our_path), repeats=repeats)
                 seed_fps, our_fps = layers / t_seed, layers / t_ours
                 row = {
-                    "case": key, "format": fmt, "frames": layers,
-                    "seed fps": seed_fps, "ours fps": our_fps, "speed-up": our_fps / seed_fps,
+                    "case": key,
+                    "format": fmt,
+                    "frames": layers,
+                    "seed fps": seed_fps,
+                    "ours fps": our_fps,
+                    "speed-up": our_fps / seed_fps,
                     "seed MB": seed_path.stat().st_size / 1e6,
                     "ours MB": our_path.stat().st_size / 1e6,
                 }
@@ -131,15 +135,31 @@ def run(cases: list[tuple[int, int, int]], repeats: int) -> dict:
                 if fmt == "html":
                     figures[f"{key}_html_seed_frames_kept"] = row["seed frames kept"]
                     figures[f"{key}_html_ours_frames_kept"] = row["ours frames kept"]
-    print(table(rows, ["case", "format", "frames", "seed fps", "ours fps", "speed-up",
-                       "seed MB", "ours MB", "size ratio", "seed frames kept",
-                       "ours frames kept"]))
+    print(
+        table(
+            rows,
+            [
+                "case",
+                "format",
+                "frames",
+                "seed fps",
+                "ours fps",
+                "speed-up",
+                "seed MB",
+                "ours MB",
+                "size ratio",
+                "seed frames kept",
+                "ours frames kept",
+            ],
+        )
+    )
     return figures
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="small cases, one repeat")
     args = parser.parse_args()
