@@ -1,0 +1,149 @@
+"""
+Capture on a GPU: ``hf.capture(position=-1)`` against a plain forward and the
+``output_hidden_states`` path, for a Llama-architecture model of about 1B parameters.
+
+The model has Llama-3.2-1B's shape (16 blocks, d_model 2048, 32 heads, 8 KV heads,
+MLP 8192, vocab 128256; 1.24B parameters), random init, bf16, on one CUDA device, at
+sequence lengths 2048 and 8192. Memory is ``torch.cuda.max_memory_allocated`` during
+the call, less what was allocated before it; time is the median of ``--repeats``
+synchronized calls after a warm-up. It finishes in well under 3 minutes on one H100.
+
+    python bench/gpu_capture.py                       # on a CUDA machine
+    python bench/gpu_capture.py --device cpu --tiny   # the same code, a tiny model
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from _common import emit, table
+
+MODES = ("forward", "hidden_states", "capture")
+
+
+def build(device: str, tiny: bool):
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    if tiny:
+        config = LlamaConfig(
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            vocab_size=256,
+            max_position_embeddings=8192,
+        )
+    else:
+        config = LlamaConfig(
+            hidden_size=2048,
+            intermediate_size=8192,
+            num_hidden_layers=16,
+            num_attention_heads=32,
+            num_key_value_heads=8,
+            vocab_size=128256,
+            max_position_embeddings=8192,
+            tie_word_embeddings=True,
+        )
+    dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+    torch.manual_seed(0)
+    with torch.device(device):
+        model = LlamaForCausalLM(config).to(dtype).eval()
+    return model, config
+
+
+def measure(model, config, seq: int, device: str, repeats: int) -> dict:
+    import torch
+
+    from mpl_residual import hf
+
+    ids = torch.randint(0, config.vocab_size, (1, seq), device=device)
+    cuda = device.startswith("cuda")
+
+    def sync() -> None:
+        if cuda:
+            torch.cuda.synchronize()
+
+    def run(mode: str) -> None:
+        with torch.no_grad():
+            if mode == "forward":
+                model(ids, use_cache=False)
+            elif mode == "hidden_states":
+                hf.from_outputs(model(ids, use_cache=False, output_hidden_states=True))
+            else:
+                hf.capture(model, ids)
+        sync()
+
+    result = {}
+    for mode in MODES:
+        run(mode)  # warm-up (kernels, allocator)
+        if cuda:
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats()
+            before = torch.cuda.memory_allocated()
+        run(mode)
+        extra = (torch.cuda.max_memory_allocated() - before) / 2**20 if cuda else None
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            run(mode)
+            times.append(time.perf_counter() - start)
+        result[mode] = {"extra_mb": extra, "seconds": statistics.median(times)}
+    return result
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--tiny", action="store_true", help="a tiny model, short sequences")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--lengths", type=int, nargs="+", default=None)
+    args = parser.parse_args(argv)
+    import torch
+
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        parser.exit(1, "gpu_capture.py: no CUDA device here (use --device cpu --tiny to try it)\n")
+    lengths = args.lengths or ([64, 256] if args.tiny else [2048, 8192])
+    start = time.perf_counter()
+    model, config = build(args.device, args.tiny)
+    n_params = sum(p.numel() for p in model.parameters())
+    rows, figures = [], {}
+    for seq in lengths:
+        got = measure(model, config, seq, args.device, args.repeats)
+        for mode in MODES:
+            rows.append(
+                {
+                    "seq": seq,
+                    "mode": mode,
+                    "extra peak MB": got[mode]["extra_mb"],
+                    "seconds": got[mode]["seconds"],
+                }
+            )
+        base = got["forward"]["extra_mb"]
+        if base is not None:  # memory is measured on CUDA only
+            hidden_extra = got["hidden_states"]["extra_mb"] - base
+            capture_extra = got["capture"]["extra_mb"] - base
+            figures[f"seq{seq}_capture_extra_over_forward_mb"] = round(capture_extra, 1)
+            figures[f"seq{seq}_hidden_states_extra_over_forward_mb"] = round(hidden_extra, 1)
+        figures[f"seq{seq}_time_ratio_vs_forward"] = round(
+            got["capture"]["seconds"] / got["forward"]["seconds"], 4
+        )
+    print(table(rows, ["seq", "mode", "extra peak MB", "seconds"]))
+    device_name = torch.cuda.get_device_name() if args.device.startswith("cuda") else args.device
+    figures = {
+        "device": device_name,
+        "parameters": n_params,
+        "wall_seconds": round(time.perf_counter() - start, 1),
+        **figures,
+    }
+    emit("gpu_capture", figures)
+    return figures
+
+
+if __name__ == "__main__":
+    main()

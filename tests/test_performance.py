@@ -1,0 +1,96 @@
+"""
+Performance guards that are not timings: they count what the code does, so a
+regression fails here instead of waiting for the next benchmark run (see bench/).
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+from unittest import mock
+
+import numpy as np
+import pytest
+from matplotlib.animation import FuncAnimation
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+from mpl_residual import animate, residual_grid, save_animation
+
+BENCH = Path(__file__).parents[1] / "bench"
+
+
+def _figure(layout=None):
+    return FigureCanvasAgg(Figure(figsize=(4, 3), layout=layout)).figure
+
+
+def _count(cls, name):
+    original = getattr(cls, name)
+    calls = []
+
+    def counted(self, *args, **kwargs):
+        calls.append(self)
+        return original(self, *args, **kwargs)
+
+    return mock.patch.object(cls, name, counted), calls
+
+
+@pytest.mark.parametrize("n_layers", [3, 12])
+@pytest.mark.parametrize("suffix", [".gif", ".html"])
+def test_saving_an_animate_animation_draws_the_figure_twice_in_all(tmp_path, suffix, n_layers):
+    # Once to lay it out, once for the background: never once per frame.
+    stream = np.random.default_rng(0).standard_normal((n_layers, 8, 12))
+    anim = animate(stream, fig=_figure(layout="constrained"))
+    patch, draws = _count(Figure, "draw")
+    layout_patch, layouts = _count(ConstrainedLayoutEngine, "execute")
+    with patch, layout_patch:
+        save_animation(anim, tmp_path / f"a{suffix}", progress=False)
+    assert len(draws) == 2
+    assert len(layouts) == 1  # laid out once, then held
+    assert anim.figure.get_layout_engine() is not None  # and given back
+
+
+def test_any_animation_is_drawn_once_per_frame(tmp_path, stream):
+    fig = _figure()
+    artist = residual_grid(stream, ax=fig.add_subplot())
+    anim = FuncAnimation(fig, artist.set_layer, frames=5)
+    patch, draws = _count(Figure, "draw")
+    with patch:
+        save_animation(anim, tmp_path / "a.gif", progress=False)
+    assert len(draws) <= 5 + 1  # Animation.save's own draw per frame is the frame
+
+
+def test_set_layer_creates_nothing(stream):
+    fig = _figure()
+    ax = fig.add_subplot()
+    artist = residual_grid(stream, ax=ax, colorbar=True, title="layer {}".format)
+    children = list(ax.get_children())
+    norm = artist.norm
+    limits = (norm.vmin, norm.vmax)
+    for layer in range(100):
+        artist.set_layer(layer % len(stream))
+    assert ax.get_children() == children and fig.axes == [ax, artist.colorbar.ax]
+    assert artist.norm is norm and (norm.vmin, norm.vmax) == limits
+
+
+def test_hover_and_set_layer_do_not_autoscale(stream):
+    artist = residual_grid(stream)
+    with mock.patch.object(type(artist.norm), "autoscale_None") as autoscale:
+        for layer in range(len(stream)):
+            artist.set_layer(layer)
+    autoscale.assert_not_called()
+
+
+def test_gpu_benchmark_runs_on_the_cpu_with_a_tiny_model():
+    pytest.importorskip("transformers")
+    out = subprocess.run(
+        [sys.executable, "gpu_capture.py", "--device", "cpu", "--tiny", "--repeats", "1"],
+        cwd=BENCH,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout
+    last = out.strip().splitlines()[-1]
+    assert '"benchmark": "gpu_capture"' in last and '"device": "cpu"' in last
+    assert "capture" in out and "hidden_states" in out
