@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -68,3 +69,14 @@ def as_float_array(x: Any, *, name: str = "x") -> np.ndarray:
         f"{name} must hold numbers; got {_describe(arr)}"
         + (f" from a {type(x).__name__}" if not isinstance(x, np.ndarray) else "")
     )
+
+
+def as_index(value: Any, name: str, *, expected: str = "an integer") -> int:
+    """*value* as a Python int (numpy integers too); TypeError naming *name* otherwise."""
+    if not isinstance(value, bool):
+        try:
+            return operator.index(value)
+        except TypeError:
+            pass
+    shown = repr(value) if isinstance(value, bool) else f"{type(value).__name__} {value!r}"
+    raise TypeError(f"{name} must be {expected}; got {shown}")

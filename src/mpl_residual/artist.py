@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +11,7 @@ from matplotlib.artist import allow_rasterization
 from matplotlib.collections import QuadMesh
 from matplotlib.text import Text
 
-from ._arrays import _describe, as_float_array
+from ._arrays import _describe, as_float_array, as_index
 
 __all__ = ["ResidualStreamArtist"]
 
@@ -23,14 +22,7 @@ MIN_LINED_CELL = 5.0
 
 
 def _check_layer(layer: Any, n_layers: int) -> int:
-    if isinstance(layer, bool):
-        raise TypeError(f"layer must be an integer; got {layer!r}")
-    try:
-        index = operator.index(layer)
-    except TypeError:
-        raise TypeError(
-            f"layer must be an integer; got {type(layer).__name__} {layer!r}"
-        ) from None
+    index = as_index(layer, "layer")
     if not -n_layers <= index < n_layers:
         raise IndexError(
             f"layer={index} is out of range for a stream of {n_layers} layer"

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-import operator
 from typing import Any
 
 import numpy as np
 
-from ._arrays import _describe, as_float_array
+from ._arrays import _describe, as_float_array, as_index
 
 __all__ = ["to_grid", "grid_shape"]
 
@@ -19,14 +18,7 @@ def _divisors(n: int) -> list[int]:
 
 
 def _check_rows(rows: Any) -> int:
-    if isinstance(rows, bool):
-        raise TypeError(f"rows must be a positive integer or None; got {rows!r}")
-    try:
-        rows = operator.index(rows)
-    except TypeError:
-        raise TypeError(
-            f"rows must be a positive integer or None; got {type(rows).__name__} {rows!r}"
-        ) from None
+    rows = as_index(rows, "rows", expected="a positive integer or None")
     if rows < 1:
         raise ValueError(f"rows must be a positive integer or None; got rows={rows}")
     return rows
@@ -57,7 +49,7 @@ def grid_shape(d_model: int, rows: int | None = None, *, pad: bool = False) -> t
     >>> grid_shape(768, 10, pad=True)
     (10, 77)
     """
-    d_model = operator.index(d_model)
+    d_model = as_index(d_model, "d_model")
     if d_model < 1:
         raise ValueError(f"d_model must be at least 1; got d_model={d_model}")
     if rows is None:

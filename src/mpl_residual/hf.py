@@ -29,7 +29,6 @@ output of the module that runs the blocks) and keeps only the position asked for
 from __future__ import annotations
 
 import inspect
-import operator
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -37,6 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._arrays import as_index
 from .grid import to_grid
 from .stream import ResidualStream
 
@@ -47,17 +47,6 @@ _STACKS = ("decoder", "encoder", "vision", "text")
 
 
 # -- positions ----------------------------------------------------------------------------
-
-
-def _index(value: Any, name: str) -> int:
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an integer; got {value!r}")
-    try:
-        return operator.index(value)
-    except TypeError:
-        raise TypeError(
-            f"{name} must be an integer; got {type(value).__name__} {value!r}"
-        ) from None
 
 
 def _mask_tensor(attention_mask: Any) -> torch.Tensor | None:
@@ -82,8 +71,8 @@ class _Positions:
     """Resolves ``batch_index`` and ``position`` against a (batch, seq) shape and mask."""
 
     def __init__(self, position: int | None, batch_index: int, mask: torch.Tensor | None):
-        self.position = None if position is None else _index(position, "position")
-        self.batch_index = _index(batch_index, "batch_index")
+        self.position = None if position is None else as_index(position, "position")
+        self.batch_index = as_index(batch_index, "batch_index")
         self.mask = mask
         self.batch: int | None = None
         self.real: torch.Tensor | None = None  # absolute indices of the real tokens
@@ -406,6 +395,15 @@ class _Recorder:
         if self.final_norm:
             self.normed = self.positions.take(_first_tensor(output))
 
+    def stack(self, final: str) -> list[torch.Tensor]:
+        """Every layer recorded, the last one *final* ("normed" or "raw")."""
+        last = self.normed if final == "normed" else self.raw
+        if last is None:
+            raise RuntimeError(
+                "could not find the model's final hidden state; use final='raw' or pass blocks="
+            )
+        return [*self.layers, last]
+
     def remove(self) -> None:
         for handle in self.handles:
             handle.remove()
@@ -502,12 +500,7 @@ def capture(
     recorder = _run(
         model, inputs, position=position, batch_index=batch_index, blocks=blocks, final=final
     )
-    last = recorder.normed if final == "normed" else recorder.raw
-    if last is None:
-        raise RuntimeError(
-            "could not find the model's final hidden state; use final='raw' or pass blocks="
-        )
-    return _fold([*recorder.layers, last], rows, pad)
+    return _fold(recorder.stack(final), rows, pad)
 
 
 # -- the one-liner --------------------------------------------------------------------------
@@ -571,10 +564,8 @@ def residual_stream(
         model, inputs, position=position, batch_index=batch_index, blocks=blocks, final=final
     )
     positions = recorder.positions
-    last = recorder.normed if final == "normed" else recorder.raw
-    if last is None:
-        raise RuntimeError("could not find the model's final hidden state; use final='raw'")
-    values = _fold([*recorder.layers, last], rows, pad)
+    stack = recorder.stack(final)
+    values = _fold(stack, rows, pad)
     ids = inputs["input_ids"][positions.batch]
     tokens = tuple(tokenizer.decode([int(ids[i])]) for i in positions.real)
     names = ["embeddings"] + [f"block {i}" for i in range(1, len(recorder.layers) + 1)]
@@ -587,5 +578,5 @@ def residual_stream(
         layer_names=tuple(names),
         position=positions.index,
         model_name=getattr(config, "name_or_path", None) or None,
-        d_model=int(last.shape[-1]),
+        d_model=int(stack[-1].shape[-1]),
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ._arrays import as_index
 from ._atomic import atomic_path
 
 __all__ = ["ResidualStream"]
@@ -117,8 +118,7 @@ class ResidualStream:
                 f"({self.token!r}); at() picks one of every position"
             )
         n = self.values.shape[1]
-        if isinstance(position, bool) or not isinstance(position, (int, np.integer)):
-            raise TypeError(f"position must be an integer; got {position!r}")
+        position = as_index(position, "position")
         if not -n <= position < n:
             raise IndexError(
                 f"position={position} is out of range for {n} tokens; valid: {-n} to {n - 1}"
