@@ -473,3 +473,45 @@ def test_import_of_mpl_residual_does_not_import_hf():
     code = "import mpl_residual, sys; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_clip_vision_and_text_stacks():
+    torch.manual_seed(0)
+    vision = transformers.CLIPVisionConfig(
+        image_size=16,
+        patch_size=4,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        projection_dim=16,
+    )
+    text = transformers.CLIPTextConfig(
+        vocab_size=64,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=3,
+        num_attention_heads=4,
+        max_position_embeddings=16,
+        projection_dim=16,
+    )
+    config = transformers.CLIPConfig(
+        text_config=text.to_dict(), vision_config=vision.to_dict(), projection_dim=16
+    )
+    model = transformers.CLIPModel(config).eval()
+    pixels = torch.randn(1, 3, 16, 16)
+    ids = torch.randint(1, 64, (1, 6))
+    with torch.no_grad():
+        out = model(input_ids=ids, pixel_values=pixels, output_hidden_states=True)
+    assert hf.from_outputs(out, stack="vision", position=0).shape == (3, 4, 8)
+    assert hf.from_outputs(out, stack="text").shape == (4, 4, 8)
+    with pytest.raises(ValueError, match="no 'hidden_states'"):
+        hf.from_outputs(model(input_ids=ids, pixel_values=pixels), stack="vision")
+    # The vision tower alone: capture equals from_outputs (CLIP reports the raw last block).
+    tower = transformers.CLIPVisionModel(vision).eval()
+    with torch.no_grad():
+        alone = tower(pixel_values=pixels, output_hidden_states=True)
+    np.testing.assert_array_equal(
+        hf.capture(tower, {"pixel_values": pixels}, position=3),
+        hf.from_outputs(alone, position=3),
+    )
