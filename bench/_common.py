@@ -51,3 +51,39 @@ def machine() -> dict[str, Any]:
 def emit(name: str, figures: dict[str, Any]) -> None:
     """Print the final JSON line: the benchmark's figures, machine-readable."""
     print(json.dumps({"benchmark": name, **figures, "machine": machine()}, sort_keys=True))
+
+
+def capture_figures(seq: int, got: dict[str, dict[str, Any]]) -> tuple[list[dict], dict]:
+    """
+    Table rows and JSON figures for one sequence length of the capture benchmarks.
+
+    *got* maps a mode (``forward``, ``hidden_states``, ``capture``, ...) to its
+    ``extra_mb`` (None where memory is not measured) and ``seconds``.
+    """
+    rows = [
+        {"seq": seq, "mode": mode, "extra peak MB": m["extra_mb"], "seconds": m["seconds"]}
+        for mode, m in got.items()
+    ]
+    figures: dict[str, Any] = {
+        f"seq{seq}_time_ratio_vs_forward": round(
+            got["capture"]["seconds"] / got["forward"]["seconds"], 4
+        )
+    }
+    base = got["forward"]["extra_mb"]
+    if base is not None:
+        hidden_extra = got["hidden_states"]["extra_mb"] - base
+        capture_extra = got["capture"]["extra_mb"] - base
+        ratio = capture_extra / hidden_extra if hidden_extra > 0 else None
+        figures[f"seq{seq}_capture_extra_over_forward_mb"] = round(capture_extra, 1)
+        figures[f"seq{seq}_hidden_states_extra_over_forward_mb"] = round(hidden_extra, 1)
+        figures[f"seq{seq}_memory_ratio"] = None if ratio is None else round(ratio, 4)
+        shown = "n/a" if ratio is None else f"{ratio:+.3f}"
+        rows.append(
+            {
+                "seq": seq,
+                "mode": "capture vs forward",
+                "extra peak MB": f"{capture_extra:+.0f} vs {hidden_extra:+.0f} (ratio {shown})",
+                "seconds": f"x{figures[f'seq{seq}_time_ratio_vs_forward']:.3f}",
+            }
+        )
+    return rows, figures

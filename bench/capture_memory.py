@@ -32,7 +32,7 @@ import sys
 import threading
 import time
 
-from _common import emit, table
+from _common import capture_figures, emit, table
 
 MODES = ("forward", "body", "hidden_states", "capture")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -129,37 +129,12 @@ def main() -> None:
     rows, figures = [], {}
     for seq in lengths:
         got = {mode: measure(mode, seq, args.repeats, args.quick) for mode in MODES}
-        base = got["forward"]["extra_mb"]
-        hidden_extra = got["hidden_states"]["extra_mb"] - base
-        capture_extra = got["capture"]["extra_mb"] - base
-        memory_ratio = capture_extra / hidden_extra if hidden_extra > 0 else None
-        time_ratio = got["capture"]["seconds"] / got["forward"]["seconds"]
+        seq_rows, seq_figures = capture_figures(seq, got)
         body_ratio = got["capture"]["seconds"] / got["body"]["seconds"]
-        for mode in MODES:
-            rows.append(
-                {
-                    "seq": seq,
-                    "mode": mode,
-                    "extra peak MB": got[mode]["extra_mb"],
-                    "seconds": got[mode]["seconds"],
-                }
-            )
-        rows.append(
-            {
-                "seq": seq,
-                "mode": "capture vs forward",
-                "extra peak MB": f"{capture_extra:+.0f} vs {hidden_extra:+.0f} "
-                f"(ratio {memory_ratio if memory_ratio is None else round(memory_ratio, 3)})",
-                "seconds": f"x{time_ratio:.3f} (x{body_ratio:.3f} of body)",
-            }
-        )
-        figures[f"seq{seq}_capture_extra_over_forward_mb"] = round(capture_extra, 1)
-        figures[f"seq{seq}_hidden_states_extra_over_forward_mb"] = round(hidden_extra, 1)
-        figures[f"seq{seq}_memory_ratio"] = (
-            None if memory_ratio is None else round(memory_ratio, 4)
-        )
-        figures[f"seq{seq}_time_ratio_vs_forward"] = round(time_ratio, 4)
-        figures[f"seq{seq}_time_ratio_vs_body"] = round(body_ratio, 4)
+        seq_rows[-1]["seconds"] += f" (x{body_ratio:.3f} of body)"
+        seq_figures[f"seq{seq}_time_ratio_vs_body"] = round(body_ratio, 4)
+        rows += seq_rows
+        figures.update(seq_figures)
     print(table(rows, ["seq", "mode", "extra peak MB", "seconds"]))
     emit(
         "capture_memory",

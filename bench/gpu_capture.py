@@ -18,7 +18,7 @@ import argparse
 import statistics
 import time
 
-from _common import emit, table
+from _common import capture_figures, emit, table
 
 MODES = ("forward", "hidden_states", "capture")
 
@@ -115,24 +115,9 @@ def main(argv: list[str] | None = None) -> dict:
     rows, figures = [], {}
     for seq in lengths:
         got = measure(model, config, seq, args.device, args.repeats)
-        for mode in MODES:
-            rows.append(
-                {
-                    "seq": seq,
-                    "mode": mode,
-                    "extra peak MB": got[mode]["extra_mb"],
-                    "seconds": got[mode]["seconds"],
-                }
-            )
-        base = got["forward"]["extra_mb"]
-        if base is not None:  # memory is measured on CUDA only
-            hidden_extra = got["hidden_states"]["extra_mb"] - base
-            capture_extra = got["capture"]["extra_mb"] - base
-            figures[f"seq{seq}_capture_extra_over_forward_mb"] = round(capture_extra, 1)
-            figures[f"seq{seq}_hidden_states_extra_over_forward_mb"] = round(hidden_extra, 1)
-        figures[f"seq{seq}_time_ratio_vs_forward"] = round(
-            got["capture"]["seconds"] / got["forward"]["seconds"], 4
-        )
+        seq_rows, seq_figures = capture_figures(seq, got)
+        rows += seq_rows
+        figures.update(seq_figures)
     print(table(rows, ["seq", "mode", "extra peak MB", "seconds"]))
     device_name = torch.cuda.get_device_name() if args.device.startswith("cuda") else args.device
     figures = {
