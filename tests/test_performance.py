@@ -94,3 +94,27 @@ def test_gpu_benchmark_runs_on_the_cpu_with_a_tiny_model():
     last = out.strip().splitlines()[-1]
     assert '"benchmark": "gpu_capture"' in last and '"device": "cpu"' in last
     assert "capture" in out and "hidden_states" in out
+
+
+def test_a_layer_sheet_holds_its_stream_once():
+    stream = np.random.default_rng(0).standard_normal((12, 16, 24))
+    from mpl_residual import ResidualStreamArtist, layer_sheet
+
+    fig = layer_sheet(stream)
+    artists = [c for ax in fig.axes for c in ax.collections if isinstance(c, ResidualStreamArtist)]
+    assert len(artists) == 12
+    assert all(np.shares_memory(a.stream.data, artists[0].stream.data) for a in artists)
+
+
+def test_an_artists_stream_is_shared_not_copied(stream):
+    first = residual_grid(stream)
+    second = residual_grid(first.stream, layer=2)
+    assert np.shares_memory(second.stream.data, first.stream.data)
+    assert not np.shares_memory(first.stream.data, stream)  # user data is copied
+
+
+def test_saving_leaves_the_artist_on_its_layer(tmp_path, stream):
+    anim = animate(stream, fig=_figure())
+    anim.artist.set_layer(3)
+    save_animation(anim, tmp_path / "a.html", progress=False)
+    assert anim.artist.layer == 3

@@ -30,7 +30,8 @@ def as_float_array(x: Any, *, name: str = "x") -> np.ndarray:
 
     numpy arrays, nested sequences and torch tensors (any device, any dtype, with or
     without ``requires_grad``) are accepted.  float32 and float64 are kept, float16 and
-    bfloat16 become float32, integers and booleans become float64.
+    bfloat16 become float32, integers and booleans become float64.  A float masked
+    array is returned as is.
 
     Raises
     ------
@@ -46,6 +47,8 @@ def as_float_array(x: Any, *, name: str = "x") -> np.ndarray:
         if str(t.dtype) != "torch.float64":
             t = t.float()
         return t.cpu().numpy()
+    if isinstance(x, np.ma.MaskedArray) and x.dtype.kind == "f" and x.dtype.itemsize >= 4:
+        return x  # e.g. an artist's stream, shared rather than copied
     try:
         arr = np.asarray(x)
     except ValueError as err:  # ragged nested sequences

@@ -59,9 +59,13 @@ class Encoder:
     ``self.path``.
     """
 
-    def __init__(self, path: str | Path, fps: float) -> None:
+    def __init__(
+        self, path: str | Path, fps: float, *, title: str = "", facecolor: str = "#ffffff"
+    ) -> None:
         self.path = Path(path)
         self.fps = fps
+        self.title = title or self.path.name  # what a page shows as its title
+        self.facecolor = facecolor  # the figure's, for a page's background
         self.n_frames = 0
         self._full: np.ndarray | None = None
 
@@ -164,13 +168,6 @@ class HtmlEncoder(Encoder):
     PNG data URIs (palette PNG whenever a region has at most 256 colours: lossless and a
     third of the size), and a small player.  No CDN, no network, no frame limit.
     """
-
-    def __init__(
-        self, path: str | Path, fps: float, *, facecolor: str = "#ffffff", title: str = ""
-    ) -> None:
-        super().__init__(path, fps)
-        self.facecolor = facecolor
-        self.title = title or self.path.name
 
     def start(self, background: np.ndarray | None, size: tuple[int, int]) -> None:
         self._size = size

@@ -96,6 +96,7 @@ def render_layers(anim: LayerAnimation, encoder: Encoder, dpi: float, progress: 
     fig, artist, label = anim.figure, anim.artist, anim.label
     ax = artist.axes
     layers = anim.layers
+    shown = artist.layer
     with _at_dpi(fig, dpi), _layout_restored(fig) as hold_layout:
         width, height = (int(v) for v in fig.bbox.size)
         renderer = RendererAgg(width, height, dpi)
@@ -151,7 +152,7 @@ def render_layers(anim: LayerAnimation, encoder: Encoder, dpi: float, progress: 
             encoder.add([(_rgb(buffer[y0:y1, x0:x1]), (x0, y0)) for x0, y0, x1, y1 in boxes])
             if progress is not None:
                 progress(i, len(layers))
-    artist.stale = True  # the figure's own canvas has not seen these frames
+    artist.set_layer(shown)  # leave the figure as it was (and stale for its own canvas)
 
 
 class _Adapter(AbstractMovieWriter):

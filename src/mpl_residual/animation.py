@@ -217,6 +217,32 @@ def animate(
     >>> anim = mr.animate(np.random.randn(13, 16, 48), interval=150)
     >>> mr.save_animation(anim, "residual.gif")  # doctest: +SKIP
     """
+    return layer_animation(
+        stream,
+        pyplot=True,
+        fig=fig,
+        ax=ax,
+        interval=interval,
+        layers=layers,
+        blit=blit,
+        colorbar=colorbar,
+        **grid_kwargs,
+    )
+
+
+def layer_animation(
+    stream: Any,
+    *,
+    pyplot: bool,
+    fig: Figure | None = None,
+    ax: Axes | None = None,
+    interval: float = 200,
+    layers: slice | range | Sequence[int] | None = None,
+    blit: bool = False,
+    colorbar: bool | dict = False,
+    **grid_kwargs: Any,
+) -> LayerAnimation:
+    """`animate`, with the default figure made by pyplot (for display) or not (export)."""
     fig, artist, label, frames = layered_grid(
         stream,
         fig=fig,
@@ -224,7 +250,7 @@ def animate(
         layers=layers,
         blit=blit,
         colorbar=colorbar,
-        pyplot=True,
+        pyplot=pyplot,
         **grid_kwargs,
     )
     return LayerAnimation(fig, artist, label, frames, interval=interval, blit=blit)

@@ -58,7 +58,9 @@ class ResidualStreamArtist(QuadMesh):
     Parameters
     ----------
     stream : array-like, shape (layers, rows, cols) or (rows, cols)
-        The folded stream (see `to_grid`).
+        The folded stream (see `to_grid`); it is copied, except a read-only masked
+        array with NaN and inf masked, such as another artist's `stream`, which is
+        shared (small multiples of one stream then hold it once).
     layer : int, default: 0
         The layer shown first; negative values count from the end.
     **kwargs
@@ -86,7 +88,10 @@ class ResidualStreamArtist(QuadMesh):
                 "ResidualStreamArtist expects a stream of shape (layers, rows, cols) or "
                 f"(rows, cols), none of them empty; got {_describe(data)}"
             )
-        self._stream = np.ma.masked_invalid(data)
+        if isinstance(data, np.ma.MaskedArray) and not data.flags.writeable:
+            self._stream = data  # another artist's stream: share it, NaN/inf already masked
+        else:
+            self._stream = np.ma.masked_invalid(data)
         self._layer = _check_layer(layer, len(data))
         self._title: Text | None = None
         self._title_format: Callable[[int], str] | None = None

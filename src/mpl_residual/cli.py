@@ -10,9 +10,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .export import SUPPORTED_SUFFIXES
+
 __all__ = ["main"]
 
-ANIMATIONS = (".gif", ".mp4", ".html")
+ANIMATIONS = SUPPORTED_SUFFIXES
+
 PICTURES = (".png", ".pdf", ".svg")
 INPUTS = (".npz", ".npy")
 

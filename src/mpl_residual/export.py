@@ -13,11 +13,14 @@ from matplotlib.animation import Animation
 from matplotlib.colors import to_hex
 
 from ._atomic import atomic_path, check_folder
+from ._encoders import ENCODERS
+from ._frames import render_any, render_layers
+from .animation import LayerAnimation, layer_animation
 
 __all__ = ["save_animation", "SUPPORTED_SUFFIXES"]
 
 #: Output formats, chosen by the suffix of the path.
-SUPPORTED_SUFFIXES: tuple[str, ...] = (".gif", ".mp4", ".html")
+SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(ENCODERS)
 
 
 def _ffmpeg_exe() -> str:
@@ -154,17 +157,8 @@ def save_animation(
                 "animation"
             )
         anim = anim_or_stream
-    else:
-        from ._layout import fitted_figure
-        from .animation import animate
-        from .grid import as_stream
-
-        if "fig" not in kwargs and "ax" not in kwargs:
-            shape = as_stream(anim_or_stream, rows=kwargs.get("rows")).shape
-            kwargs["fig"] = fitted_figure(
-                *shape[1:], pyplot=False, colorbar=bool(kwargs.get("colorbar"))
-            )
-        anim = animate(anim_or_stream, **kwargs)
+    else:  # on a figure of its own that pyplot never sees
+        anim = layer_animation(anim_or_stream, pyplot=False, **kwargs)
     if fps is None:
         interval = getattr(getattr(anim, "event_source", None), "interval", None) or 200
         fps = 1000 / interval
@@ -172,23 +166,11 @@ def save_animation(
         dpi = mpl.rcParams["savefig.dpi"]
         if dpi == "figure":
             dpi = anim._fig.dpi
-    from ._encoders import ENCODERS, HtmlEncoder
-    from ._frames import render_any, render_layers
-    from .animation import LayerAnimation
-
-    fig = anim._fig
+    facecolor = to_hex(anim._fig.get_facecolor(), keep_alpha=False)
     update, close_progress = _progress_callback(progress, path.name)
     try:
         with atomic_path(path) as temporary:
-            if suffix == ".html":
-                encoder = HtmlEncoder(
-                    temporary,
-                    fps,
-                    facecolor=to_hex(fig.get_facecolor(), keep_alpha=False),
-                    title=path.name,
-                )
-            else:
-                encoder = ENCODERS[suffix](temporary, fps)
+            encoder = ENCODERS[suffix](temporary, fps, title=path.name, facecolor=facecolor)
             render = render_layers if isinstance(anim, LayerAnimation) else render_any
             try:
                 render(anim, encoder, dpi, update)

@@ -16,7 +16,7 @@ ROBUST_PERCENTILE = 98.0
 
 
 def _finite_abs(data: np.ndarray) -> np.ndarray:
-    flat = np.ravel(data)
+    flat = np.ravel(np.ma.getdata(data))
     return np.abs(flat[np.isfinite(flat)])
 
 

@@ -105,8 +105,8 @@ def layer_sheet(
     first = None
     for ax, layer in zip(axes, picked, strict=False):
         artist = residual_grid(data, ax=ax, layer=layer, norm=norm, **grid_kwargs)
-        if first is None:
-            first, norm = artist, artist.norm  # every panel shares the first one's norm
+        if first is None:  # every panel shares the first one's norm and stream
+            first, norm, data = artist, artist.norm, artist.stream
             grid_kwargs = {k: v for k, v in grid_kwargs.items() if k not in ("vmin", "vmax")}
         ax.set_title(title(layer) if callable(title) else title)
         ax.set_xticks([])
