@@ -7,10 +7,18 @@ import os
 import sys
 import textwrap
 from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-from .export import SUPPORTED_SUFFIXES
+from ._atomic import atomic_path, check_folder
+from .animation import frame_layers
+from .export import SUPPORTED_SUFFIXES, save_animation
+from .grid import to_grid
+from .sample import load_sample
+from .sheet import layer_sheet
+from .stream import ResidualStream
+from .styles import style_context
 
 __all__ = ["main"]
 
@@ -334,8 +342,6 @@ def _refold(stream: Any, rows: int) -> Any:
     """*stream* folded again into *rows* rows (NaN padding, if any, dropped first)."""
     import dataclasses
 
-    from .grid import to_grid
-
     flat = stream.values.reshape(*stream.values.shape[:-2], -1)
     if stream.d_model:
         flat = flat[..., : stream.d_model]
@@ -343,6 +349,13 @@ def _refold(stream: Any, rows: int) -> Any:
         return dataclasses.replace(stream, values=to_grid(flat, rows))
     except (ValueError, TypeError) as err:
         raise UsageError(f"--rows {rows}: {err}") from None
+
+
+def _check_output_folder(out: Path) -> None:
+    try:
+        check_folder(out)
+    except FileNotFoundError as err:
+        raise UsageError(str(err)) from None
 
 
 def _size(path: Path) -> str:
@@ -371,13 +384,8 @@ def _render(args: argparse.Namespace) -> str:
         raise UsageError("--prompt needs --model NAME_OR_PATH")
     if args.fps is not None and not args.fps > 0:
         raise UsageError(f"--fps must be positive; got {args.fps:g}")
-    if not out.parent.is_dir() and str(out.parent):
-        raise UsageError(f"the folder {str(out.parent)!r} of {str(out)!r} does not exist")
+    _check_output_folder(out)
     layers = _parse_layers(args.layers)
-
-    from .animation import frame_layers
-    from .sample import load_sample
-    from .stream import ResidualStream
 
     if args.input:
         path = Path(args.input)
@@ -404,29 +412,20 @@ def _render(args: argparse.Namespace) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
-    from contextlib import nullcontext
-
-    from .styles import style_context
-
     grid = {"robust": args.robust, "vmin": args.vmin, "vmax": args.vmax, "cmap": args.cmap}
     if args.rows is not None and not args.model:
         stream = _refold(stream, args.rows)
     with style_context(args.style) if args.style else nullcontext():
         if suffix in ANIMATIONS:
-            from .export import save_animation
-
             save_animation(
                 stream, out, fps=args.fps or 5, dpi=args.dpi, layers=layers, colorbar=True, **grid
             )
-            count = f"{len(frame_layers(len(stream), layers))} frames"
         else:
-            from ._atomic import atomic_path
-            from .sheet import layer_sheet
-
             fig = layer_sheet(stream, layers=layers, **grid)
             with atomic_path(out) as temporary:
                 fig.savefig(temporary, dpi=args.dpi, format=suffix[1:])
-            count = f"{sum(ax.get_visible() for ax in fig.axes) - 1} layers"
+    shown = len(frame_layers(len(stream), layers))
+    count = f"{shown} {'frames' if suffix in ANIMATIONS else 'layers'}"
     rows, cols = stream.shape[-2:]
     what = stream.model_name or "stream"
     token = f" at {stream.token!r}" if stream.token is not None else ""
@@ -437,8 +436,7 @@ def _capture(args: argparse.Namespace) -> str:
     out = Path(args.output)
     if out.suffix.lower() != ".npz":
         raise UsageError(f"capture writes .npz; got {str(out)!r}")
-    if not out.parent.is_dir() and str(out.parent):
-        raise UsageError(f"the folder {str(out.parent)!r} of {str(out)!r} does not exist")
+    _check_output_folder(out)
     stream = _model_stream(args, position=None if args.all_positions else args.position)
     stream.save(out)
     shape = "x".join(map(str, stream.shape))
