@@ -52,7 +52,7 @@ def interact(
         ) from None
     from .animation import layered_grid
 
-    fig, artist, label, layers = layered_grid(
+    fig, artist, _label, layers = layered_grid(
         stream,
         fig=grid_kwargs.pop("fig", None),
         ax=grid_kwargs.pop("ax", None),
