@@ -7,6 +7,10 @@ import contextlib
 import html
 import io
 import json
+import signal
+import subprocess
+import tempfile
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +117,7 @@ class GifEncoder(Encoder):
 
     def close(self) -> None:
         if not self._images:
-            return
+            raise ValueError("no frames to write")
         first, *rest = self._images
         first.save(
             self.path,
@@ -125,41 +129,93 @@ class GifEncoder(Encoder):
         )
 
 
+def ffmpeg_exe() -> str:
+    """The ffmpeg binary that imageio-ffmpeg ships (or points to), with clear errors."""
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        raise RuntimeError(
+            "writing .mp4 needs the imageio-ffmpeg package, which brings its own ffmpeg: "
+            "pip install 'mpl-residual[export]'"
+        ) from None
+    try:
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except RuntimeError as err:
+        raise RuntimeError(f"writing .mp4 needs ffmpeg, which cannot run here: {err}") from None
+
+
 class Mp4Encoder(Encoder):
-    """H.264 (yuv420p) through the ffmpeg that imageio-ffmpeg ships."""
+    """
+    H.264 (yuv420p) through ffmpeg, fed raw RGB frames on a pipe.
+
+    The file counts as written only if ffmpeg exits with status 0: a full disk or a
+    file-size limit makes it fail at the end, and that must not pass for success.
+    """
 
     def start(self, background: np.ndarray | None, size: tuple[int, int]) -> None:
-        import imageio_ffmpeg
-
         super().start(background, size)
         width, height = size
         # yuv420p needs even sides: frames are padded with their edge.
         self._pad = ((0, height % 2), (0, width % 2), (0, 0))
-        self._pipe = imageio_ffmpeg.write_frames(
-            str(self.path),
-            (width + width % 2, height + height % 2),
-            fps=self.fps,
-            codec="libx264",
-            pix_fmt_out="yuv420p",
-            macro_block_size=1,
-            ffmpeg_log_level="error",
-            output_params=["-movflags", "+faststart"],
+        rate = Fraction(self.fps).limit_denominator(1001)
+        command = [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-loglevel", "error",
+            "-f", "rawvideo",
+            "-pix_fmt", "rgb24",
+            "-s", f"{width + width % 2}x{height + height % 2}",
+            "-framerate", f"{rate.numerator}/{rate.denominator}",
+            "-i", "pipe:0",
+            "-an",
+            "-c:v", "libx264",
+            "-pix_fmt", "yuv420p",
+            "-movflags", "+faststart",
+            "-f", "mp4",
+            "-y", str(self.path),
+        ]  # fmt: skip
+        self._log = tempfile.TemporaryFile()  # ffmpeg's messages, read if it fails
+        self._process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log
         )
-        self._pipe.send(None)
 
     def add(self, regions: list[Region]) -> None:
         frame = np.pad(self._frame(regions), self._pad, mode="edge")
-        self._pipe.send(np.ascontiguousarray(frame))
+        try:
+            self._process.stdin.write(np.ascontiguousarray(frame).tobytes())
+        except BrokenPipeError:  # ffmpeg has stopped: wait() says why
+            self._finish()
+            raise OSError("ffmpeg stopped before the last frame") from None
         self.n_frames += 1
 
+    def _finish(self) -> None:
+        with contextlib.suppress(BrokenPipeError):
+            self._process.stdin.close()
+        status = self._process.wait()
+        if status != 0:
+            self._log.seek(0)
+            lines = self._log.read().decode("utf-8", "replace").strip().splitlines()
+            self._log.close()
+            if status < 0:  # e.g. SIGXFSZ: a file-size limit
+                how = f"was killed by {signal.Signals(-status).name} ({signal.strsignal(-status)})"
+            else:
+                how = f"exited with status {status}"
+            raise OSError(f"ffmpeg failed: it {how}" + (f": {lines[-1]}" if lines else ""))
+        self._log.close()
+
     def close(self) -> None:
-        self._pipe.close()
+        if not self.n_frames:
+            raise ValueError("no frames to write")
+        self._finish()
 
     def abort(self) -> None:
-        pipe = getattr(self, "_pipe", None)
-        if pipe is not None:
-            with contextlib.suppress(Exception):
-                pipe.close()
+        process = getattr(self, "_process", None)
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+        log = getattr(self, "_log", None)
+        if log is not None:
+            log.close()
 
 
 class HtmlEncoder(Encoder):
@@ -193,8 +249,9 @@ class HtmlEncoder(Encoder):
 
     def close(self) -> None:
         if not self._frames:
-            return
-        self.path.write_text(self.page(), encoding="utf-8")
+            raise ValueError("no frames to write")
+        with open(self.path, "w", encoding="utf-8") as file:
+            file.write(self.page())
 
     def page(self) -> str:
         width, height = self._size
