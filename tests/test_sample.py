@@ -38,7 +38,7 @@ def test_save_and_load_round_trip(tmp_path):
     stream = load_sample()
     path = stream.save(tmp_path / "s.npz")
     with np.load(path, allow_pickle=False) as data:
-        assert data["tokens"].dtype.kind == "U"
+        assert sorted(data.files) == ["format", "labels", "values"]
     back = ResidualStream.load(path)
     np.testing.assert_array_equal(back.values, stream.values)
     assert (back.tokens, back.layer_names, back.position, back.model_name, back.d_model) == (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 import operator
 from typing import Any
 
@@ -30,8 +32,9 @@ def as_float_array(x: Any, *, name: str = "x") -> np.ndarray:
 
     numpy arrays, nested sequences and torch tensors (any device, any dtype, with or
     without ``requires_grad``) are accepted.  float32 and float64 are kept, float16 and
-    bfloat16 become float32, integers and booleans become float64.  A float masked
-    array is returned as is.
+    bfloat16 become float32, integers and booleans become float64.  A float32 or
+    float64 masked array is returned as is; other masked arrays are converted with
+    their mask kept.
 
     Raises
     ------
@@ -47,8 +50,11 @@ def as_float_array(x: Any, *, name: str = "x") -> np.ndarray:
         if str(t.dtype) != "torch.float64":
             t = t.float()
         return t.cpu().numpy()
-    if isinstance(x, np.ma.MaskedArray) and x.dtype.kind == "f" and x.dtype.itemsize >= 4:
-        return x  # e.g. an artist's stream, shared rather than copied
+    if isinstance(x, np.ma.MaskedArray):
+        if x.dtype.kind == "f" and x.dtype.itemsize >= 4:
+            return x  # e.g. an artist's stream, shared rather than copied
+        data = as_float_array(np.ma.getdata(x), name=name)
+        return np.ma.MaskedArray(data, mask=np.ma.getmaskarray(x))
     try:
         arr = np.asarray(x)
     except ValueError as err:  # ragged nested sequences
@@ -83,3 +89,33 @@ def as_index(value: Any, name: str, *, expected: str = "an integer") -> int:
             pass
     shown = repr(value) if isinstance(value, bool) else f"{type(value).__name__} {value!r}"
     raise TypeError(f"{name} must be {expected}; got {shown}")
+
+
+def check_index(value: Any, n: int, name: str, *, of: str) -> int:
+    """
+    *value* as an index into *n* things (negative counts from the end), made
+    non-negative; TypeError or IndexError naming *name* and what it indexes (*of*).
+
+    >>> check_index(-1, 7, "layer", of="a stream of 7 layers")
+    6
+    """
+    index = as_index(value, name)
+    if not -n <= index < n:
+        valid = f"valid: {-n} to {n - 1}" if n else "there are none"
+        raise IndexError(f"{name}={index} is out of range for {of}; {valid}")
+    return index % n
+
+
+def as_real(value: Any, name: str, *, finite: bool = True) -> float:
+    """
+    *value* as a float; TypeError naming *name* for what is not a real number (strings,
+    booleans), ValueError for NaN and, if *finite*, for infinities.
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        value = value[()]
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number; got {type(value).__name__} {value!r}")
+    number = float(value)
+    if math.isnan(number) or (finite and math.isinf(number)):
+        raise ValueError(f"{name} must be a finite number; got {name}={value!r}")
+    return number

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -9,10 +10,32 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import as_index
+from ._arrays import _describe, as_float_array, as_index, check_index
 from ._atomic import atomic_path
+from ._npzfile import MAX_BYTES, UnreadableFile, read_npy, read_npz, scalar
+from ._text import literal
+from .grid import to_grid
 
 __all__ = ["ResidualStream"]
+
+#: Version of the ``.npz`` layout `ResidualStream.save` writes.  Version 1 (no
+#: ``format`` entry) kept labels in unicode arrays, which drop trailing NULs.
+FORMAT = 2
+
+
+def _count(things: Any, noun: str) -> str:
+    """``"1 token"``, ``"13 tokens"``."""
+    return f"{len(things)} {noun}{'' if len(things) == 1 else 's'}"
+
+
+def _strings(value: Any, name: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        raise TypeError(f"{name} must be a sequence of str, not one str; got {value!r:.60}")
+    items = tuple(value)
+    for item in items:
+        if not isinstance(item, str):
+            raise TypeError(f"{name} must hold str only; got {type(item).__name__} {item!r:.60}")
+    return items
 
 
 @dataclass(frozen=True, eq=False)
@@ -22,19 +45,23 @@ class ResidualStream:
 
     It works wherever an array is expected (``np.asarray(stream)``, `residual_grid`,
     `to_grid`), and `title` makes plot titles such as ``"layer 5 · ' capital'"``.
+    The fields are checked against each other when it is made (and when it is
+    loaded): one name per layer, one token per position, a *position* among the
+    tokens, a *d_model* that fits the grid.
 
     Attributes
     ----------
     values : numpy.ndarray
         ``(layers, rows, cols)`` for one position, ``(layers, tokens, rows, cols)`` for
-        every position; float32.
+        every position; floating point (float32 from `mpl_residual.hf`).
     tokens : tuple of str
         The token strings of the sequence, as the tokenizer spells them.
     layer_names : tuple of str
         One name per layer: ``"embeddings"``, then ``"block 1"`` ... ``"block N"``; the
         last says ``"+ final norm"`` when the model's final norm was applied.
     position : int or None
-        Index into *tokens* of the token shown, or None when every position is kept.
+        Index into *tokens* of the token shown (a negative index counts from the end
+        and is stored as the non-negative one), or None when every position is kept.
     model_name : str, optional
         Where the model came from (its ``name_or_path``), if known.
     d_model : int, optional
@@ -59,17 +86,62 @@ class ResidualStream:
     d_model: int | None = None
 
     def __post_init__(self) -> None:
-        values = np.asarray(self.values)
-        if values.ndim not in (3, 4):
+        values = as_float_array(self.values, name="values")
+        if np.ma.isMaskedArray(values):
+            values = values.filled(np.nan)
+        if values.ndim not in (3, 4) or 0 in values.shape:
             raise ValueError(
                 "ResidualStream.values must be (layers, rows, cols) or "
-                f"(layers, tokens, rows, cols); got shape {values.shape}"
+                f"(layers, tokens, rows, cols), none of them empty; got {_describe(values)}"
             )
-        if self.layer_names and len(self.layer_names) != len(values):
-            raise ValueError(f"{len(self.layer_names)} layer names for {len(values)} layers")
+        tokens = _strings(self.tokens, "tokens")
+        names = _strings(self.layer_names, "layer_names")
+        if names and len(names) != len(values):
+            raise ValueError(
+                f"{len(names)} layer names for {len(values)} layers; give one name per layer"
+            )
+        position = self.position
+        if values.ndim == 4:
+            if position is not None:
+                raise ValueError(
+                    "position must be None for values that keep every position "
+                    f"{_describe(values)}; pick one with .at({position})"
+                )
+            if tokens and len(tokens) != values.shape[1]:
+                raise ValueError(
+                    f"{len(tokens)} tokens for values with {values.shape[1]} positions "
+                    f"{_describe(values)}; give one token per position"
+                )
+        elif position is not None:
+            if tokens:
+                position = check_index(
+                    position, len(tokens), "position", of=f"{len(tokens)} tokens"
+                )
+            else:
+                position = as_index(position, "position")
+                if position < 0:
+                    raise ValueError(
+                        f"position={position} counts from the end of tokens, but there are "
+                        "no tokens; give tokens or a non-negative position"
+                    )
+        d_model = self.d_model
+        if d_model is not None:
+            d_model = as_index(d_model, "d_model")
+            rows, cols = values.shape[-2:]
+            if d_model < 1 or -(-d_model // rows) != cols:  # padding fills less than a row
+                raise ValueError(
+                    f"d_model={d_model} does not fit the {rows} x {cols} grid of the values: "
+                    f"{rows} rows of d_model={d_model} need {-(-d_model // rows)} columns"
+                )
+        if self.model_name is not None and not isinstance(self.model_name, str):
+            raise TypeError(
+                f"model_name must be a str or None; got {type(self.model_name).__name__}"
+            )
         object.__setattr__(self, "values", values)
-        object.__setattr__(self, "tokens", tuple(self.tokens))
-        object.__setattr__(self, "layer_names", tuple(self.layer_names))
+        object.__setattr__(self, "tokens", tokens)
+        object.__setattr__(self, "layer_names", names)
+        object.__setattr__(self, "position", position)
+        object.__setattr__(self, "d_model", d_model)
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         if copy:
@@ -101,6 +173,10 @@ class ResidualStream:
             return None
         return self.tokens[self.position]
 
+    @property
+    def _layers_text(self) -> str:
+        return f"a stream of {_count(self.values, 'layer')}"
+
     def at(self, position: int) -> ResidualStream:
         """
         The stream at one token, from a stream that keeps every position.
@@ -118,12 +194,33 @@ class ResidualStream:
                 f"({self.token!r}); at() picks one of every position"
             )
         n = self.values.shape[1]
-        position = as_index(position, "position")
-        if not -n <= position < n:
-            raise IndexError(
-                f"position={position} is out of range for {n} tokens; valid: {-n} to {n - 1}"
-            )
-        return replace(self, values=self.values[:, position], position=int(position) % n)
+        index = check_index(position, n, "position", of=_count(range(n), "token"))
+        return replace(self, values=self.values[:, index], position=index)
+
+    def refold(self, rows: int | None, *, pad: bool = False) -> ResidualStream:
+        """
+        The same stream folded into another grid, labels kept.
+
+        NaN padding of the old grid (cells past `d_model`) is dropped first, so
+        refolding never piles padding up.
+
+        Parameters
+        ----------
+        rows : int or None
+            Rows of the new grid; None: the most nearly square (see `to_grid`).
+        pad : bool, default: False
+            Allow *rows* that do not divide ``d_model`` (the last row is padded with NaN).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> s = ResidualStream(np.zeros((3, 16, 24), np.float32))
+        >>> s.refold(8).shape
+        (3, 8, 48)
+        """
+        flat = self.values.reshape(*self.values.shape[:-2], -1)
+        d_model = self.d_model or flat.shape[-1]
+        return replace(self, values=to_grid(flat[..., :d_model], rows, pad=pad), d_model=d_model)
 
     # -- files -------------------------------------------------------------------------
 
@@ -131,9 +228,10 @@ class ResidualStream:
         """
         Save as a plain ``.npz`` that loads with ``allow_pickle=False``.
 
-        The file holds ``values`` (float32), ``tokens`` and ``layer_names`` (unicode
-        arrays), ``position`` (-1 when every position is kept... no: see `load`),
-        ``model_name`` and ``d_model``.  It is written whole or not at all.
+        The file holds ``values`` (float32, or float64 when the values are: nothing is
+        rounded into inf) and ``labels``, a JSON text with the tokens, layer names,
+        position, model name and d_model, every character kept (NUL included).  It
+        is written whole or not at all.
 
         Examples
         --------
@@ -141,64 +239,108 @@ class ResidualStream:
         >>> ResidualStream.load("stream.npz")  # doctest: +SKIP
         """
         path = Path(path)
-        fields = {
-            "values": np.asarray(self.values, dtype=np.float32),
-            "tokens": np.array(self.tokens, dtype=str),
-            "layer_names": np.array(self.layer_names, dtype=str),
-            "position": np.array(-1 if self.position is None else self.position),
-            "all_positions": np.array(self.position is None and self.values.ndim == 4),
-            "model_name": np.array(self.model_name or ""),
-            "d_model": np.array(self.d_model or 0),
+        dtype = np.float64 if self.values.dtype == np.float64 else np.float32
+        labels = {
+            "tokens": list(self.tokens),
+            "layer_names": list(self.layer_names),
+            "position": self.position,
+            "model_name": self.model_name,
+            "d_model": self.d_model,
         }
         with atomic_path(path) as temporary, open(temporary, "wb") as file:
-            np.savez_compressed(file, **fields)
+            np.savez_compressed(
+                file,
+                values=np.asarray(self.values, dtype=dtype),
+                labels=np.array(json.dumps(labels)),
+                format=np.array(FORMAT),
+            )
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> ResidualStream:
+    def load(cls, path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> ResidualStream:
         """
         Load a stream saved by `save` (``.npz``), or a bare array (``.npy``).
 
         A ``.npy`` file must hold ``(layers, rows, cols)`` or
-        ``(layers, tokens, rows, cols)`` values; it has no labels.
+        ``(layers, tokens, rows, cols)`` values; it has no labels.  Files may come from
+        anywhere: every array is checked from its header before it is decompressed,
+        nothing is unpickled, and the labels are checked against the values.
+
+        Parameters
+        ----------
+        path : str or path-like
+            A ``.npz`` or ``.npy`` file.
+        max_bytes : int, default: 4 GiB
+            Refuse arrays that declare more bytes than this (a small compressed file
+            can declare a huge array).
+
+        Raises
+        ------
+        FileNotFoundError
+            If there is no such file.
+        ValueError
+            For a truncated, corrupt or oversized file, an unknown suffix, or labels that
+            do not match the values; the message names the file.
         """
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"no such file: {str(path)!r}")
         suffix = path.suffix.lower()
         if suffix == ".npy":
-            return cls(np.load(path, allow_pickle=False))
+            return cls._checked(path, read_npy(path, max_bytes=max_bytes))
         if suffix != ".npz":
             raise ValueError(
                 f"cannot read {str(path)!r}: expected a .npz saved by mpl-residual or a .npy array"
             )
-        with np.load(path, allow_pickle=False) as data:
-            if "values" not in data:
-                raise ValueError(
-                    f"{str(path)!r} has no 'values' array; its arrays: {sorted(data.files)}"
-                )
+        arrays = read_npz(path, max_bytes=max_bytes)
+        if "values" not in arrays:
+            raise ValueError(f"{str(path)!r} has no 'values' array; its arrays: {sorted(arrays)}")
+        try:
+            labels = _labels(arrays)
+        except (UnreadableFile, ValueError, TypeError, KeyError) as err:
+            raise ValueError(f"{str(path)!r} has unreadable labels: {err}") from None
+        return cls._checked(path, arrays["values"], **labels)
 
-            def get(key: str, default: Any = None) -> Any:
-                return data[key] if key in data else default
-
-            position = get("position")
-            every = bool(get("all_positions", False))
-            name = str(get("model_name", ""))
-            d_model = int(get("d_model", 0))
-            return cls(
-                data["values"],
-                tokens=tuple(str(t) for t in get("tokens", ())),
-                layer_names=tuple(str(n) for n in get("layer_names", ())),
-                position=None if every or position is None or int(position) < 0 else int(position),
-                model_name=name or None,
-                d_model=d_model or None,
-            )
+    @classmethod
+    def _checked(cls, path: Path, values: np.ndarray, **labels: Any) -> ResidualStream:
+        try:
+            return cls(values, **labels)
+        except (ValueError, TypeError, IndexError) as err:
+            raise ValueError(f"{str(path)!r} does not hold a valid stream: {err}") from None
 
     def title(self, layer: int) -> str:
-        """
+        r"""
         A title for *layer*: ``"layer 5 · ' capital'"`` (the token in repr quotes so
-        that leading spaces show).  Pass it as ``residual_grid(..., title=s.title)``.
+        that leading spaces and control characters show).  Pass it as
+        ``residual_grid(..., title=s.title)``.
+
+        It is matplotlib text: a ``$`` in the token is escaped (``\$``) so that it is
+        drawn as it is, never as mathtext.
         """
-        index = range(self.n_layers)[layer]
+        index = check_index(layer, self.n_layers, "layer", of=self._layers_text)
         token = self.token
-        return f"layer {index}" + (f" · {token!r}" if token is not None else "")
+        return f"layer {index}" + (f" · {literal(repr(token))}" if token is not None else "")
+
+
+def _labels(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The label fields of a saved stream, from either file layout."""
+    version = scalar(arrays, "format", 1)
+    if version == FORMAT:
+        labels = json.loads(scalar(arrays, "labels"))
+        if not isinstance(labels, dict):
+            raise ValueError(f"labels must be a JSON object; got {type(labels).__name__}")
+        known = ("tokens", "layer_names", "position", "model_name", "d_model")
+        return {key: labels[key] for key in known if labels.get(key) is not None}
+    if version != 1:
+        raise ValueError(f"unknown format {version!r}; this mpl-residual reads 1 and {FORMAT}")
+    # Version 1: unicode arrays; position -1 or all_positions for "every position".
+    position = scalar(arrays, "position")
+    every = bool(scalar(arrays, "all_positions", False))
+    labels = {
+        "tokens": tuple(str(t) for t in arrays.get("tokens", ())),
+        "layer_names": tuple(str(n) for n in arrays.get("layer_names", ())),
+        "position": None if every or position is None or int(position) < 0 else int(position),
+        "model_name": str(scalar(arrays, "model_name", "")) or None,
+        "d_model": int(scalar(arrays, "d_model", 0)) or None,
+    }
+    return labels

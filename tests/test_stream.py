@@ -1,0 +1,225 @@
+"""`ResidualStream`: fields checked against each other, files that keep every character
+and that stay cheap to refuse when they come from anywhere."""
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from mpl_residual import ResidualStream, residual_grid
+
+ODD = ("", "\x00", "tail\x00", "$$", "$x^2$", "مرحبا", "\ud800", " \t\n", "a" * 300)
+
+
+def _stream(**kwargs):
+    fields = {
+        "tokens": ("The", " capital"),
+        "layer_names": ("embeddings", "block 1", "block 2"),
+        "position": 1,
+        "model_name": "tiny",
+        "d_model": 6,
+    }
+    return ResidualStream(np.arange(18, dtype=np.float32).reshape(3, 2, 3), **{**fields, **kwargs})
+
+
+# -- fields checked against each other -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "err", "match"),
+    [
+        ({"layer_names": ("a", "b")}, ValueError, "2 layer names for 3 layers"),
+        ({"position": 2}, IndexError, r"position=2 is out of range for 2 tokens; valid: -2 to 1"),
+        ({"position": "1"}, TypeError, "position must be an integer; got str '1'"),
+        ({"tokens": (), "position": -1}, ValueError, "counts from the end of tokens"),
+        ({"d_model": 7}, ValueError, r"d_model=7 does not fit the 2 x 3 grid"),
+        ({"d_model": 3}, ValueError, r"d_model=3 does not fit the 2 x 3 grid"),
+        ({"d_model": 0}, ValueError, r"d_model=0 does not fit"),
+        ({"tokens": "The capital"}, TypeError, "a sequence of str, not one str"),
+        ({"tokens": ("a", 1)}, TypeError, "tokens must hold str only; got int 1"),
+        ({"layer_names": ("a", None, "c")}, TypeError, "layer_names must hold str only"),
+        ({"model_name": 3}, TypeError, "model_name must be a str or None"),
+    ],
+)
+def test_fields_are_checked_against_each_other(kwargs, err, match):
+    with pytest.raises(err, match=match):
+        _stream(**kwargs)
+
+
+def test_every_position_needs_one_token_each_and_no_position():
+    values = np.zeros((3, 4, 2, 2), np.float32)
+    with pytest.raises(ValueError, match="3 tokens for values with 4 positions"):
+        ResidualStream(values, tokens=("a", "b", "c"))
+    with pytest.raises(ValueError, match=r"position must be None .* pick one with \.at\(1\)"):
+        ResidualStream(values, tokens=("a", "b", "c", "d"), position=1)
+
+
+def test_values_shape_and_type():
+    with pytest.raises(ValueError, match=r"\(layers, rows, cols\) or \(layers, tokens, rows"):
+        ResidualStream(np.zeros((3, 4)))
+    with pytest.raises(ValueError, match="none of them empty"):
+        ResidualStream(np.zeros((0, 2, 2)))
+    with pytest.raises(TypeError, match="values must hold numbers"):
+        ResidualStream(np.array([[["a"]]]))
+
+
+def test_negative_position_is_stored_as_the_index_it_means():
+    assert _stream(position=-1).position == 1 and _stream(position=-1).token == " capital"
+
+
+def test_padding_fits_within_a_row():
+    # 5 dimensions in 2 rows: 3 columns, one padding cell.
+    assert _stream(d_model=5).d_model == 5
+
+
+# -- files -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ODD)
+def test_every_character_survives_save_and_load(tmp_path, text):
+    stream = _stream(tokens=(text, text + "x"), layer_names=(text, "b", text), model_name=text)
+    back = ResidualStream.load(stream.save(tmp_path / "s.npz"))
+    assert back.tokens == stream.tokens
+    assert back.layer_names == stream.layer_names
+    assert back.model_name == stream.model_name
+    assert (back.position, back.d_model) == (1, 6)
+
+
+def test_values_beyond_float32_are_not_rounded_to_inf(tmp_path):
+    huge = np.full((2, 2, 2), 1e300)
+    back = ResidualStream.load(ResidualStream(huge).save(tmp_path / "h.npz"))
+    assert back.dtype == np.float64 and np.all(back.values == 1e300)
+    small = ResidualStream(np.ones((2, 2, 2), np.float16))
+    assert ResidualStream.load(small.save(tmp_path / "s.npz")).dtype == np.float32
+
+
+def test_files_of_the_first_layout_still_load(tmp_path):
+    path = tmp_path / "v1.npz"
+    np.savez_compressed(
+        path,
+        values=np.zeros((3, 2, 3), np.float32),
+        tokens=np.array(["The", " capital"]),
+        layer_names=np.array(["embeddings", "block 1", "block 2"]),
+        position=np.array(1),
+        all_positions=np.array(False),
+        model_name=np.array("tiny"),
+        d_model=np.array(6),
+    )
+    back = ResidualStream.load(path)
+    assert (back.tokens, back.position, back.model_name, back.d_model) == (
+        ("The", " capital"),
+        1,
+        "tiny",
+        6,
+    )
+
+
+def test_labels_that_contradict_the_values_are_refused_on_load(tmp_path):
+    path = tmp_path / "bad.npz"
+    labels = {"tokens": ["a"], "position": 5, "layer_names": [], "d_model": None}
+    np.savez(path, values=np.zeros((3, 2, 2)), labels=np.array(json.dumps(labels)), format=2)
+    with pytest.raises(ValueError, match=r"bad\.npz' does not hold a valid stream: position=5"):
+        ResidualStream.load(path)
+
+
+def _npy_header(shape, dtype="<f4"):
+    """A .npy header alone: a file that declares an array it does not hold."""
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buffer, {"descr": dtype, "fortran_order": False, "shape": shape}
+    )
+    return buffer.getvalue()
+
+
+def test_a_huge_declared_array_is_refused_before_decompression(tmp_path):
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("values.npy", _npy_header((1 << 20, 64, 128)) + b"\0" * 1000)
+    with pytest.raises(ValueError, match=r"declares a 1048576 x 64 x 128 float32 array of 32 GiB"):
+        ResidualStream.load(path)
+    npy = tmp_path / "bomb.npy"
+    npy.write_bytes(_npy_header((1 << 40,)))
+    with pytest.raises(ValueError, match=r"bomb\.npy' declares a .* more than max_bytes"):
+        ResidualStream.load(npy)
+
+
+def test_max_bytes_is_the_callers_to_set(tmp_path):
+    path = _stream().save(tmp_path / "s.npz")
+    with pytest.raises(ValueError, match="more than max_bytes=16 allows"):
+        ResidualStream.load(path, max_bytes=16)
+    assert ResidualStream.load(path, max_bytes=1000).shape == (3, 2, 3)
+
+
+def _corrupt(tmp_path, how):
+    path = tmp_path / f"{how}.npz"
+    if how == "empty":
+        path.write_bytes(b"")
+        return path
+    np.savez(path, values=np.arange(4000, dtype=np.float32).reshape(10, 20, 20))
+    data = bytearray(path.read_bytes())
+    if how == "truncated":
+        del data[len(data) // 2 :]
+    elif how == "bad_crc":
+        data[len(data) // 2] ^= 0xFF  # inside the stored values
+    elif how == "not_a_zip":
+        data[:4] = b"JUNK"
+        del data[-100:]
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("how", ["empty", "truncated", "bad_crc", "not_a_zip"])
+def test_corrupt_files_give_one_clear_error(tmp_path, how):
+    path = _corrupt(tmp_path, how)
+    with pytest.raises(ValueError, match=rf"'{path}' is not a readable \.npz file: \w"):
+        ResidualStream.load(path)
+
+
+def test_truncated_npy(tmp_path):
+    path = tmp_path / "t.npy"
+    np.save(path, np.zeros((5, 4, 4), np.float32))
+    path.write_bytes(path.read_bytes()[:-10])
+    with pytest.raises(ValueError, match=r"t\.npy' is not a readable \.npy file"):
+        ResidualStream.load(path)
+
+
+def test_objects_are_never_unpickled(tmp_path):
+    path = tmp_path / "o.npz"
+    np.savez(path, values=np.array([[[object()]]], dtype=object))
+    with pytest.raises(ValueError, match="holds Python objects, which are never loaded"):
+        ResidualStream.load(path)
+
+
+# -- refolding and titles ---------------------------------------------------------------------
+
+
+def test_refold_keeps_labels_and_drops_old_padding():
+    from mpl_residual import to_grid
+
+    flat = np.arange(3 * 10, dtype=np.float32).reshape(3, 10)
+    padded = ResidualStream(to_grid(flat, 4, pad=True), tokens=("a",), position=0, d_model=10)
+    assert padded.shape == (3, 4, 3)
+    again = padded.refold(2)
+    assert again.shape == (3, 2, 5) and again.tokens == ("a",) and again.d_model == 10
+    np.testing.assert_array_equal(again.values.reshape(3, -1), flat)
+    with pytest.raises(ValueError, match="rows=3 does not divide d_model=10"):
+        padded.refold(3)
+    assert padded.refold(3, pad=True).shape == (3, 3, 4)
+
+
+@pytest.mark.parametrize("token", ["$$", "$x^2$", "\\$", "a\x00", "مرحبا"])
+def test_titles_show_tokens_as_they_are(token):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    stream = _stream(tokens=("a", token))
+    fig = FigureCanvasAgg(Figure()).figure
+    ax = fig.add_subplot()
+    residual_grid(stream, ax=ax, title=stream.title)
+    fig.canvas.draw()  # "$$" used to fail here, in mathtext
+    title = ax.title
+    assert not title._preprocess_math(title.get_text())[1]  # never mathtext
+    shown = title._preprocess_math(title.get_text())[0]
+    assert shown == f"layer 0 · {token!r}"
