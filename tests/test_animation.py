@@ -70,7 +70,7 @@ def test_layer_subsets_keep_the_last_layer_when_stepping(layers, expected):
     ("layers", "err", "match"),
     [
         (3, TypeError, "layers must be None, a slice, a range or a sequence"),
-        ([0, 13], IndexError, "valid layers are -13 to 12"),
+        ([0, 13], IndexError, "valid: -13 to 12"),
         (slice(20, None), ValueError, "selects no layer"),
     ],
 )
@@ -128,3 +128,9 @@ def test_default_figure_fits_the_grid(stream):
     assert height < width / 2  # a wide grid gets a wide figure
     assert anim._fig.get_layout_engine() is not None
     anim.pause()
+
+
+def test_origin_reaches_the_animated_grid(stream):
+    anim = animate(stream, origin="lower")
+    assert not anim.artist.axes.yaxis_inverted()
+    assert animate(stream).artist.axes.yaxis_inverted()

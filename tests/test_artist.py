@@ -44,7 +44,7 @@ def test_set_layer_out_of_range(stream, layer):
     with pytest.raises(
         IndexError,
         match=rf"layer={layer} is out of range for a stream of 5 "
-        r"layers; valid layers are -5 to 4",
+        r"layers; valid: -5 to 4",
     ):
         artist.set_layer(layer)
     assert artist.layer == 0
@@ -206,3 +206,34 @@ def test_stream_property_is_read_only(stream):
 def test_bad_stream_shape(bad):
     with pytest.raises(ValueError, match=r"\(layers, rows, cols\) or \(rows, cols\)"):
         ResidualStreamArtist(bad)
+
+
+def test_hovering_padding_says_it_is_padding():
+    from mpl_residual import ResidualStream
+
+    grid = to_grid(np.arange(2 * 10, dtype=float).reshape(2, 10), 4, pad=True)  # 4 x 3, 2 pads
+    ax, artist = _placed(grid)
+    ax.figure.canvas.draw()
+    assert artist.d_model == 10
+    data = artist.get_cursor_data(_event_at(ax, 2, 3))
+    assert data[0] is None
+    assert artist.format_cursor_data(data) == "padding (row 3, col 2), past d_model = 10"
+    last = artist.get_cursor_data(_event_at(ax, 0, 3))
+    assert artist.format_cursor_data(last) == "dim 9 (row 3, col 0) = 9"
+    # A NaN that is data, not padding, is read out as such.
+    data = np.arange(12.0).reshape(1, 3, 4)
+    data[0, 1, 1] = np.nan
+    ax, artist = _placed(data)
+    ax.figure.canvas.draw()
+    assert artist.format_cursor_data(artist.get_cursor_data(_event_at(ax, 1, 1))) == (
+        "dim 5 (row 1, col 1) = nan"
+    )
+    # A stream that knows its width says so even where NaN runs on.
+    stream = ResidualStream(grid, d_model=10)
+    _, artist = _placed(stream)
+    assert artist.d_model == 10
+
+
+def test_d_model_must_fit_the_grid(stream):
+    with pytest.raises(ValueError, match=r"d_model=49 does not fit a grid of 48 cells \(6 x 8\)"):
+        ResidualStreamArtist(stream, d_model=49)

@@ -173,3 +173,26 @@ def test_as_stream_shapes():
 def test_as_stream_errors(x, kw, match):
     with pytest.raises(ValueError, match=match):
         as_stream(x, **kw)
+
+
+def test_folding_is_einops_rearrange_itself(monkeypatch):
+    import einops
+
+    calls = []
+    real = einops.rearrange
+
+    def spy(x, pattern, **axes):
+        calls.append((pattern, axes))
+        return real(x, pattern, **axes)
+
+    monkeypatch.setattr(einops, "rearrange", spy)
+    to_grid(np.arange(12.0), 3)
+    assert calls == [("... (row col) -> ... row col", {"row": 3})]
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.int32, bool])
+def test_masked_input_keeps_its_mask_through_folding_and_padding(dtype):
+    x = np.ma.masked_array(np.ones(10, dtype=dtype), mask=[0, 1] + [0] * 8)
+    grid = to_grid(x, 3, pad=True)
+    assert grid.shape == (3, 4) and np.ma.isMaskedArray(grid)
+    np.testing.assert_array_equal(np.ma.getmaskarray(grid).ravel(), [0, 1] + [0] * 8 + [1, 1])

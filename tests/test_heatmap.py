@@ -6,7 +6,7 @@ from matplotlib.colors import CenteredNorm, LogNorm, Normalize
 from matplotlib.testing.decorators import check_figures_equal
 from matplotlib.ticker import MaxNLocator
 
-from mpl_residual import residual_grid, robust_limits, to_grid
+from mpl_residual import residual_grid, robust_limits, style_context, to_grid
 from mpl_residual.heatmap import BAD_COLOR, N_COLORS, _beyond
 
 
@@ -40,8 +40,8 @@ def test_same_picture_as_a_hand_built_pcolormesh(fig_test, fig_ref):
         np.arange(17) - 0.5,
         stream[5],
         cmap=cmap.with_extremes(
-            over=_beyond(cmap, 1.0, 0.85),
-            under=_beyond(cmap, 0.0, 0.15),
+            over=_beyond(cmap, 1.0, 0.85, (1, 1, 1, 1)),  # on white
+            under=_beyond(cmap, 0.0, 0.15, (1, 1, 1, 1)),
             bad=BAD_COLOR,
         ),
         vmin=vmin,
@@ -257,7 +257,7 @@ def test_kwargs_reach_the_quadmesh(stream):
 @pytest.mark.parametrize(
     ("kwargs", "err", "match"),
     [
-        ({"layer": 5}, IndexError, "valid layers are -5 to 4"),
+        ({"layer": 5}, IndexError, "valid: -5 to 4"),
         ({"layer": 1.5}, TypeError, "layer must be an integer"),
         ({"rows": 7}, ValueError, "already folded into 6 rows"),
     ],
@@ -339,3 +339,157 @@ def test_image_composition():
     for ax, layer in zip(axs, (2, 6, 10), strict=True):
         residual_grid(stream, ax=ax, layer=layer, vmin=-8, vmax=8)
     return fig
+
+
+# -- numbers at the edges --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "err", "match"),
+    [
+        ({"vmin": np.nan}, ValueError, "vmin must be a finite number; got vmin=nan"),
+        ({"vmax": np.inf}, ValueError, "vmax must be a finite number; got vmax=inf"),
+        ({"vmin": "a"}, TypeError, "vmin must be a number; got str 'a'"),
+        ({"vmax": [1]}, TypeError, r"vmax must be a number; got list \[1\]"),
+        ({"origin": "top"}, ValueError, "origin must be 'upper' or 'lower'; got origin='top'"),
+        ({"colorbar": "yes"}, TypeError, "colorbar must be True, False or a dict"),
+    ],
+)
+def test_bad_limits_origin_and_colorbar(stream, kwargs, err, match):
+    with pytest.raises(err, match=match):
+        residual_grid(stream, ax=plt.figure().add_subplot(), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("big", "dtype"), [(1e308, np.float64), (3e38, np.float32), (1.7e38, np.float32)]
+)
+def test_values_beyond_float32_are_coloured_by_their_value(big, dtype):
+    # A ramp from -big to big: every cell its own colour, in order, none saturated.
+    ramp = (np.linspace(-1, 1, 48).reshape(1, 6, 8) * big).astype(dtype)
+    ax = plt.figure().add_subplot()
+    artist = residual_grid(ramp, ax=ax, robust=False)
+    scaled = np.asarray(artist.norm(artist.get_array())).ravel()
+    np.testing.assert_allclose(scaled, np.linspace(0, 1, 48), atol=1e-6)
+    ax.figure.canvas.draw()
+    faces = artist.get_facecolors()
+    assert len({tuple(c) for c in np.round(faces, 3)}) > 40  # not one colour
+
+
+def test_the_colorbar_says_clearly_where_matplotlib_cannot_follow():
+    ramp = np.linspace(-1, 1, 48).reshape(1, 6, 8) * 1e308
+    ax = plt.figure().add_subplot()
+    with pytest.raises(ValueError, match=r"cannot draw a colorbar for colour limits \(-1e\+308"):
+        residual_grid(ramp, ax=ax, robust=False, colorbar=True)
+    ax = plt.figure().add_subplot()
+    artist = residual_grid(ramp * 1e-3, ax=ax, robust=False, colorbar=True)
+    ax.figure.canvas.draw()
+    assert artist.colorbar is not None
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.int8, np.int64, bool])
+def test_masked_cells_of_any_dtype_stay_masked(dtype):
+    data = np.ma.masked_array(np.ones((2, 3, 4), dtype=dtype), mask=False)
+    data[1, 2, 3] = np.ma.masked
+    data[0, 0, 0] = np.ma.masked
+    ax = plt.figure().add_subplot()
+    artist = residual_grid(data, ax=ax, layer=1, cmap="viridis")
+    assert np.ma.getmaskarray(artist.get_array())[2, 3]
+    ax.figure.canvas.draw()
+    bad = mpl.colors.to_rgba(BAD_COLOR)
+    assert tuple(artist.get_facecolors()[2 * 4 + 3]) == pytest.approx(bad)
+    artist.set_layer(0)
+    assert np.ma.getmaskarray(artist.get_array())[0, 0]
+
+
+# -- orientation ------------------------------------------------------------------------------
+
+
+def test_origin_lower_is_the_seeds_pcolormesh_layout():
+    ax = plt.figure().add_subplot()
+    residual_grid(np.arange(12.0), rows=3, ax=ax, origin="lower")
+    assert ax.get_ylim() == (-0.5, 2.5)  # row 0 at the bottom
+    upper = plt.figure().add_subplot()
+    residual_grid(np.arange(12.0), rows=3, ax=upper)
+    assert upper.get_ylim() == (2.5, -0.5)
+
+
+@check_figures_equal(extensions=["png"])
+def test_origin_lower_draws_what_pcolormesh_draws(fig_test, fig_ref):
+    grid = _real_looking_stream(layers=1)[0]
+    residual_grid(
+        grid,
+        ax=fig_test.subplots(),
+        origin="lower",
+        vmin=-3,
+        vmax=3,
+        cmap="viridis",
+        edgecolor="none",
+    )
+    ref = fig_ref.subplots()
+    cmap = mpl.colormaps["viridis"].resampled(N_COLORS)
+    ref.pcolormesh(
+        np.arange(49) - 0.5,
+        np.arange(17) - 0.5,
+        grid,
+        cmap=cmap.with_extremes(
+            over=_beyond(cmap, 1.0, 0.85, (1, 1, 1, 1)),
+            under=_beyond(cmap, 0.0, 0.15, (1, 1, 1, 1)),
+            bad=BAD_COLOR,
+        ),
+        vmin=-3,
+        vmax=3,
+    )
+    _integer_ticks(ref)
+    ref.set_aspect("equal")
+
+
+# -- the colorbar -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(16, 24), (16, 48), (24, 8)])
+@pytest.mark.parametrize("layout", ["constrained", None])
+def test_the_colorbar_is_as_tall_as_the_grid(shape, layout):
+    fig = plt.figure(figsize=(6.4, 4.8), layout=layout)
+    ax = fig.add_subplot()
+    artist = residual_grid(np.zeros(shape), ax=ax, colorbar=True)
+    fig.canvas.draw()
+    grid = ax.get_window_extent()
+    bar = artist.colorbar.ax.get_window_extent()
+    assert bar.y0 == pytest.approx(grid.y0, abs=1) and bar.y1 == pytest.approx(grid.y1, abs=1)
+    assert bar.x0 > grid.x1  # beside it, not over it
+    assert fig.bbox.contains(*bar.p1)  # and inside the figure
+    assert bar.height / bar.width == pytest.approx(20, rel=0.05)
+
+
+def test_placement_options_go_to_matplotlib(stream):
+    ax = plt.figure().add_subplot()
+    artist = residual_grid(stream, ax=ax, colorbar={"location": "bottom", "label": "x"})
+    assert artist.colorbar.orientation == "horizontal"
+    assert artist.colorbar.ax.get_xlabel() == "x"
+
+
+@pytest.mark.parametrize("style", ["mpl_residual.blog_dark", "mpl_residual.blog_light", "default"])
+@pytest.mark.parametrize("cmap", ["viridis", "magma", "RdBu_r", "cividis", "plasma", "Greys"])
+def test_clipped_colours_stand_out_from_the_background(style, cmap):
+    from mpl_residual.heatmap import MIN_CONTRAST, _luminance
+
+    with plt.style.context(style):
+        ax = plt.figure().add_subplot()
+        artist = residual_grid(np.linspace(-5, 5, 40), rows=4, ax=ax, cmap=cmap, vmin=-1, vmax=1)
+        background = _luminance(mpl.colors.to_rgba(ax.get_facecolor()))
+    cm = artist.get_cmap()
+    for extreme, end in ((cm.get_over(), cm(1.0)), (cm.get_under(), cm(0.0))):
+        if min(_luminance(end), 1 - _luminance(end)) < 0.02:
+            assert extreme == pytest.approx(end, abs=0.02)  # no room past black or white
+            continue
+        if background < 0.5:  # dark colours lose their hue on black: lightness must tell
+            seen = abs(_luminance(extreme) - background)
+            assert seen >= MIN_CONTRAST or seen >= abs(_luminance(end) - background)
+        assert not np.allclose(extreme, end, atol=0.05)  # and told from the map's end
+
+
+def test_the_arrows_of_a_dark_figure_are_visible():
+    with style_context("blog_dark"):
+        artist = residual_grid(np.linspace(-5, 5, 40), rows=4, colorbar=True, vmin=-1, vmax=1)
+    under = artist.get_cmap().get_under()
+    assert sum(under[:3]) > 0.9  # the mauve below viridis, not near-black on black

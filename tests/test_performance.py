@@ -69,7 +69,8 @@ def test_set_layer_creates_nothing(stream):
     limits = (norm.vmin, norm.vmax)
     for layer in range(100):
         artist.set_layer(layer % len(stream))
-    assert ax.get_children() == children and fig.axes == [ax, artist.colorbar.ax]
+    assert ax.get_children() == children and fig.axes == [ax]
+    assert ax.child_axes == [artist.colorbar.ax]  # the colorbar sits beside the grid
     assert artist.norm is norm and (norm.vmin, norm.vmax) == limits
 
 
@@ -118,3 +119,29 @@ def test_saving_leaves_the_artist_on_its_layer(tmp_path, stream):
     anim.artist.set_layer(3)
     save_animation(anim, tmp_path / "a.html", progress=False)
     assert anim.artist.layer == 3
+
+
+def test_a_stream_is_converted_once_per_call(tmp_path, monkeypatch):
+    # Checked once at the public door; everything behind it passes the checked array.
+    import mpl_residual._arrays
+    from mpl_residual import artist, grid, scaling, stream
+
+    real = mpl_residual._arrays.as_float_array
+    conversions = []
+
+    def counted(x, **kwargs):
+        out = real(x, **kwargs)
+        if out is not x:
+            conversions.append(type(x).__name__)
+        return out
+
+    for module in (grid, scaling, artist, stream):
+        monkeypatch.setattr(module, "as_float_array", counted)
+    nested = np.random.default_rng(0).standard_normal((3, 4, 5)).tolist()
+    save_animation(nested, tmp_path / "a.gif", colorbar=True, progress=False)
+    assert conversions == ["list"]
+    conversions.clear()
+    from mpl_residual import layer_sheet
+
+    layer_sheet(nested)
+    assert conversions == ["list"]

@@ -98,3 +98,26 @@ def test_bad_percentile():
 )
 def test_colorbar_extend(data, expected):
     assert colorbar_extend(np.array(data, float), Normalize(-2, 2)) == expected
+
+
+def test_wide_normalize_spans_float64():
+    from mpl_residual.scaling import WideNormalize
+
+    norm = WideNormalize(-1e308, 1e308)
+    np.testing.assert_allclose(norm(np.array([-1e308, 0.0, 5e307, 1e308])), [0, 0.5, 0.75, 1])
+    np.testing.assert_allclose(norm.inverse(np.array([0, 0.5, 1])), [-1e308, 0, 1e308])
+    assert float(norm(1e308)) == 1.0
+    small = np.float32(3e38)
+    np.testing.assert_allclose(WideNormalize(-small, small)(np.float32([-3e38, 3e38])), [0, 1])
+    clipped = WideNormalize(-1, 1, clip=True)(np.array([-5.0, 5.0]))
+    np.testing.assert_array_equal(clipped, [0, 1])
+    masked = WideNormalize(0, 2)(np.ma.masked_array([1.0, 2.0], mask=[True, False]))
+    assert masked.mask.tolist() == [True, False]
+    with pytest.raises(ValueError, match="vmin must not exceed vmax"):
+        WideNormalize(2, 1)(1.0)
+
+
+def test_robust_limits_of_huge_values_do_not_overflow():
+    x = np.float32([-3e38, 3e38, 1e38, -1e38] * 25)
+    low, high = robust_limits(x, robust=False)
+    assert high == pytest.approx(3e38, rel=1e-6) and np.isfinite(high)

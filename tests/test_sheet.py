@@ -75,3 +75,20 @@ def test_image_paper_sheet():
     x = rng.standard_normal((7, 384)).cumsum(axis=0)
     x[:, 100] = np.linspace(0, 60, 7)
     return layer_sheet(x.reshape(7, 16, 24), figsize=(7, 3.2))
+
+
+def test_the_colorbar_spans_the_grids_not_their_layout_rows():
+    fig = layer_sheet(np.random.default_rng(0).standard_normal((7, 16, 24)), ncols=4)
+    fig.canvas.draw()
+    grids = [
+        ax.get_window_extent()
+        for ax in fig.axes
+        if ax.get_visible() and any(isinstance(c, ResidualStreamArtist) for c in ax.collections)
+    ]
+    assert len(grids) == 7
+    colorbar = fig.axes[0].collections[0].colorbar
+    assert colorbar.extend == "both"
+    bar = colorbar.outline.get_window_extent()  # arrows included
+    assert bar.y0 == pytest.approx(min(g.y0 for g in grids), abs=1)
+    assert bar.y1 == pytest.approx(max(g.y1 for g in grids), abs=1)
+    assert bar.x0 > max(g.x1 for g in grids)

@@ -75,3 +75,17 @@ def test_image_blog_light():
 @pytest.mark.mpl_image_compare(style="mpl_residual.paper", remove_text=True)
 def test_image_paper():
     return _styled_figure()
+
+
+@pytest.mark.parametrize("bad", [None, 3, "dark", ""])
+def test_style_context_names_the_styles(bad):
+    with pytest.raises(ValueError, match="expected one of 'blog_dark', 'blog_light', 'paper'"):
+        with style_context(bad):
+            pass
+
+
+def test_paper_draws_a_full_frame():
+    with style_context("paper"):
+        ax = plt.figure().add_subplot()
+        residual_grid(np.zeros((4, 6)), ax=ax)
+        assert all(spine.get_visible() for spine in ax.spines.values())

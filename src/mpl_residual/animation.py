@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 from matplotlib.animation import FuncAnimation
 
 from ._layout import fitted_figure
-from .artist import _check_layer
+from .artist import check_layer
 from .grid import as_stream
-from .heatmap import residual_grid
+from .heatmap import draw_grid
 from .stream import ResidualStream
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def frame_layers(n_layers: int, layers: slice | range | Sequence[int] | None) ->
         if picked and stepping and reaches_end and picked[-1] != n_layers - 1:
             picked.append(n_layers - 1)
     elif isinstance(layers, Sequence) and not isinstance(layers, str):
-        picked = [_check_layer(i, n_layers) for i in layers]
+        picked = [check_layer(i, n_layers) for i in layers]
     else:
         raise TypeError(
             "layers must be None, a slice, a range or a sequence of layer indices; "
@@ -87,7 +87,8 @@ def layered_grid(
         raise ValueError("ax does not belong to fig; pass one or the other")
     title = grid_kwargs.pop("title", None) or default_title(stream)
     title_format = title if callable(title) else (lambda _layer, text=title: text)
-    artist = residual_grid(data, ax=ax, colorbar=colorbar, **grid_kwargs)
+    d_model = getattr(stream, "d_model", None)
+    artist = draw_grid(data, ax=ax, colorbar=colorbar, d_model=d_model, **grid_kwargs)
     frames = frame_layers(artist.n_layers, layers)
     if blit:  # blitting redraws inside the Axes only: keep the label there
         label = ax.text(
@@ -132,6 +133,14 @@ class LayerAnimation(FuncAnimation):
             cache_frame_data=False,
             **kwargs,
         )
+
+    def mark_rendered(self) -> None:
+        """
+        Record that the animation has been rendered (as `Animation.save` does), so that
+        matplotlib does not warn "Animation was deleted without rendering anything"
+        when it is let go; `save_animation` calls it, whether or not saving succeeds.
+        """
+        self._draw_was_started = True
 
     def _first(self) -> tuple:
         return self._show(self._layers[0])

@@ -11,7 +11,7 @@ from matplotlib.artist import allow_rasterization
 from matplotlib.collections import QuadMesh
 from matplotlib.text import Text
 
-from ._arrays import _describe, as_float_array, as_index
+from ._arrays import _describe, as_float_array, as_index, check_index
 
 __all__ = ["ResidualStreamArtist"]
 
@@ -21,14 +21,26 @@ __all__ = ["ResidualStreamArtist"]
 MIN_LINED_CELL = 5.0
 
 
-def _check_layer(layer: Any, n_layers: int) -> int:
-    index = as_index(layer, "layer")
-    if not -n_layers <= index < n_layers:
-        raise IndexError(
-            f"layer={index} is out of range for a stream of {n_layers} layer"
-            f"{'s' if n_layers != 1 else ''}; valid layers are {-n_layers} to {n_layers - 1}"
-        )
-    return index % n_layers
+def check_layer(layer: Any, n_layers: int) -> int:
+    """*layer* as a non-negative index into *n_layers* layers, with a clear error."""
+    plural = "s" if n_layers != 1 else ""
+    return check_index(layer, n_layers, "layer", of=f"a stream of {n_layers} layer{plural}")
+
+
+def _padding_start(stream: np.ma.MaskedArray) -> int:
+    """
+    Where NaN padding from ``to_grid(..., pad=True)`` begins, as a flat cell index:
+    the trailing run of cells that are NaN in every layer, if it is shorter than a
+    row count allows (padding fills less than one column's worth of rows).  The
+    number of cells when there is none.
+    """
+    rows = stream.shape[1]
+    flat = np.isnan(np.ma.getdata(stream)).reshape(len(stream), -1).all(axis=0)
+    n = flat.size
+    if flat.all() or not flat[-1]:
+        return n
+    run = int(np.argmin(flat[::-1]))
+    return n - run if run < rows else n
 
 
 def _cell_edges(rows: int, cols: int) -> np.ndarray:
@@ -63,6 +75,10 @@ class ResidualStreamArtist(QuadMesh):
         shared (small multiples of one stream then hold it once).
     layer : int, default: 0
         The layer shown first; negative values count from the end.
+    d_model : int, optional
+        The width of the vectors before folding: cells past it are NaN padding (see
+        ``to_grid(..., pad=True)``), and the cursor read-out says so.  Default: the
+        trailing cells that are NaN in every layer, if fewer than the rows.
     **kwargs
         Passed to `~matplotlib.collections.QuadMesh` (``cmap``, ``norm``,
         ``edgecolors``, ``linewidths``, ``rasterized``, ...).
@@ -79,7 +95,9 @@ class ResidualStreamArtist(QuadMesh):
     (12, 13)
     """
 
-    def __init__(self, stream: Any, *, layer: int = 0, **kwargs: Any) -> None:
+    def __init__(
+        self, stream: Any, *, layer: int = 0, d_model: int | None = None, **kwargs: Any
+    ) -> None:
         data = as_float_array(stream, name="stream")
         if data.ndim == 2:
             data = data[np.newaxis]
@@ -92,7 +110,17 @@ class ResidualStreamArtist(QuadMesh):
             self._stream = data  # another artist's stream: share it, NaN/inf already masked
         else:
             self._stream = np.ma.masked_invalid(data)
-        self._layer = _check_layer(layer, len(data))
+        self._layer = check_layer(layer, len(data))
+        n_cells = data.shape[1] * data.shape[2]
+        if d_model is None:
+            self._d_model = _padding_start(self._stream)
+        else:
+            self._d_model = as_index(d_model, "d_model")
+            if not 0 < self._d_model <= n_cells:
+                raise ValueError(
+                    f"d_model={self._d_model} does not fit a grid of {n_cells} cells "
+                    f"({data.shape[1]} x {data.shape[2]})"
+                )
         self._title: Text | None = None
         self._title_format: Callable[[int], str] | None = None
         kwargs.setdefault("shading", "flat")
@@ -119,6 +147,11 @@ class ResidualStreamArtist(QuadMesh):
         return len(self._stream)
 
     @property
+    def d_model(self) -> int:
+        """Number of real dimensions; cells from this flat index on are padding."""
+        return self._d_model
+
+    @property
     def stream(self) -> np.ma.MaskedArray:
         """The whole stream, ``(layers, rows, cols)``, NaN and inf masked (read-only)."""
         view = self._stream.view()
@@ -137,7 +170,7 @@ class ResidualStreamArtist(QuadMesh):
         IndexError
             If *layer* is outside ``-n_layers .. n_layers - 1``.
         """
-        self._layer = _check_layer(layer, self.n_layers)
+        self._layer = check_layer(layer, self.n_layers)
         self.set_array(self._stream[self._layer])
         self.stale = True
         if self._title is not None and self._title_format is not None:
@@ -229,18 +262,27 @@ class ResidualStreamArtist(QuadMesh):
             return False, {}
         return True, {"ind": [cell[0] * self._stream.shape[2] + cell[1]]}
 
-    def get_cursor_data(self, event: Any) -> tuple[int, int, int, float] | None:
-        """``(dim, row, col, value)`` of the cell under *event*, or None."""
+    def get_cursor_data(self, event: Any) -> tuple[int | None, int, int, float] | None:
+        """
+        ``(dim, row, col, value)`` of the cell under *event*, or None off the grid;
+        *dim* is None for a padding cell (past `d_model`).
+        """
         cell = self._cell_at(event)
         if cell is None:
             return None
         row, col = cell
+        dim = row * self._stream.shape[2] + col
         value = float(self._stream.data[self._layer, row, col])
-        return row * self._stream.shape[2] + col, row, col, value
+        return (dim if dim < self._d_model else None), row, col, value
 
     def format_cursor_data(self, data: Any) -> str:
-        """Format `get_cursor_data` as ``dim 447 (row 9, col 15) = 187.1``."""
+        """
+        Format `get_cursor_data` as ``dim 447 (row 9, col 15) = 187.1``, or
+        ``padding (row 15, col 23), past d_model = 380``.
+        """
         if data is None:
             return ""
         dim, row, col, value = data
+        if dim is None:
+            return f"padding (row {row}, col {col}), past d_model = {self._d_model}"
         return f"dim {dim} (row {row}, col {col}) = {value:.4g}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import einops
 import numpy as np
 
 from ._arrays import _describe, as_float_array, as_index
@@ -122,8 +123,12 @@ def to_grid(x: Any, rows: int | None = None, *, pad: bool = False) -> np.ndarray
     missing = n_rows * n_cols - d_model
     if missing:
         width = [(0, 0)] * (arr.ndim - 1) + [(0, missing)]
-        arr = np.pad(arr, width, constant_values=np.nan)
-    return arr.reshape(*arr.shape[:-1], n_rows, n_cols)
+        padded = np.pad(np.ma.getdata(arr), width, constant_values=np.nan)
+        if np.ma.isMaskedArray(arr):
+            mask = np.pad(np.ma.getmaskarray(arr), width, constant_values=True)
+            padded = np.ma.MaskedArray(padded, mask=mask)
+        arr = padded
+    return einops.rearrange(arr, "... (row col) -> ... row col", row=n_rows)
 
 
 def as_stream(stream: Any, *, rows: int | None = None) -> np.ndarray:

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import matplotlib as mpl
 import numpy as np
 from matplotlib.colors import Colormap, Normalize, to_rgba
 from matplotlib.ticker import AutoLocator, MaxNLocator
 
+from ._arrays import as_real
+from ._colorbar import add_colorbar, check_limits, colorbar_options
 from .artist import ResidualStreamArtist
 from .grid import as_stream
-from .scaling import colorbar_extend, robust_limits
+from .scaling import WideNormalize, limits_of
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["residual_grid"]
+__all__ = ["residual_grid", "draw_grid"]
 
 #: Colour of NaN/inf cells when the colormap is given by name.
 BAD_COLOR = "0.5"
@@ -28,11 +30,31 @@ def _luminance(rgba: tuple[float, ...]) -> float:
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
-def _beyond(cmap: Colormap, end: float, inner: float) -> tuple[float, ...]:
-    """A colour past the *end* of *cmap*: its lightness trend carried on, half-way."""
+#: Smallest difference in luminance between a clipped cell's colour and a dark background.
+MIN_CONTRAST = 0.15
+
+
+def _beyond(
+    cmap: Colormap, end: float, inner: float, background: tuple[float, ...] | None = None
+) -> tuple[float, ...]:
+    """
+    A colour past the *end* of *cmap*: its lightness trend carried on, half-way to
+    black or white.  On a dark *background*, where that would sink into it (viridis's
+    dark end carried on to near-black, on a black figure), it goes a third of the way
+    the other way instead: a mauve below viridis.  On light backgrounds the trend is
+    kept: light colours keep their hue there (viridis's pale yellow reads on white), dark
+    ones lose it on black.  A map that ends in black or white has no room past that
+    end: the end colour is its own over/under colour, as in matplotlib.
+    """
     edge, before = np.array(cmap(end)), np.array(cmap(inner))
     target = 1.0 if _luminance(edge) >= _luminance(before) else 0.0
-    edge[:3] = edge[:3] + 0.5 * (target - edge[:3])
+    carried = edge[:3] + 0.5 * (target - edge[:3])
+    if background is not None and _luminance(background) < 0.5:
+        back = _luminance(background)
+        gap, end_gap = abs(_luminance(carried) - back), abs(_luminance(edge) - back)
+        if gap < MIN_CONTRAST and end_gap > 0.01 and gap < 0.75 * end_gap:
+            carried = edge[:3] + 0.3 * ((1.0 - target) - edge[:3])
+    edge[:3] = carried
     return tuple(edge)
 
 
@@ -42,18 +64,32 @@ def _beyond(cmap: Colormap, end: float, inner: float) -> tuple[float, ...]:
 N_COLORS = 252
 
 
-def _marked_cmap(cmap: str | Colormap | None) -> Colormap:
+def _marked_cmap(
+    cmap: str | Colormap | None, background: tuple[float, ...] | None = None
+) -> Colormap:
     """
     The colormap to draw with.  A Colormap object is used as given; a name (or None,
     for ``rcParams["image.cmap"]``) gets over/under colours that carry the map past its
-    ends, so clipped cells are marked, and a grey "bad" colour for NaN/inf.
+    ends, visible on *background*, so clipped cells are marked, and a grey "bad" colour
+    for NaN/inf.
     """
     if isinstance(cmap, Colormap):
         return cmap
     base = mpl.colormaps.get_cmap(cmap).resampled(N_COLORS)
     return base.with_extremes(
-        over=_beyond(base, 1.0, 0.85), under=_beyond(base, 0.0, 0.15), bad=BAD_COLOR
+        over=_beyond(base, 1.0, 0.85, background),
+        under=_beyond(base, 0.0, 0.15, background),
+        bad=BAD_COLOR,
     )
+
+
+def _background(ax: Axes) -> tuple[float, ...] | None:
+    """The colour behind the grid: the Axes', or the figure's where the Axes is clear."""
+    for patch in (ax.patch, ax.get_figure(root=True).patch):
+        color = to_rgba(patch.get_facecolor())
+        if color[3] > 0:
+            return color
+    return None
 
 
 def _make_norm(
@@ -66,16 +102,18 @@ def _make_norm(
                 f"(got norm={norm!r}, vmin={vmin!r}, vmax={vmax!r})"
             )
         return norm
+    vmin = None if vmin is None else as_real(vmin, "vmin")
+    vmax = None if vmax is None else as_real(vmax, "vmax")
     if vmin is None or vmax is None:
-        low, high = robust_limits(data, robust=robust)
+        low, high = limits_of(data, robust=robust)
         vmin = low if vmin is None else vmin
         vmax = high if vmax is None else vmax
     if not vmin <= vmax:
-        raise ValueError(f"vmin must not exceed vmax; got vmin={vmin}, vmax={vmax}")
-    return Normalize(vmin=vmin, vmax=vmax)
+        raise ValueError(f"vmin must not exceed vmax; got vmin={vmin:g}, vmax={vmax:g}")
+    return WideNormalize(vmin=vmin, vmax=vmax)
 
 
-def _add_to_axes(ax: Axes, artist: ResidualStreamArtist) -> None:
+def _add_to_axes(ax: Axes, artist: ResidualStreamArtist, origin: str) -> None:
     """Place *artist* on *ax* following the steps of ``Axes.pcolormesh``."""
     n_rows, n_cols = artist.stream.shape[1:]
     corners = np.array([[-0.5, -0.5], [n_cols - 0.5, n_rows - 0.5]])
@@ -91,7 +129,7 @@ def _add_to_axes(ax: Axes, artist: ResidualStreamArtist) -> None:
             axis.set_major_locator(MaxNLocator("auto", integer=True, steps=[1, 2, 5, 10]))
     ax.set_aspect(mpl.rcParams["image.aspect"])
     ax.autoscale_view()
-    if not ax.yaxis_inverted():  # row 0 at the top, like imshow and text
+    if ax.yaxis_inverted() != (origin == "upper"):  # "upper": row 0 on top, like text
         ax.invert_yaxis()
 
 
@@ -110,12 +148,14 @@ def residual_grid(
     linewidth: float | str | None = None,
     colorbar: bool | Mapping[str, Any] = False,
     title: str | Callable[[int], str] | None = None,
+    origin: Literal["upper", "lower"] = "upper",
     **kwargs: Any,
 ) -> ResidualStreamArtist:
     """
     Draw one layer of a residual stream as a grid of cells.
 
-    Dimension 0 is the top-left cell and the grid reads row by row, like text.  Every
+    Dimension 0 is the top-left cell and the grid reads row by row, like text
+    (``origin="lower"`` puts it bottom-left instead, as ``pcolormesh`` does).  Every
     layer of *stream* is kept in the returned artist, so ``artist.set_layer(i)`` shows
     another layer on the same colour scale.
 
@@ -158,6 +198,12 @@ def residual_grid(
     title : str or callable, optional
         Axes title; a callable gets the layer index and is called again on every
         `~ResidualStreamArtist.set_layer`, e.g. ``title=lambda i: f"layer {i}"``.
+    origin : {"upper", "lower"}, default: "upper"
+        Where row 0 goes, as in `~matplotlib.axes.Axes.imshow`: ``"upper"`` puts
+        dimension 0 top-left, so the grid reads like text and like a printed matrix;
+        ``"lower"`` puts it bottom-left, the layout of a plain
+        ``ax.pcolormesh(grid)`` (the seed notebook's figure).  The two are mirror
+        images top to bottom; the y axis is inverted for ``"upper"``.
     **kwargs
         Passed to `ResidualStreamArtist` (a `~matplotlib.collections.QuadMesh`), e.g.
         ``rasterized=True`` to keep PDFs small, ``alpha``, ``zorder``.
@@ -177,6 +223,55 @@ def residual_grid(
     >>> artist.set_layer(6)
     """
     data = as_stream(stream, rows=rows)
+    return draw_grid(
+        data,
+        ax=ax,
+        layer=layer,
+        cmap=cmap,
+        norm=norm,
+        vmin=vmin,
+        vmax=vmax,
+        robust=robust,
+        edgecolor=edgecolor,
+        linewidth=linewidth,
+        colorbar=colorbar,
+        title=title,
+        origin=origin,
+        d_model=getattr(stream, "d_model", None),
+        **kwargs,
+    )
+
+
+def draw_grid(
+    data: np.ndarray,
+    *,
+    ax: Axes | None = None,
+    layer: int = 0,
+    cmap: str | Colormap | None = None,
+    norm: Normalize | str | None = None,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    robust: bool = True,
+    edgecolor: Any = None,
+    linewidth: float | str | None = None,
+    colorbar: bool | Mapping[str, Any] = False,
+    title: str | Callable[[int], str] | None = None,
+    origin: Literal["upper", "lower"] = "upper",
+    d_model: int | None = None,
+    **kwargs: Any,
+) -> ResidualStreamArtist:
+    """
+    `residual_grid` for a stream that `as_stream` has already checked: the views
+    (animations, sheets) convert and check their input once, then draw with this.
+    *d_model* is the stream's width before folding, if known (see
+    `ResidualStreamArtist`).
+    """
+    if origin not in ("upper", "lower"):
+        raise ValueError(f"origin must be 'upper' or 'lower'; got origin={origin!r}")
+    colorbar = colorbar_options(colorbar)
+    norm = _make_norm(data, norm, vmin, vmax, robust)
+    if colorbar is not None and isinstance(norm, Normalize):
+        check_limits(norm)  # before anything is drawn
     if ax is None:
         import matplotlib.pyplot as plt
 
@@ -188,26 +283,26 @@ def residual_grid(
     if edgecolor is None:
         face = to_rgba(ax.get_facecolor())
         edgecolor = face if face[3] > 0 else "none"
+    background = _background(ax)
     if linewidth is None:
         linewidth = "auto"
     artist = ResidualStreamArtist(
         data,
         layer=layer,
-        cmap=_marked_cmap(cmap),
-        norm=_make_norm(data, norm, vmin, vmax, robust),
+        d_model=d_model,
+        cmap=_marked_cmap(cmap, background),
+        norm=norm,
         edgecolors=edgecolor,
         linewidths=linewidth,
         **kwargs,
     )
-    _add_to_axes(ax, artist)
+    _add_to_axes(ax, artist, origin)
     if title is not None:
         if callable(title):
             artist.link_title(ax.title, title)
         else:
             ax.set_title(title)
             artist.link_title(ax.title)
-    if colorbar:
-        cbar_kw = dict(colorbar) if isinstance(colorbar, Mapping) else {}
-        cbar_kw.setdefault("extend", colorbar_extend(data, artist.norm))
-        ax.figure.colorbar(artist, ax=ax, **cbar_kw)
+    if colorbar is not None:
+        add_colorbar(artist, data, colorbar, ax=ax)
     return artist

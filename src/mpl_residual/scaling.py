@@ -9,15 +9,70 @@ from matplotlib.colors import Normalize
 
 from ._arrays import as_float_array
 
-__all__ = ["robust_limits", "clipped_fraction", "colorbar_extend"]
+__all__ = ["robust_limits", "clipped_fraction", "colorbar_extend", "WideNormalize"]
 
 #: Percentile of |x| used for the default (robust) limits.
 ROBUST_PERCENTILE = 98.0
 
 
-def _finite_abs(data: np.ndarray) -> np.ndarray:
-    flat = np.ravel(np.ma.getdata(data))
-    return np.abs(flat[np.isfinite(flat)])
+def _finite(array: np.ndarray) -> np.ndarray:
+    """
+    The finite, unmasked values of a float *array*, flat, in float64 (float32 spans
+    overflow).
+    """
+    flat = array.compressed() if np.ma.isMaskedArray(array) else np.ravel(array)
+    return flat[np.isfinite(flat)].astype(np.float64)
+
+
+class WideNormalize(Normalize):
+    """
+    A linear `~matplotlib.colors.Normalize` that works over float64's whole range.
+
+    `~matplotlib.colors.Normalize` keeps float32 data in float32 and computes
+    ``(x - vmin) / (vmax - vmin)``, which overflows once ``vmax - vmin`` passes the
+    dtype's largest value (3.4e38 in float32, 1.8e308 in float64): every cell then
+    gets one colour.  This norm computes in float64 and scales the limits down first,
+    so values up to float64's largest are coloured correctly.  It is what
+    `residual_grid` makes when no *norm* is given.
+
+    Examples
+    --------
+    >>> norm = WideNormalize(-1e308, 1e308)
+    >>> float(norm(5e307))
+    0.75
+    """
+
+    _scale = "linear"  # a linear colorbar axis, as for a plain Normalize
+
+    def __call__(self, value: Any, clip: bool | None = None) -> Any:
+        if clip is None:
+            clip = self.clip
+        result, is_scalar = self.process_value(value)
+        result = result.astype(np.float64)
+        if self.vmin is None or self.vmax is None:
+            self.autoscale_None(result)
+        vmin, vmax = float(self.vmin), float(self.vmax)
+        if vmin == vmax:
+            result.fill(0)
+        elif vmin > vmax:
+            raise ValueError(f"vmin must not exceed vmax; got vmin={vmin}, vmax={vmax}")
+        else:
+            data = result.data  # a copy of the input: astype copies
+            if clip:
+                np.clip(data, vmin, vmax, out=data)
+            scale = max(abs(vmin), abs(vmax))
+            low, high = vmin / scale, vmax / scale
+            data /= scale
+            data -= low
+            data /= high - low
+        return result[0] if is_scalar else result
+
+    def inverse(self, value: Any) -> Any:
+        if not self.scaled():
+            raise ValueError("Not invertible until both vmin and vmax are set")
+        vmin, vmax = float(self.vmin), float(self.vmax)
+        value = np.ma.asarray(value, dtype=np.float64) if np.iterable(value) else value
+        return vmin * (1 - value) + vmax * value
 
 
 def robust_limits(
@@ -59,7 +114,14 @@ def robust_limits(
     """
     if not 0 < percentile <= 100:
         raise ValueError(f"percentile must be in (0, 100]; got percentile={percentile}")
-    mag = _finite_abs(as_float_array(data, name="data"))
+    return limits_of(as_float_array(data, name="data"), robust=robust, percentile=percentile)
+
+
+def limits_of(
+    array: np.ndarray, *, robust: bool = True, percentile: float = ROBUST_PERCENTILE
+) -> tuple[float, float]:
+    """`robust_limits` of a float array that is already checked (no conversion)."""
+    mag = np.abs(_finite(array))
     if mag.size == 0:
         m = 0.0
     elif robust:
@@ -82,8 +144,7 @@ def clipped_fraction(data: Any, vmin: float, vmax: float) -> float:
     >>> clipped_fraction([-5, 0, 1, 5], -2, 2)
     0.5
     """
-    flat = np.ravel(as_float_array(data, name="data"))
-    flat = flat[np.isfinite(flat)]
+    flat = _finite(as_float_array(data, name="data"))
     if flat.size == 0:
         return 0.0
     return float(np.count_nonzero((flat < vmin) | (flat > vmax)) / flat.size)
@@ -102,8 +163,12 @@ def colorbar_extend(data: Any, norm: Normalize) -> Literal["neither", "both", "m
     >>> colorbar_extend([-5, 0, 1], Normalize(-2, 2))
     'min'
     """
-    flat = np.ravel(as_float_array(data, name="data"))
-    flat = flat[np.isfinite(flat)]
+    return extend_of(as_float_array(data, name="data"), norm)
+
+
+def extend_of(array: np.ndarray, norm: Normalize) -> Literal["neither", "both", "min", "max"]:
+    """`colorbar_extend` of a float array that is already checked (no conversion)."""
+    flat = _finite(array)
     if flat.size == 0 or norm.vmin is None or norm.vmax is None:
         return "neither"
     low = bool(flat.min() < norm.vmin)

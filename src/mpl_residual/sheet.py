@@ -7,11 +7,11 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from ._colorbar import add_colorbar, colorbar_options
 from ._layout import fitted_size
 from .animation import default_title, frame_layers
 from .grid import as_stream
-from .heatmap import residual_grid
-from .scaling import colorbar_extend
+from .heatmap import draw_grid
 
 __all__ = ["layer_sheet"]
 
@@ -77,10 +77,12 @@ def layer_sheet(
     >>> fig.savefig("layers.pdf")  # doctest: +SKIP
     """
     data = as_stream(stream, rows=grid_kwargs.pop("rows", None))
+    d_model = getattr(stream, "d_model", None)
     for name in ("ax", "layer"):
         if name in grid_kwargs:
             raise TypeError(f"layer_sheet() draws every layer on axes of its own; drop {name}=")
     picked = frame_layers(len(data), layers)
+    options = colorbar_options(colorbar)
     n_rows, n_cols = data.shape[1:]
     if ncols is None:
         target = 4 / 3
@@ -104,7 +106,7 @@ def layer_sheet(
     norm = grid_kwargs.pop("norm", None)
     first = None
     for ax, layer in zip(axes, picked, strict=False):
-        artist = residual_grid(data, ax=ax, layer=layer, norm=norm, **grid_kwargs)
+        artist = draw_grid(data, ax=ax, layer=layer, norm=norm, d_model=d_model, **grid_kwargs)
         if first is None:  # every panel shares the first one's norm and stream
             first, norm, data = artist, artist.norm, artist.stream
             grid_kwargs = {k: v for k, v in grid_kwargs.items() if k not in ("vmin", "vmax")}
@@ -113,9 +115,6 @@ def layer_sheet(
         ax.set_yticks([])
     for ax in axes[len(picked) :]:
         ax.set_visible(False)
-    if colorbar:
-        cbar_kw = dict(colorbar) if isinstance(colorbar, dict) else {}
-        cbar_kw.setdefault("extend", colorbar_extend(data[picked], first.norm))
-        cbar_kw.setdefault("shrink", 0.9 if nrows > 1 else 1.0)
-        fig.colorbar(first, ax=list(axes[: len(picked)]), **cbar_kw)
+    if options is not None:
+        add_colorbar(first, data[picked], options, ax=list(axes[: len(picked)]))
     return fig

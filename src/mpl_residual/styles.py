@@ -14,7 +14,7 @@ STYLES: tuple[str, ...] = ("blog_dark", "blog_light", "paper")
 
 
 def _full_name(name: str) -> str:
-    short = name.removeprefix(f"{__package__}.")
+    short = name.removeprefix(f"{__package__}.") if isinstance(name, str) else None
     if short not in STYLES:
         raise ValueError(
             f"unknown mpl_residual style {name!r}; expected one of "
@@ -40,9 +40,9 @@ def style_context(name: str, *, after_reset: bool = False) -> Iterator[None]:
     - ``blog_dark``: the seed's blog look, black figure and axes with cells separated
       by black gaps, viridis, no axis frame or ticks.
     - ``blog_light``: the same on white.
-    - ``paper``: serif, small fonts, single-column width (3.5 in), a colour-blind-safe
-      diverging map (``RdBu_r``), 300 dpi output, TrueType fonts in PDF and text kept
-      as text in SVG.
+    - ``paper``: serif, small fonts, single-column width (3.5 in), a thin full frame
+      around each grid, a colour-blind-safe diverging map (``RdBu_r``), 300 dpi
+      output, TrueType fonts in PDF and text kept as text in SVG.
 
     No preset sets ``savefig.bbox: tight``, which would break ``Animation.save``.
 
