@@ -1,5 +1,6 @@
 """The real `mpl-residual` command, run in a subprocess as a user would."""
 
+import io
 import os
 import subprocess
 import sys
@@ -158,18 +159,18 @@ def test_capture_then_render_round_trip(tmp_path, minilm):
         check_rc=0,
     )
     assert "7x8x16x24 float32, every position" in proc.stdout
-    with np.load(tmp_path / "s.npz", allow_pickle=False) as data:
-        assert data["values"].dtype == np.float32 and int(data["d_model"]) == 384
-        assert list(data["tokens"]) == [
-            "[CLS]",
-            "the",
-            "capital",
-            "of",
-            "france",
-            "is",
-            "paris",
-            "[SEP]",
-        ]
+    saved = ResidualStream.load(tmp_path / "s.npz")
+    assert saved.dtype == np.float32 and saved.d_model == 384
+    assert list(saved.tokens) == [
+        "[CLS]",
+        "the",
+        "capital",
+        "of",
+        "france",
+        "is",
+        "paris",
+        "[SEP]",
+    ]
     proc = run(
         "render", "--input", "s.npz", "--position", "-2", "-o", "s.gif", cwd=tmp_path, check_rc=0
     )
@@ -227,7 +228,7 @@ def test_offline_model_name_fails_with_one_line(tmp_path):
     )
     line = _one_line(proc)
     assert "'gpt2' is neither a local folder nor in the local Hugging Face cache" in line
-    assert "--model /path/to/model-folder" in line
+    assert "(hf download gpt2)" in line and "huggingface-cli" not in line
     assert not list(tmp_path.iterdir())
 
 
@@ -239,25 +240,115 @@ def test_offline_model_name_fails_with_one_line(tmp_path):
         (["--bogus"], "unrecognized arguments: --bogus"),
         (["--prompt", "hi"], "--prompt needs --model"),
         (["--layers", "a:b"], "--layers 'a:b': expected START:STOP:STEP"),
-        (["--fps", "0"], "--fps must be positive"),
-        (["--rows", "10"], "rows=10 does not divide d_model=384"),
+        (["--fps", "0"], "argument --fps: invalid positive number value: '0'"),
+        (["--fps", "inf"], "argument --fps: invalid positive number value: 'inf'"),
+        (["--fps", "1e-9"], "--fps: fps must be from 1/60 (a frame a minute) to 50 for .gif"),
+        (["--fps", "60"], "to 50 for .gif; got fps=60 (GIF frame delays"),
+        (["--fps", "2000", "-o", "a.mp4"], "to 1000 for .mp4; got fps=2000"),
+        (["--dpi", "x"], "argument --dpi: invalid positive number value: 'x'"),
+        (["--dpi", "100000"], "--dpi: dpi=100000 makes 640000 x "),
+        (["--dpi", "100000", "-o", "a.png"], "at most 65536 pixels a side"),
+        (["--rows", "10"], "rows=10 does not divide d_model=384; valid rows include 1, 2"),
+        (["--rows", "10"], "(or pass --pad to pad the last row with NaN)"),
+        (["--rows", "0"], "argument --rows: invalid positive integer value: '0'"),
+        (["--layers", "9"], "--layers 9: layer=9 is out of range for a stream of 7 layers"),
+        (["--layers", "0:0"], "--layers 0:0: layers=slice(0, 0, None) selects no layer"),
+        (["--position", "99"], "--position 99: position=99 is out of range for 13 tokens"),
+        (["--vmin", "3", "--vmax", "-3"], "--vmin 3 is above --vmax -3"),
+        (["--vmin", "nan"], "argument --vmin: invalid finite number value: 'nan'"),
+        (["--vmax=-inf"], "argument --vmax: invalid finite number value: '-inf'"),
+        (["--cmap", "nosuch"], "unknown colormap 'nosuch'; try viridis, magma"),
+        (["--cmap", "virdis"], "unknown colormap 'virdis'; did you mean viridis"),
+        (["--style", "dark"], "argument --style: invalid choice: 'dark' (choose from "),
         (["-o", "nope/x.gif"], "the folder 'nope' of 'nope/x.gif' does not exist"),
     ],
 )
 def test_usage_errors_exit_2(tmp_path, args, message):
     proc = run("render", *args, cwd=tmp_path, check_rc=2)
     assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert "Warning" not in proc.stderr
     assert not list(tmp_path.iterdir())
 
 
-def test_runtime_failure_keeps_the_old_file(tmp_path):
+def test_pad_folds_into_rows_that_do_not_divide(tmp_path):
+    proc = run("render", "--rows", "10", "--pad", "-o", "p.png", cwd=tmp_path, check_rc=0)
+    assert "10x39 grid" in proc.stdout
+
+
+def _corrupt_inputs(folder):
+    """Files a user might point --input at: truncated, empty, bad CRC, a zip bomb."""
+    import zipfile
+
+    good = folder / "good.npz"
+    load_sample(position=None).save(good)
+    data = good.read_bytes()
+    (folder / "truncated.npz").write_bytes(data[: len(data) // 2])
+    (folder / "empty.npz").write_bytes(b"")
+    stored = folder / "stored.npz"
+    np.savez(stored, values=np.arange(6000, dtype=np.float32).reshape(6, 10, 100))
+    raw = bytearray(stored.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    (folder / "bad_crc.npz").write_bytes(bytes(raw))
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f4", "fortran_order": False, "shape": (1 << 24, 64, 128)}
+    )
+    with zipfile.ZipFile(folder / "huge.npz", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("values.npy", header.getvalue() + bytes(1 << 16))
+    (folder / "huge.npy").write_bytes(header.getvalue())
+    good.unlink()
+    stored.unlink()
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("truncated.npz", "'truncated.npz' is not a readable .npz file"),
+        ("empty.npz", "'empty.npz' is not a readable .npz file"),
+        ("bad_crc.npz", "'bad_crc.npz' is not a readable .npz file: Bad CRC-32"),
+        ("huge.npz", "declares a 16777216 x 64 x 128 float32 array of 512 GiB"),
+        ("huge.npy", "'huge.npy' declares a 16777216 x 64 x 128 float32 array"),
+    ],
+)
+def test_bad_input_files_fail_with_one_line(tmp_path, name, message):
+    _corrupt_inputs(tmp_path)
     (tmp_path / "keep.gif").write_bytes(b"old")
-    proc = run("render", "-o", "keep.gif", "--vmin", "3", "--vmax", "1", cwd=tmp_path, check_rc=1)
-    assert "vmin must not exceed vmax" in _one_line(proc)
+    proc = run("render", "--input", name, "-o", "keep.gif", cwd=tmp_path, check_rc=1)
+    assert message in _one_line(proc)
     assert (tmp_path / "keep.gif").read_bytes() == b"old"
-    assert [p.name for p in tmp_path.iterdir()] == ["keep.gif"]
-    proc = run("render", "-o", "keep.gif", "--vmin", "3", "--vmax", "1", "--debug", cwd=tmp_path)
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    _corrupt_inputs(tmp_path)
+    proc = run("render", "--input", "empty.npz", "--debug", cwd=tmp_path)
     assert proc.returncode == 1 and "Traceback" in proc.stderr
+
+
+def test_every_unexpected_error_is_one_line(tmp_path):
+    # Anything at all, even an exception type the command never heard of.
+    code = (
+        "import sys, mpl_residual.cli as cli\n"
+        "def boom(args): raise LookupError('deep inside')\n"
+        "cli._render = boom\n"
+        "sys.exit(cli.main(['render']))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert _one_line(proc) == "mpl-residual render: error: deep inside"
+
+
+def test_truncated_weights_fail_with_one_line(tmp_path, minilm):
+    import shutil
+
+    folder = tmp_path / "model"
+    shutil.copytree(minilm, folder)
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    proc = run(
+        "render", "--model", str(folder), "--prompt", "hi", "-o", "x.gif", cwd=tmp_path, check_rc=1
+    )
+    line = _one_line(proc)
+    assert f"could not load the weights of '{folder}'" in line
 
 
 def test_capture_needs_a_model_and_npz(tmp_path):

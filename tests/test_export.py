@@ -226,11 +226,38 @@ def test_unknown_suffix_writes_nothing(tmp_path, stream):
     assert _only(tmp_path)
 
 
-@pytest.mark.parametrize("fps", [0, -1, float("nan")])
-def test_bad_fps(tmp_path, stream, fps):
-    with pytest.raises(ValueError, match="fps must be a positive number"):
-        save_animation(stream, tmp_path / "a.gif", fps=fps)
+@pytest.mark.parametrize(
+    ("kwargs", "err", "match"),
+    [
+        ({"fps": 0}, ValueError, r"fps must be from 1/60 \(a frame a minute\) to 50 for \.gif"),
+        ({"fps": -1}, ValueError, "got fps=-1"),
+        ({"fps": 1e-9}, ValueError, "got fps=1e-09"),
+        ({"fps": 60}, ValueError, "to 50 for .gif; got fps=60 .GIF frame delays"),
+        ({"fps": float("nan")}, ValueError, "fps must be a finite number; got fps=nan"),
+        ({"fps": float("inf")}, ValueError, "fps must be a finite number; got fps=inf"),
+        ({"fps": "5"}, TypeError, "fps must be a number; got str '5'"),
+        ({"fps": True}, TypeError, "fps must be a number; got bool True"),
+        ({"dpi": "x"}, TypeError, "dpi must be a number; got str 'x'"),
+        ({"dpi": 0}, ValueError, "dpi must be a positive number; got dpi=0"),
+        ({"dpi": 100_000}, ValueError, r"dpi=100000 makes 640000 x \d+ pixel pictures"),
+    ],
+)
+def test_bad_fps_and_dpi_before_anything_is_written(tmp_path, stream, kwargs, err, match):
+    with pytest.raises(err, match=match):
+        save_animation(stream, tmp_path / "a.gif", **kwargs)
     assert _only(tmp_path)
+
+
+def test_mp4_and_html_play_faster_than_gif(tmp_path, stream):
+    save_animation(stream, tmp_path / "a.html", fps=200, progress=False)
+    with pytest.raises(ValueError, match="to 1000 for .mp4"):
+        save_animation(stream, tmp_path / "a.mp4", fps=1001)
+
+
+def test_a_fast_animation_plays_at_the_fastest_gif_rate(tmp_path, stream):
+    path = save_animation(animate(stream, fig=_figure(), interval=5), tmp_path / "f.gif")
+    with Image.open(path) as im:
+        assert im.info["duration"] == 20  # 50 fps, not 200
 
 
 def test_missing_folder(tmp_path, stream):
@@ -267,3 +294,36 @@ def test_mp4_without_a_working_ffmpeg(tmp_path, stream, monkeypatch):
     monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)
     with pytest.raises(RuntimeError, match=r"pip install 'mpl-residual\[export\]'"):
         save_animation(stream, path)
+
+
+def test_a_failed_export_of_a_stream_warns_of_nothing(tmp_path, stream, monkeypatch):
+    import gc
+    import warnings
+
+    from mpl_residual import _encoders
+
+    def full_disk(self):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_encoders.GifEncoder, "close", full_disk)
+    gc.collect()  # other tests' animations are not this test's business
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(OSError, match=r"No space left on device: '.*a\.gif'"):
+            save_animation(stream, tmp_path / "a.gif", progress=False)
+        gc.collect()
+    assert not [w for w in caught if "Animation was deleted" in str(w.message)]
+
+
+def test_a_saved_animation_is_not_deleted_without_rendering(tmp_path, stream):
+    import gc
+    import warnings
+
+    anim = animate(stream, fig=_figure())
+    save_animation(anim, tmp_path / "a.gif", progress=False)
+    gc.collect()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del anim
+        gc.collect()
+    assert not caught

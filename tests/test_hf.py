@@ -408,12 +408,12 @@ def gpt2_outputs():
         (
             {"position": 7},
             IndexError,
-            "position=7 is out of range: the sequence has 7 positions; valid: -7 to 6",
+            "position=7 is out of range for a sequence of 7 positions; valid: -7 to 6",
         ),
         (
             {"position": -5, "batch_index": 1, "mask": True},
             IndexError,
-            r"position=-5 is out of range: sequence 1 has 4 real tokens "
+            r"position=-5 is out of range for sequence 1 with 4 real tokens "
             r"\(length 7 after padding\); valid: -4 to 3",
         ),
         ({"position": 1.0}, TypeError, "position must be an integer"),

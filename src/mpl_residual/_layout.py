@@ -7,6 +7,11 @@ from matplotlib.figure import Figure
 
 __all__: list[str] = []
 
+#: Largest picture the library renders: 2^28 pixels (a 1 GiB RGBA buffer), no side
+#: over 2^16.  Beyond that Agg fails with a bare ``std::bad_alloc`` or worse.
+MAX_PIXELS = 2**28
+MAX_SIDE = 2**16
+
 
 def fitted_size(
     n_rows: int,
@@ -41,3 +46,16 @@ def fitted_figure(n_rows: int, n_cols: int, *, pyplot: bool, colorbar: bool = Fa
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     return FigureCanvasAgg(Figure(figsize=size, layout="constrained")).figure
+
+
+def check_pixels(fig: Figure, dpi: float, *, name: str = "dpi") -> None:
+    """
+    Raise ValueError, naming *name*, if *fig* at *dpi* is too large a picture to render.
+    """
+    width, height = (round(v * dpi) for v in fig.get_size_inches())
+    if width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
+        raise ValueError(
+            f"{name}={dpi:g} makes {width} x {height} pixel pictures of this "
+            f"{fig.get_figwidth():g} x {fig.get_figheight():g} inch figure; at most "
+            f"{MAX_SIDE} pixels a side and {MAX_PIXELS:,} in all"
+        )

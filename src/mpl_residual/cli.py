@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import os
+import math
 import sys
 import textwrap
 from collections.abc import Sequence
 from contextlib import nullcontext
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ._atomic import atomic_path, check_folder
-from .animation import frame_layers
-from .export import SUPPORTED_SUFFIXES, save_animation
-from .grid import to_grid
+from ._layout import MAX_PIXELS, check_pixels
+from .animation import frame_layers, layer_animation
+from .export import SUPPORTED_SUFFIXES, check_fps, save_animation
 from .sample import load_sample
 from .sheet import layer_sheet
 from .stream import ResidualStream
-from .styles import style_context
+from .styles import STYLES, style_context
 
 __all__ = ["main"]
 
@@ -86,10 +87,6 @@ layer), folded into a grid, as an animation or a sheet of small multiples.
 """
 
 MAIN_EPILOG = """\
-commands:
-  render    draw a stream (a model's, a saved one, or the shipped sample)
-  capture   run a model once and save its stream as .npz
-
 exit status:
   0  success
   1  a runtime failure (the model could not be loaded or run, a file could not be written)
@@ -97,6 +94,53 @@ exit status:
 
 Run `mpl-residual COMMAND --help` for the options of each command.
 """
+
+
+def _number(text: str) -> float:
+    """A finite number (argparse reports a ValueError as a usage error)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
+_number.__name__ = "finite number"  # what argparse says was expected
+
+
+def _positive(text: str) -> float:
+    value = _number(text)
+    if not value > 0:
+        raise ValueError(text)
+    return value
+
+
+_positive.__name__ = "positive number"
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+_count.__name__ = "positive integer"
+
+
+def _colormap(name: str) -> str:
+    import difflib
+
+    import matplotlib
+
+    if name in matplotlib.colormaps:
+        return name
+    close = difflib.get_close_matches(name, list(matplotlib.colormaps), n=3)
+    known = close or ["viridis", "magma", "cividis", "RdBu_r", "coolwarm", "twilight"]
+    raise argparse.ArgumentTypeError(
+        f"unknown colormap {name!r}; {'did you mean' if close else 'try'} "
+        + ", ".join(known)
+        + " (all: python -c 'import matplotlib; print(list(matplotlib.colormaps))')"
+    )
 
 
 def _model_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
@@ -127,6 +171,18 @@ def _model_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
     )
 
 
+def _fold_options(group: Any) -> None:
+    group.add_argument(
+        "--rows", type=_count, help="grid rows (default: the most nearly square grid)"
+    )
+    group.add_argument(
+        "--pad",
+        action="store_true",
+        help="allow --rows that do not divide d_model: the last row is padded with NaN "
+        "(drawn grey)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -137,11 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_FORMATTER,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, title="commands"
+    )
 
     render = commands.add_parser(
         "render",
-        help="draw a stream",
+        help="draw a stream (a model's, a saved one, or the shipped sample)",
         description=RENDER_HELP,
         epilog=RENDER_EXAMPLES,
         formatter_class=_FORMATTER,
@@ -167,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the token, counted over real tokens; negative from the end "
         "(default: -1; the sample's default is its last word)",
     )
-    what.add_argument("--rows", type=int, help="grid rows (default: most nearly square)")
+    _fold_options(what)
     what.add_argument(
         "--layers",
         metavar="SPEC",
@@ -177,10 +235,10 @@ def build_parser() -> argparse.ArgumentParser:
     look = render.add_argument_group("look")
     look.add_argument(
         "--style",
-        choices=("blog_dark", "blog_light", "paper"),
+        choices=STYLES,
         help="a style preset (default: matplotlib's rcParams)",
     )
-    look.add_argument("--cmap", help="a matplotlib colormap name")
+    look.add_argument("--cmap", type=_colormap, help="a matplotlib colormap name")
     look.add_argument(
         "--robust",
         action=argparse.BooleanOptionalAction,
@@ -188,16 +246,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="limits from the 98th percentile of |x| (default) or, with "
         "--no-robust, from the largest |x|",
     )
-    look.add_argument("--vmin", type=float, help="lower colour limit")
-    look.add_argument("--vmax", type=float, help="upper colour limit")
-    look.add_argument("--fps", type=float, help="frames per second (default: 5)")
-    look.add_argument("--dpi", type=float, help="resolution (default: the style's)")
+    look.add_argument("--vmin", type=_number, help="lower colour limit")
+    look.add_argument("--vmax", type=_number, help="upper colour limit")
+    look.add_argument(
+        "--fps",
+        type=_positive,
+        help="frames per second, 1/60 to 1000 (GIF: 50) (default: 5)",
+    )
+    look.add_argument(
+        "--dpi",
+        type=_positive,
+        help=f"resolution (default: the style's); at most {MAX_PIXELS:,} pixels a picture",
+    )
     render.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     render.set_defaults(run=_render)
 
     capture = commands.add_parser(
         "capture",
-        help="run a model once and save its stream",
+        help="run a model once and save its stream as .npz",
         description=CAPTURE_HELP,
         epilog=CAPTURE_EXAMPLES,
         formatter_class=_FORMATTER,
@@ -219,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="keep every token; pick one later with render --position",
     )
-    where.add_argument("--rows", type=int, help="grid rows (default: most nearly square)")
+    _fold_options(where)
     where.add_argument(
         "--final",
         choices=("normed", "raw"),
@@ -251,77 +317,21 @@ def _parse_layers(spec: str | None) -> Any:
         ) from None
 
 
-def _load_model(name: str, *, device: str, dtype: str, trust_remote_code: bool) -> tuple:
-    """The model (a causal LM when the checkpoint is one, else the base model) and tokenizer."""
+def _model_stream(args: argparse.Namespace, *, position: int | None) -> ResidualStream:
+    if not args.prompt:
+        raise UsageError("--model needs --prompt TEXT")
     try:
-        import torch
-        import transformers
+        from . import hf
     except ImportError:
         raise CommandError(
             "--model needs torch and transformers: pip install 'mpl-residual[hf]'"
         ) from None
-    transformers.logging.set_verbosity_error()
-    if not sys.stderr.isatty():  # loading bars on a terminal only
-        transformers.logging.disable_progress_bar()
-    local = os.path.isdir(name)
-    offline = local or os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
-    offline = offline or not _hub_reachable()
-    common = {"trust_remote_code": trust_remote_code, "local_files_only": offline}
-    try:
-        config = transformers.AutoConfig.from_pretrained(name, **common)
-    except (OSError, ValueError) as err:
-        if local:
-            raise CommandError(f"could not load a model from the folder {name!r}: {err}") from err
-        raise CommandError(
-            f"model {name!r} is neither a local folder nor in the local Hugging Face cache"
-            + ("" if offline else ", and it could not be downloaded")
-            + f"; download it where there is a network (huggingface-cli download {name}) "
-            "or pass --model /path/to/model-folder"
-        ) from err
-    causal = any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in config.architectures or ())
-    auto = transformers.AutoModelForCausalLM if causal else transformers.AutoModel
-    dtype_key = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
-    try:
-        tokenizer = transformers.AutoTokenizer.from_pretrained(name, **common)
-        model = auto.from_pretrained(
-            name, config=config, **common, **{dtype_key: getattr(torch, dtype)}
-        )
-    except (OSError, ValueError) as err:
-        raise CommandError(f"could not load {name!r}: {err}") from err
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise CommandError("--device cuda: torch sees no CUDA device here")
-    return model.to(device).eval(), tokenizer
-
-
-def _hub_reachable() -> bool:
-    """Whether the Hub's host name resolves: without it, downloads would only retry."""
-    import socket
-    from urllib.parse import urlparse
-
-    try:
-        from huggingface_hub import constants, utils
-
-        utils.logging.set_verbosity_error()
-        host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"
-        socket.getaddrinfo(host, 443)
-    except (ImportError, OSError):
-        return False
-    return True
-
-
-def _model_stream(args: argparse.Namespace, *, position: int | None) -> Any:
-    if not args.prompt:
-        raise UsageError("--model needs --prompt TEXT")
-    model, tokenizer = _load_model(
+    model, tokenizer = hf.load_model(
         args.model,
         device=args.device,
         dtype=args.dtype,
         trust_remote_code=args.trust_remote_code,
     )
-    from . import hf
-
     try:
         stream = hf.residual_stream(
             model,
@@ -329,26 +339,27 @@ def _model_stream(args: argparse.Namespace, *, position: int | None) -> Any:
             args.prompt,
             position=position,
             rows=args.rows,
+            pad=args.pad,
             final=getattr(args, "final", "normed"),
         )
-    except (ValueError, IndexError, TypeError) as err:
-        raise CommandError(str(err)) from err
-    import dataclasses
+    except IndexError as err:  # a position the prompt does not have
+        raise UsageError(f"--position: {err}") from None
+    except ValueError as err:
+        if args.rows is not None and "rows=" in str(err):
+            raise UsageError(_rows_error(args.rows, err)) from None
+        raise
+    return replace(stream, model_name=args.model)
 
-    return dataclasses.replace(stream, model_name=args.model)
 
-
-def _refold(stream: Any, rows: int) -> Any:
-    """*stream* folded again into *rows* rows (NaN padding, if any, dropped first)."""
-    import dataclasses
-
-    flat = stream.values.reshape(*stream.values.shape[:-2], -1)
-    if stream.d_model:
-        flat = flat[..., : stream.d_model]
+def _refold(stream: ResidualStream, rows: int, pad: bool) -> ResidualStream:
     try:
-        return dataclasses.replace(stream, values=to_grid(flat, rows))
-    except (ValueError, TypeError) as err:
-        raise UsageError(f"--rows {rows}: {err}") from None
+        return stream.refold(rows, pad=pad)
+    except ValueError as err:
+        raise UsageError(_rows_error(rows, err)) from None
+
+
+def _rows_error(rows: int, err: Exception) -> str:
+    return f"--rows {rows}: {str(err).replace('pass pad=True', 'pass --pad')}"
 
 
 def _check_output_folder(out: Path) -> None:
@@ -370,6 +381,31 @@ def _size(path: Path) -> str:
 # -- commands ------------------------------------------------------------------------------
 
 
+def _input_stream(args: argparse.Namespace) -> ResidualStream:
+    """The stream to draw: from --input, --model or the shipped sample, at --position."""
+    try:
+        if args.input:
+            path = Path(args.input)
+            if not path.is_file():
+                raise UsageError(f"--input {str(path)!r}: no such file")
+            if path.suffix.lower() not in INPUTS:
+                raise UsageError(f"--input {str(path)!r}: expected a .npz or .npy file")
+            stream = ResidualStream.load(path)
+            if stream.values.ndim == 4:
+                return stream.at(-1 if args.position is None else args.position)
+            if args.position is not None:
+                raise UsageError(
+                    f"--position: {str(path)!r} holds one position already; capture with "
+                    "--all-positions to choose later"
+                )
+            return stream
+        if args.model:
+            return _model_stream(args, position=-1 if args.position is None else args.position)
+        return load_sample() if args.position is None else load_sample(position=args.position)
+    except IndexError as err:  # the position, whatever the source
+        raise UsageError(f"--position {args.position}: {err}") from None
+
+
 def _render(args: argparse.Namespace) -> str:
     out = Path(args.output)
     suffix = out.suffix.lower()
@@ -382,50 +418,46 @@ def _render(args: argparse.Namespace) -> str:
         raise UsageError("pass either --input FILE or --model NAME, not both")
     if args.prompt and not args.model:
         raise UsageError("--prompt needs --model NAME_OR_PATH")
-    if args.fps is not None and not args.fps > 0:
-        raise UsageError(f"--fps must be positive; got {args.fps:g}")
+    if args.vmin is not None and args.vmax is not None and args.vmin > args.vmax:
+        raise UsageError(f"--vmin {args.vmin:g} is above --vmax {args.vmax:g}")
+    fps = 5.0 if args.fps is None else args.fps
+    if suffix in ANIMATIONS:
+        try:
+            check_fps(fps, suffix)
+        except ValueError as err:
+            raise UsageError(f"--fps: {err}") from None
     _check_output_folder(out)
     layers = _parse_layers(args.layers)
-
-    if args.input:
-        path = Path(args.input)
-        if not path.is_file():
-            raise UsageError(f"--input {str(path)!r}: no such file")
-        if path.suffix.lower() not in INPUTS:
-            raise UsageError(f"--input {str(path)!r}: expected a .npz or .npy file")
-        try:
-            stream = ResidualStream.load(path)
-        except (ValueError, OSError) as err:
-            raise CommandError(f"could not read {str(path)!r}: {err}") from err
-        if stream.values.ndim == 4:
-            stream = stream.at(-1 if args.position is None else args.position)
-        elif args.position is not None:
-            raise UsageError(
-                f"--position: {str(path)!r} holds one position already; capture with "
-                "--all-positions to choose later"
-            )
-    elif args.model:
-        stream = _model_stream(args, position=-1 if args.position is None else args.position)
-    else:
-        stream = load_sample() if args.position is None else load_sample(position=args.position)
+    stream = _input_stream(args)
+    if args.rows is not None and not args.model:
+        stream = _refold(stream, args.rows, args.pad)
+    try:
+        shown = frame_layers(len(stream), layers)
+    except (IndexError, ValueError) as err:
+        raise UsageError(f"--layers {args.layers}: {err}") from None
 
     import matplotlib
 
     matplotlib.use("Agg")
     grid = {"robust": args.robust, "vmin": args.vmin, "vmax": args.vmax, "cmap": args.cmap}
-    if args.rows is not None and not args.model:
-        stream = _refold(stream, args.rows)
     with style_context(args.style) if args.style else nullcontext():
         if suffix in ANIMATIONS:
-            save_animation(
-                stream, out, fps=args.fps or 5, dpi=args.dpi, layers=layers, colorbar=True, **grid
-            )
+            anim = layer_animation(stream, pyplot=False, layers=layers, colorbar=True, **grid)
+            anim.mark_rendered()  # saved below, or given up with a usage error
+            fig = anim.figure
         else:
             fig = layer_sheet(stream, layers=layers, **grid)
+        dpi = args.dpi or matplotlib.rcParams["savefig.dpi"]
+        try:
+            check_pixels(fig, fig.dpi if dpi == "figure" else dpi)
+        except ValueError as err:
+            raise UsageError(f"--dpi: {err}") from None
+        if suffix in ANIMATIONS:
+            save_animation(anim, out, fps=fps, dpi=args.dpi)
+        else:
             with atomic_path(out) as temporary:
                 fig.savefig(temporary, dpi=args.dpi, format=suffix[1:])
-    shown = len(frame_layers(len(stream), layers))
-    count = f"{shown} {'frames' if suffix in ANIMATIONS else 'layers'}"
+    count = f"{len(shown)} {'frames' if suffix in ANIMATIONS else 'layers'}"
     rows, cols = stream.shape[-2:]
     what = stream.model_name or "stream"
     token = f" at {stream.token!r}" if stream.token is not None else ""
@@ -441,7 +473,14 @@ def _capture(args: argparse.Namespace) -> str:
     stream.save(out)
     shape = "x".join(map(str, stream.shape))
     where = "every position" if stream.position is None else repr(stream.token)
-    return f"wrote {out} ({shape} float32, {where}, {_size(out)}) from {args.model}"
+    return f"wrote {out} ({shape} {stream.dtype}, {where}, {_size(out)}) from {args.model}"
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split()) or type(err).__name__
+    if isinstance(err, MemoryError):
+        text = f"out of memory ({text})"
+    return textwrap.shorten(text, 600)
 
 
 # -- entry point ---------------------------------------------------------------------------
@@ -455,11 +494,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = args.run(args)
     except UsageError as err:
         parser.exit(2, f"mpl-residual {args.command}: error: {err}\n")
-    except (CommandError, OSError, ValueError, IndexError, TypeError, RuntimeError) as err:
+    except Exception as err:  # every failure is one line, unless --debug asks for more
         if args.debug:
             raise
-        text = " ".join(str(err).split()) or type(err).__name__
-        sys.stderr.write(f"mpl-residual {args.command}: error: {textwrap.shorten(text, 600)}\n")
+        sys.stderr.write(f"mpl-residual {args.command}: error: {_one_line(err)}\n")
         return 1
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")

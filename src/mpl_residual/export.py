@@ -12,9 +12,11 @@ import matplotlib as mpl
 from matplotlib.animation import Animation
 from matplotlib.colors import to_hex
 
+from ._arrays import as_real
 from ._atomic import atomic_path, check_folder
-from ._encoders import ENCODERS
+from ._encoders import ENCODERS, ffmpeg_exe
 from ._frames import render_any, render_layers
+from ._layout import check_pixels
 from .animation import LayerAnimation, layer_animation
 
 __all__ = ["save_animation", "SUPPORTED_SUFFIXES"]
@@ -23,18 +25,31 @@ __all__ = ["save_animation", "SUPPORTED_SUFFIXES"]
 SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(ENCODERS)
 
 
-def _ffmpeg_exe() -> str:
-    try:
-        import imageio_ffmpeg
-    except ImportError:
-        raise RuntimeError(
-            "writing .mp4 needs the imageio-ffmpeg package, which brings its own ffmpeg: "
-            "pip install 'mpl-residual[export]'"
-        ) from None
-    try:
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    except RuntimeError as err:
-        raise RuntimeError(f"writing .mp4 needs ffmpeg, which cannot run here: {err}") from None
+#: Frame rates `save_animation` takes: one frame a minute to 1000 a second.
+FPS_RANGE = (1 / 60, 1000.0)
+#: GIF frame delays are whole hundredths of a second, and browsers slow delays under
+#: two hundredths down to a tenth: faster GIFs would play slower, not faster.
+MAX_GIF_FPS = 50.0
+
+
+def check_fps(fps: Any, suffix: str) -> float:
+    """*fps* as a float in the range the format *suffix* can play; clear errors."""
+    fps = as_real(fps, "fps")
+    low, high = FPS_RANGE
+    if suffix == ".gif":
+        high = MAX_GIF_FPS
+    if not low <= fps <= high:
+        why = (
+            " (GIF frame delays are whole hundredths of a second, and browsers slow "
+            "delays under 0.02 s down)"
+            if suffix == ".gif" and fps > high
+            else ""
+        )
+        raise ValueError(
+            f"fps must be from 1/60 (a frame a minute) to {high:g} for {suffix}; "
+            f"got fps={fps:g}{why}"
+        )
+    return fps
 
 
 # -- progress ------------------------------------------------------------------------------
@@ -123,11 +138,17 @@ def save_animation(
     Raises
     ------
     ValueError
-        An unknown suffix (before anything is written), or ``fps <= 0``.
+        Before anything is written: an unknown suffix, *fps* outside 1/60 to 1000
+        (50 for GIF), a *dpi* that is not positive or makes frames over 2^28 pixels.
+    TypeError
+        *fps* or *dpi* is not a number.
     FileNotFoundError
         The folder of *path* does not exist.
     RuntimeError
         ``.mp4`` was asked for but ffmpeg cannot run.
+    OSError
+        The file could not be written whole (a full disk, a file-size limit, ffmpeg
+        failing): the message names *path*; an existing file there is left untouched.
 
     Examples
     --------
@@ -145,11 +166,15 @@ def save_animation(
             f"cannot tell the format of {str(path)!r} from its suffix {path.suffix!r}; "
             f"supported: {', '.join(SUPPORTED_SUFFIXES)}"
         )
-    if fps is not None and not fps > 0:
-        raise ValueError(f"fps must be a positive number; got fps={fps!r}")
+    if fps is not None:
+        fps = check_fps(fps, suffix)
+    if dpi is not None:
+        dpi = as_real(dpi, "dpi")
+        if not dpi > 0:
+            raise ValueError(f"dpi must be a positive number; got dpi={dpi:g}")
     check_folder(path)
     if suffix == ".mp4":
-        _ffmpeg_exe()
+        ffmpeg_exe()
     if isinstance(anim_or_stream, Animation):
         if kwargs:
             raise TypeError(
@@ -159,13 +184,17 @@ def save_animation(
         anim = anim_or_stream
     else:  # on a figure of its own that pyplot never sees
         anim = layer_animation(anim_or_stream, pyplot=False, **kwargs)
+    if isinstance(anim, LayerAnimation):
+        anim.mark_rendered()  # no "deleted without rendering" warning, even on failure
     if fps is None:
         interval = getattr(getattr(anim, "event_source", None), "interval", None) or 200
-        fps = 1000 / interval
+        low, high = FPS_RANGE[0], MAX_GIF_FPS if suffix == ".gif" else FPS_RANGE[1]
+        fps = min(max(1000 / interval, low), high)
     if dpi is None:
         dpi = mpl.rcParams["savefig.dpi"]
         if dpi == "figure":
             dpi = anim._fig.dpi
+    check_pixels(anim._fig, dpi)
     facecolor = to_hex(anim._fig.get_facecolor(), keep_alpha=False)
     update, close_progress = _progress_callback(progress, path.name)
     try:

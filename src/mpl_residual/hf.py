@@ -29,18 +29,27 @@ output of the module that runs the blocks) and keeps only the position asked for
 from __future__ import annotations
 
 import inspect
+import os
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
-import torch
-from torch import nn
 
-from ._arrays import as_index
+try:
+    import torch
+    from torch import nn
+except ImportError as err:  # pragma: no cover - exercised in a subprocess
+    raise ImportError(
+        f"mpl_residual.hf needs torch and transformers, which are not installed ({err}); "
+        "pip install 'mpl-residual[hf]'"
+    ) from err
+
+from ._arrays import as_index, check_index
 from .grid import to_grid
 from .stream import ResidualStream
 
-__all__ = ["capture", "find_blocks", "from_outputs", "residual_stream"]
+__all__ = ["capture", "find_blocks", "from_outputs", "load_model", "residual_stream"]
 
 _EXAMPLE = "outputs = model(**inputs, output_hidden_states=True)"
 _STACKS = ("decoder", "encoder", "vision", "text")
@@ -79,12 +88,7 @@ class _Positions:
         self.rows: torch.Tensor | None = None  # absolute indices kept along the sequence
 
     def resolve(self, batch: int, seq: int) -> None:
-        if not -batch <= self.batch_index < batch:
-            raise IndexError(
-                f"batch_index={self.batch_index} is out of range for a batch of {batch}; "
-                f"valid: {-batch} to {batch - 1}"
-            )
-        self.batch = self.batch_index % batch
+        self.batch = check_index(self.batch_index, batch, "batch_index", of=f"a batch of {batch}")
         if self.mask is not None:
             if tuple(self.mask.shape) != (batch, seq):
                 raise ValueError(
@@ -98,16 +102,12 @@ class _Positions:
             self.rows = self.real
             return
         n = len(self.real)
-        if not -n <= self.position < n:
-            where = (
-                f"sequence {self.batch} has {n} real tokens (length {seq} after padding)"
-                if self.mask is not None
-                else f"the sequence has {seq} positions"
-            )
-            raise IndexError(
-                f"position={self.position} is out of range: {where}; valid: {-n} to {n - 1}"
-            )
-        self.rows = self.real[self.position]
+        where = (
+            f"sequence {self.batch} with {n} real tokens (length {seq} after padding)"
+            if self.mask is not None
+            else f"a sequence of {seq} positions"
+        )
+        self.rows = self.real[check_index(self.position, n, "position", of=where)]
 
     @property
     def index(self) -> int | None:
@@ -580,3 +580,150 @@ def residual_stream(
         model_name=getattr(config, "name_or_path", None) or None,
         d_model=int(stack[-1].shape[-1]),
     )
+
+
+# -- loading a model ----------------------------------------------------------------------
+
+
+def _transformers() -> Any:
+    try:
+        import transformers
+    except ImportError:
+        raise ImportError(
+            "loading a model needs transformers: pip install 'mpl-residual[hf]'"
+        ) from None
+    return transformers
+
+
+def _hub_reachable() -> bool:
+    """Whether the Hub's host name resolves: without it, downloads would only retry."""
+    import socket
+    from urllib.parse import urlparse
+
+    try:
+        from huggingface_hub import constants
+
+        host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"
+        socket.getaddrinfo(host, 443)
+    except (ImportError, OSError):
+        return False
+    return True
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split()) or type(err).__name__
+
+
+_DTYPES = ("float32", "bfloat16", "float16", "float64")
+
+
+def _torch_dtype(dtype: Any) -> torch.dtype | None:
+    if dtype is None or isinstance(dtype, torch.dtype):
+        return dtype
+    if isinstance(dtype, str) and dtype in _DTYPES:
+        return getattr(torch, dtype)
+    raise ValueError(
+        f"dtype must be a torch.dtype or one of {', '.join(map(repr, _DTYPES))}; got {dtype!r}"
+    )
+
+
+def _torch_device(device: Any) -> torch.device:
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device={device!r} is not a torch device: {_one_line(err)}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device={str(device)!r}: torch sees no CUDA device here")
+    return device
+
+
+def load_model(
+    name_or_path: str | os.PathLike[str],
+    *,
+    device: str | torch.device | None = None,
+    dtype: str | torch.dtype | None = None,
+    trust_remote_code: bool = False,
+) -> tuple[nn.Module, Any]:
+    """
+    A model and its tokenizer, ready for `residual_stream`, from a name or a folder.
+
+    A checkpoint whose architecture is a causal LM is loaded with its LM head
+    (``AutoModelForCausalLM``), so that it can also serve the logit lens; anything
+    else with ``AutoModel``.  It never waits on a network it cannot reach: a local
+    folder, ``HF_HUB_OFFLINE=1`` or a Hub that does not resolve loads from local files
+    only.  The model is put in eval mode on *device*.
+
+    Parameters
+    ----------
+    name_or_path : str or path-like
+        A Hugging Face model name (``"gpt2"``) or a local folder.
+    device : str or torch.device, optional
+        Where to put the model; default (or ``"auto"``): the GPU if torch sees one.
+    dtype : str or torch.dtype, optional
+        ``"float32"``, ``"bfloat16"``, ``"float16"`` (or a torch dtype); default: the
+        checkpoint's own default as transformers loads it (float32).
+    trust_remote_code : bool, default: False
+        Let a model run code from its repository; never on unless asked.
+
+    Returns
+    -------
+    (model, tokenizer)
+
+    Raises
+    ------
+    OSError
+        The model is neither a local folder nor cached (offline), or its files cannot
+        be read (a truncated weights file); one line that says which and what to do.
+    ValueError
+        A bad *device* or *dtype*.
+    RuntimeError
+        ``device="cuda"`` where torch sees no GPU.
+    ImportError
+        transformers is not installed.
+
+    Examples
+    --------
+    >>> model, tokenizer = hf.load_model("gpt2", device="cpu")  # doctest: +SKIP
+    >>> stream = hf.residual_stream(model, tokenizer, "Paris is the capital of")  # doctest: +SKIP
+    """
+    transformers = _transformers()
+    name = os.fspath(name_or_path)
+    torch_dtype = _torch_dtype(dtype)
+    target = _torch_device(device)
+    transformers.logging.set_verbosity_error()
+    if not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty()):
+        transformers.logging.disable_progress_bar()  # loading bars on a terminal only
+    local = os.path.isdir(name)
+    offline = local or os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
+    offline = offline or not _hub_reachable()
+    common = {"trust_remote_code": trust_remote_code, "local_files_only": offline}
+    try:
+        config = transformers.AutoConfig.from_pretrained(name, **common)
+    except (OSError, ValueError) as err:
+        if local:
+            raise OSError(
+                f"could not load a model from the folder {name!r}: {_one_line(err)}"
+            ) from None
+        raise OSError(
+            f"model {name!r} is neither a local folder nor in the local Hugging Face cache"
+            + ("" if offline else ", and it could not be downloaded")
+            + f"; download it where there is a network (hf download {name}) and copy the "
+            "cache, or pass the path of a model folder"
+        ) from None
+    causal = any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in config.architectures or ())
+    auto = transformers.AutoModelForCausalLM if causal else transformers.AutoModel
+    major = int(transformers.__version__.split(".")[0])
+    dtype_key = (
+        {} if torch_dtype is None else {"dtype" if major >= 5 else "torch_dtype": torch_dtype}
+    )
+    try:
+        tokenizer = transformers.AutoTokenizer.from_pretrained(name, **common)
+    except Exception as err:  # noqa: BLE001 - tokenizers raise many kinds
+        raise OSError(f"could not load the tokenizer of {name!r}: {_one_line(err)}") from None
+    try:
+        model = auto.from_pretrained(name, config=config, **common, **dtype_key)
+    except Exception as err:  # noqa: BLE001 - safetensors, torch and others raise their own
+        raise OSError(f"could not load the weights of {name!r}: {_one_line(err)}") from None
+    return model.to(target).eval(), tokenizer
