@@ -1,6 +1,7 @@
 """Sphinx configuration for mpl-residual's documentation."""
 
 import os
+import sys
 
 import matplotlib
 
@@ -8,13 +9,7 @@ import mpl_residual
 
 matplotlib.use("Agg")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the examples never reach a network
-
-try:  # animations in the gallery get their thumbnails through the bundled ffmpeg
-    import imageio_ffmpeg
-
-    matplotlib.rcParams["animation.ffmpeg_path"] = imageio_ffmpeg.get_ffmpeg_exe()
-except (ImportError, RuntimeError):
-    pass
+sys.path.insert(0, os.path.dirname(__file__))  # gallery_reset, named in the gallery's conf
 
 try:  # loading bars from transformers would clutter the examples' output
     import transformers
@@ -50,6 +45,9 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "download_all_examples": False,
     "image_srcset": ["2x"],
+    # matplotlib is reset before every example; animations then get their thumbnails
+    # through the ffmpeg that imageio-ffmpeg ships (no "MovieWriter ffmpeg unavailable").
+    "reset_modules": ("matplotlib", "gallery_reset.bundled_ffmpeg"),
 }
 
 html_theme = "pydata_sphinx_theme"

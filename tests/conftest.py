@@ -1,22 +1,9 @@
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 import pytest
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-
 DATA = Path(__file__).parent / "data"
-
-
-@pytest.fixture(autouse=True)
-def _clean_matplotlib():
-    """Each test starts from the same rcParams and leaves no figures behind."""
-    with matplotlib.rc_context():
-        yield
-    plt.close("all")
 
 
 @pytest.fixture

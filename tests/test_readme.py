@@ -27,3 +27,47 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch):
     assert (tmp_path / "residual.png").stat().st_size > 0
     if "stream" in namespace and hasattr(namespace["stream"], "title"):
         assert namespace["ax"].get_title() == "layer 6 · 'france'"
+
+
+def test_readme_hover_example_prints_what_its_code_gives(tmp_path, monkeypatch):
+    from matplotlib.backend_bases import MouseEvent
+
+    text = README.read_text()
+    said = re.search(r"`(dim 447 \(row 9, col 15\) =\s+[-\d.]+)`", text).group(1)
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    for block in blocks[:2]:  # the quick start and the folding example
+        exec(compile(block, str(README), "exec"), namespace)  # noqa: S102
+    artist = namespace["artist"]
+    ax = artist.axes
+    ax.figure.canvas.draw()
+    x, y = ax.transData.transform((15, 9))
+    event = MouseEvent("motion_notify_event", ax.figure.canvas, x, y)
+    assert artist.format_cursor_data(artist.get_cursor_data(event)) == " ".join(said.split())
+
+
+def test_docs_start_with_the_readmes_first_command():
+    first = re.search(r"```bash\n(.*?)\n```", README.read_text(), flags=re.S).group(1)
+    index = (README.parent / "docs" / "index.rst").read_text()
+    docs_first = re.search(r"\.\. code-block:: bash\n\n   (.*?)\n", index).group(1)
+    assert docs_first == first.strip()
+
+
+def test_gitignore_covers_what_the_readme_writes():
+    import shutil
+    import subprocess
+
+    root = README.parent
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    code = "\n".join(re.findall(r"```(?:python|bash)\n(.*?)```", README.read_text(), re.S))
+    outputs = r"(?<![/\w.-])[\w-]+\.(?:gif|mp4|html|png|pdf|svg|npz|npy)\b"  # not paths
+    written = set(re.findall(outputs, code))
+    written |= {".venv/", ".ci-venv/", "docs/_build/", "result_images/"}
+    assert {"residual.gif", "residual.png", "layers.pdf", "paris.npz"} <= written
+    for name in sorted(written):
+        ignored = subprocess.run(
+            ["git", "check-ignore", "-q", "--no-index", name], cwd=root, check=False
+        )
+        assert ignored.returncode == 0, f"{name} is not in .gitignore"
