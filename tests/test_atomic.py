@@ -204,3 +204,14 @@ def test_a_symlink_is_written_through(tmp_path):
     dangling.symlink_to(real / "later.npz")
     load_sample().save(dangling)
     assert dangling.is_symlink() and (real / "later.npz").is_file()
+
+
+def test_a_folder_that_takes_no_new_file_is_named_by_the_target(tmp_path, monkeypatch):
+    import tempfile
+
+    def refused(**kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", f"{kwargs['dir']}/.mr-x.tmp")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refused)
+    with pytest.raises(PermissionError, match=r"Permission denied: '.*out\.gif'"):
+        save_animation(np.zeros((2, 3, 3)), tmp_path / "out.gif", progress=False)

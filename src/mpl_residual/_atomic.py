@@ -121,7 +121,10 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     path = Path(path)
     check_folder(path)
     target = _write_target(path)
-    handle, name = tempfile.mkstemp(dir=target.parent, prefix=".mr-", suffix=".tmp")
+    try:
+        handle, name = tempfile.mkstemp(dir=target.parent, prefix=".mr-", suffix=".tmp")
+    except OSError as err:  # a read-only or full folder: say which file could not be written
+        raise type(err)(err.errno, err.strerror, str(path)) from None
     os.close(handle)
     temporary = Path(name)
     with _removed_on_termination(temporary):
