@@ -24,22 +24,31 @@ def _leftovers(folder):
     return sorted(p.name for p in Path(folder).iterdir() if p.name.startswith(".mr-"))
 
 
-def _limited(limit):
-    """For preexec_fn: files over *limit* bytes fail with EFBIG instead of a signal."""
+def _write_limited(folder, name, limit):
+    """
+    Write *name* in *folder* (the CLI for pictures and animations, the API for .npz)
+    in a process whose files may not grow past *limit* bytes: writes past it fail with
+    EFBIG (SIGXFSZ ignored), as on a full disk.
+    """
+    if name.endswith(".npz"):
+        code = f"import mpl_residual as mr; mr.load_sample(position=None).save({name!r})"
+        command = [sys.executable, "-c", code]
+    else:
+        command = [str(EXE), "render", "-o", name]
 
-    def apply():
+    def limited():
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    return apply
-
-
-def _write(suffix, name):
-    """The command that writes *name*: the CLI for pictures and animations."""
-    if suffix == ".npz":
-        code = f"import mpl_residual as mr, sys; mr.load_sample(position=None).save({name!r})"
-        return [sys.executable, "-c", code]
-    return [str(EXE), "render", "-o", name]
+    return subprocess.run(
+        command,
+        cwd=folder,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+        capture_output=True,
+        text=True,
+        preexec_fn=limited,
+        timeout=300,
+    )
 
 
 # -- a full disk, or a file-size limit ------------------------------------------------------
@@ -49,15 +58,7 @@ def _write(suffix, name):
 def test_a_file_size_limit_is_an_error_and_keeps_the_old_file(tmp_path, suffix):
     target = tmp_path / f"out{suffix}"
     target.write_bytes(b"precious")
-    proc = subprocess.run(
-        _write(suffix, target.name),
-        cwd=tmp_path,
-        env={**os.environ, "MPLBACKEND": "Agg"},
-        capture_output=True,
-        text=True,
-        preexec_fn=_limited(20_000),
-        timeout=300,
-    )
+    proc = _write_limited(tmp_path, target.name, 20_000)
     assert proc.returncode == 1 or (suffix == ".npz" and proc.returncode != 0), proc.stderr
     assert target.read_bytes() == b"precious"
     assert _leftovers(tmp_path) == []
@@ -71,15 +72,7 @@ def test_a_file_size_limit_is_an_error_and_keeps_the_old_file(tmp_path, suffix):
 
 
 def test_the_same_limit_with_room_to_spare_writes_the_file(tmp_path):
-    proc = subprocess.run(
-        _write(".mp4", "ok.mp4"),
-        cwd=tmp_path,
-        env={**os.environ, "MPLBACKEND": "Agg"},
-        capture_output=True,
-        text=True,
-        preexec_fn=_limited(50_000_000),
-        timeout=300,
-    )
+    proc = _write_limited(tmp_path, "ok.mp4", 50_000_000)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "ok.mp4").stat().st_size > 1000
 
