@@ -81,6 +81,8 @@ def test_python_dash_m(tmp_path):
 def test_help_reads_like_a_man_page(tmp_path):
     top = run("--help", cwd=tmp_path, check_rc=0).stdout
     assert "exit status:" in top and "render" in top and "capture" in top
+    firsts = [line.split()[0] for line in top.splitlines() if line.strip()]
+    assert firsts.count("render") == firsts.count("capture") == 1  # each command once
     render = run("render", "--help", cwd=tmp_path, check_rc=0).stdout
     for option in (
         "--model",
