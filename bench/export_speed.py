@@ -4,20 +4,25 @@ Export speed and size: ``save_animation`` against the seed notebook's approach.
 The seed draws with ``ax.pcolormesh(layer, edgecolors="k", cmap="viridis", vmin=-3,
 vmax=3)`` on a black figure, animates with ``FuncAnimation`` + ``set_array`` and exports
 with ``anim.to_jshtml()`` (HTML) or ``anim.save(path, writer="pillow")`` (GIF).
-mpl-residual draws the same stream in the ``blog_dark`` style with
-``save_animation(stream, path, fig=...)``. Both use the same figure size and dpi.
+mpl-residual draws the same stream in a style preset (``--style``; ``default`` is
+matplotlib's own rcParams) with ``save_animation(stream, path, fig=...)``: the HTML
+page twice, with the hover read-out (``html``) and without (``html-noreadout``).  Both
+sides use the same figure size and dpi.
 
 Every figure is a ratio against the seed measured in the same run: median of
 ``--repeats`` runs. The seed's HTML page is checked for frames dropped past
 matplotlib's ``animation.embed_limit`` (20 MB by default).
 
-    python bench/export_speed.py            # 13 x 768 (GPT-2 small) and 80 x 8192
-    python bench/export_speed.py --quick    # smaller, for a smoke test
+    python bench/export_speed.py                      # blog_dark; 13 x 768 and 80 x 8192
+    python bench/export_speed.py --style default      # or blog_light, paper
+    python bench/export_speed.py --style all          # every style, one table
+    python bench/export_speed.py --quick              # smaller, for a smoke test
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import re
@@ -26,6 +31,7 @@ from functools import partial
 from pathlib import Path
 
 import matplotlib
+import matplotlib as mpl
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -83,39 +89,58 @@ def seed_gif(stream: np.ndarray, path: Path) -> None:
     plt.close(anim._fig)
 
 
-def ours(stream: np.ndarray, path: Path) -> None:
-    with mr.style_context("blog_dark"):
+STYLES = ("default", "blog_dark", "blog_light", "paper")
+
+
+def ours(stream: np.ndarray, path: Path, style: str, readout: bool = True) -> None:
+    with mpl.rc_context() if style == "default" else mr.style_context(style):
         fig = Figure(figsize=FIGSIZE, dpi=DPI)
-        mr.save_animation(stream, path, fig=fig, fps=5, progress=False)
+        kwargs = {"readout": readout} if path.suffix == ".html" else {}
+        mr.save_animation(stream, path, fig=fig, fps=5, progress=False, dpi=DPI, **kwargs)
 
 
 def html_frames(path: Path) -> int:
-    """Frames embedded in a page: ours (a FRAMES array) or matplotlib's to_jshtml."""
+    """Frames embedded in a page: ours (the player's data) or matplotlib's to_jshtml."""
     text = path.read_text()
-    ours_match = re.search(r"var FRAMES = (\[.*?\]);", text, re.S)
+    ours_match = re.search(
+        r'<script type="application/json" class="mr-data">(.*?)</script>', text, re.S
+    )
     if ours_match:
-        return len(json.loads(ours_match.group(1)))
+        return json.loads(ours_match.group(1))["frames"]
     return len(re.findall(r"frames\[\d+\] = ", text))
 
 
-def run(cases: list[tuple[int, int, int]], repeats: int) -> dict:
+FORMATS = (
+    ("html", seed_html, True),
+    ("html-noreadout", seed_html, False),
+    ("gif", seed_gif, True),
+)
+
+
+def run(cases: list[tuple[int, int, int]], repeats: int, styles: tuple[str, ...]) -> dict:
     rows, figures = [], {}
     logger = logging.getLogger("matplotlib.animation")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        for layers, d_model, grid_rows in cases:
+        for (layers, d_model, grid_rows), style, (fmt, seed_fn, readout) in itertools.product(
+            cases, styles, FORMATS
+        ):
             stream = fake_stream(layers, d_model, grid_rows)
             key = f"{layers}x{d_model}"
-            for fmt, seed_fn in (("html", seed_html), ("gif", seed_gif)):
-                seed_path, our_path = tmp / f"seed.{fmt}", tmp / f"ours.{fmt}"
+            if True:
+                suffix = fmt.split("-")[0]
+                seed_path, our_path = tmp / f"seed.{suffix}", tmp / f"ours.{suffix}"
                 counter = _DropCounter()
                 logger.addHandler(counter)
                 t_seed = median_time(partial(seed_fn, stream, seed_path), repeats=repeats)
                 logger.removeHandler(counter)
-                t_ours = median_time(partial(ours, stream, our_path), repeats=repeats)
+                t_ours = median_time(
+                    partial(ours, stream, our_path, style, readout), repeats=repeats
+                )
                 seed_fps, our_fps = layers / t_seed, layers / t_ours
                 row = {
                     "case": key,
+                    "style": style,
                     "format": fmt,
                     "frames": layers,
                     "seed fps": seed_fps,
@@ -125,21 +150,23 @@ def run(cases: list[tuple[int, int, int]], repeats: int) -> dict:
                     "ours MB": our_path.stat().st_size / 1e6,
                 }
                 row["size ratio"] = row["ours MB"] / row["seed MB"]
-                if fmt == "html":
+                if suffix == "html":
                     row["seed frames kept"] = html_frames(seed_path)
                     row["ours frames kept"] = html_frames(our_path)
                     row["seed dropped"] = counter.dropped or row["seed frames kept"] < layers
                 rows.append(row)
-                figures[f"{key}_{fmt}_speedup"] = round(row["speed-up"], 3)
-                figures[f"{key}_{fmt}_size_ratio"] = round(row["size ratio"], 3)
-                if fmt == "html":
-                    figures[f"{key}_html_seed_frames_kept"] = row["seed frames kept"]
-                    figures[f"{key}_html_ours_frames_kept"] = row["ours frames kept"]
+                name = f"{key}_{style}_{fmt}"
+                figures[f"{name}_speedup"] = round(row["speed-up"], 3)
+                figures[f"{name}_size_ratio"] = round(row["size ratio"], 3)
+                if suffix == "html":
+                    figures[f"{name}_seed_frames_kept"] = row["seed frames kept"]
+                    figures[f"{name}_ours_frames_kept"] = row["ours frames kept"]
     print(
         table(
             rows,
             [
                 "case",
+                "style",
                 "format",
                 "frames",
                 "seed fps",
@@ -162,12 +189,19 @@ def main() -> None:
     )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="small cases, one repeat")
+    parser.add_argument(
+        "--style",
+        choices=(*STYLES, "all"),
+        default="blog_dark",
+        help="the style mpl-residual draws in ('default': matplotlib's rcParams)",
+    )
     args = parser.parse_args()
     if args.quick:
         cases, repeats = [(5, 768, 16), (6, 1024, 16)], 1
     else:
         cases, repeats = [(13, 768, 16), (80, 8192, 64)], args.repeats
-    figures = run(cases, repeats)
+    styles = STYLES if args.style == "all" else (args.style,)
+    figures = run(cases, repeats, styles)
     emit("export_speed", {"figsize": list(FIGSIZE), "dpi": DPI, **figures})
 
 

@@ -89,7 +89,7 @@ def test_an_os_error_names_the_target_not_the_temporary_file(tmp_path):
 
 
 def test_an_encoder_that_produced_nothing_is_not_a_success(tmp_path, monkeypatch):
-    from mpl_residual import _encoders
+    from mpl_residual.export import _encoders
 
     monkeypatch.setattr(_encoders.GifEncoder, "add", lambda self, regions: None)
     target = tmp_path / "a.gif"

@@ -1,7 +1,3 @@
-import base64
-import io
-import json
-import re
 import sys
 
 import numpy as np
@@ -10,30 +6,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image, ImageSequence
 
+import player_pages
 from mpl_residual import animate, residual_grid, save_animation
 
 
-def _decode(data):
-    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB"))
-
-
 def _html_frames(path):
-    """Every frame of an exported page, whole: the backdrop with the frame's regions."""
-    text = path.read_text()
-    frames = json.loads(re.search(r"var FRAMES = (\[.*?\]);", text, re.S).group(1))
-    backdrop = json.loads(re.search(r"var BACKDROP = (\".*?\");", text, re.S).group(1))
-    width, height = map(int, re.search(r'data-size="(\d+),(\d+)"', text).groups())
-    boxes = [
-        tuple(map(int, box.split(",")))
-        for box in re.search(r'data-boxes="([^"]+)"', text).group(1).split(";")
-    ]
-    whole = []
-    for regions in frames:
-        canvas = _decode(backdrop).copy() if backdrop else np.zeros((height, width, 3), np.uint8)
-        for (left, top, w, h), region in zip(boxes, regions, strict=True):
-            canvas[top : top + h, left : left + w] = _decode(region)
-        whole.append(canvas)
-    return whole
+    """Every frame of an exported page, as the player composes it."""
+    return player_pages.frames(path.read_text())
 
 
 def _gif_frames(path):
@@ -72,7 +51,8 @@ def _figure():
 def _layer_alone(stream, layer, **kwargs):
     """Layer *layer* drawn alone, on a figure like the one given to save_animation."""
     fig = _figure()
-    residual_grid(stream, ax=fig.add_subplot(), layer=layer, title=f"layer {layer}", **kwargs)
+    kwargs = {"title": f"layer {layer}", **kwargs}
+    residual_grid(stream, ax=fig.add_subplot(), layer=layer, **kwargs)
     fig.canvas.draw()
     return np.asarray(fig.canvas.buffer_rgba())[..., :3]
 
@@ -86,15 +66,60 @@ def big_stream():
 # -- every frame, in every format -------------------------------------------------------------
 
 
-def test_html_has_every_frame_and_frame_k_is_layer_k(tmp_path, big_stream):
-    path = save_animation(big_stream, tmp_path / "stream.html", fig=_figure(), progress=False)
+def _close(frame, want, *, lines=True):
+    """
+    A player's frame against matplotlib's own drawing: the same but where a cell's
+    edge falls (the player paints cells crisply under the figure's lines; Agg blends
+    their edges under the lines, and rounds pixel centres on a boundary its own way).
+    """
+    diff = np.abs(frame.astype(int) - want.astype(int)).max(-1)
+    assert (diff == 0).mean() > (0.95 if lines else 0.985)
+    assert (diff > 30).mean() < 0.005
+    assert diff.mean() < 1.5
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"edgecolor": "none"}, {"origin": "lower"}])
+def test_html_has_every_frame_and_frame_k_is_layer_k(tmp_path, big_stream, kwargs):
+    path = save_animation(
+        big_stream, tmp_path / "stream.html", fig=_figure(), progress=False, **kwargs
+    )
     frames = _html_frames(path)
     assert len(frames) == 6
     for k in (0, 3, 5):
-        np.testing.assert_array_equal(frames[k], _layer_alone(big_stream, k))
+        _close(frames[k], _layer_alone(big_stream, k, **kwargs), lines="edgecolor" not in kwargs)
     assert not np.array_equal(frames[0], frames[3])
     text = path.read_text()
     assert "http://" not in text and "https://" not in text and "<link" not in text
+
+
+def test_html_cells_are_the_artists_colours_and_the_readout_its_text(tmp_path, big_stream):
+    from matplotlib.backend_bases import MouseEvent
+
+    anim = animate(big_stream, fig=_figure())
+    data = player_pages.payload(anim.to_html())
+    artist = anim.artist
+    colors = player_pages.cell_colors(data)
+    mantissa, exponent = player_pages.readout(data)
+    ax = artist.axes
+    ax.figure.canvas.draw()
+    from mpl_residual.export._readout import text4
+
+    for k in (0, 2, 5):
+        artist.set_layer(k)
+        want = np.floor(artist.to_rgba(big_stream[k]) * 255 + 0.5).astype(np.uint8)
+        np.testing.assert_array_equal(colors[k], want)  # row 0 on top: screen order
+        for row, col in ((0, 0), (3, 7), (7, 11)):
+            x, y = ax.transData.transform((col, row))
+            event = MouseEvent("motion_notify_event", ax.figure.canvas, x, y)
+            said = artist.format_cursor_data(artist.get_cursor_data(event))
+            value = text4(int(mantissa[k, row, col]), int(exponent[k, row, col]))
+            assert said == f"dim {row * 12 + col} (row {row}, col {col}) = {value}"
+
+
+def test_html_without_readout_holds_no_values(tmp_path, big_stream):
+    path = save_animation(big_stream, tmp_path / "a.html", readout=False, progress=False)
+    data = player_pages.payload(path.read_text())
+    assert data["readout"] is None and data["mode"] == "cells"
 
 
 def test_default_figure_fits_the_grid(tmp_path, big_stream):
@@ -300,7 +325,7 @@ def test_a_failed_export_of_a_stream_warns_of_nothing(tmp_path, stream, monkeypa
     import gc
     import warnings
 
-    from mpl_residual import _encoders
+    from mpl_residual.export import _encoders
 
     def full_disk(self):
         raise OSError(28, "No space left on device")
@@ -327,3 +352,26 @@ def test_a_saved_animation_is_not_deleted_without_rendering(tmp_path, stream):
         del anim
         gc.collect()
     assert not caught
+
+
+def test_gif_frames_keep_the_figures_own_colours(tmp_path, big_stream):
+    anim = animate(big_stream, fig=_figure(), colorbar=True)
+    path = save_animation(anim, tmp_path / "a.gif", progress=False)
+    frames = _gif_frames(path)
+    ax = anim.artist.axes
+    height = frames[0].shape[0]
+    centres = ax.transData.transform([(c, r) for r in range(8) for c in range(12)]).astype(int)
+    for k in (0, 3):
+        want = _layer_alone(big_stream, k, colorbar=True)
+        at = (height - 1 - centres[:, 1], centres[:, 0])
+        np.testing.assert_array_equal(frames[k][at], want[at])  # every cell exact
+        diff = np.abs(frames[k].astype(int) - want.astype(int)).max(-1)
+        assert (diff == 0).mean() > 0.9  # blended edges of text and lines go to the nearest
+    # The colorbar keeps its gradient: the same ~250 colours as the PNG, not a banded few.
+    x0, y0, x1, y1 = anim.artist.colorbar.ax.bbox.extents.round().astype(int)
+    column = slice(height - y1 + 3, height - y0 - 3), (x0 + x1) // 2
+
+    def distinct(image):
+        return len(np.unique(image[column].reshape(-1, 3), axis=0))
+
+    assert distinct(frames[0]) == distinct(want) > 150

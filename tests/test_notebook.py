@@ -58,3 +58,31 @@ def test_in_a_jupyter_kernel():
     assert "application/vnd.jupyter.widget-view+json" in shown["data"]
     # The widget moved: one artist switched layer, the image changed, no pyplot figures.
     assert nb.cells[1].outputs[0]["text"].strip() == "4 True 0"
+
+
+def test_an_animation_that_ends_a_cell_plays_there():
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    cells = [
+        "%matplotlib inline\n"
+        "import numpy as np, mpl_residual as mr, matplotlib.pyplot as plt\n"
+        "anim = mr.animate(np.random.default_rng(0).standard_normal((5, 8, 12)))\n"
+        "anim",
+        "other = mr.animate(np.random.default_rng(1).standard_normal((4, 8, 12)), colorbar=True)\n"
+        "other",
+        "from IPython.display import HTML\nHTML(anim.to_jshtml())  # the seed's own call",
+        "print(len(plt.get_fignums()))",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nbclient.NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    players = []
+    for cell in nb.cells[:3]:
+        (shown,) = cell.outputs  # the player alone: no still copy of the figure under it
+        assert shown["output_type"] == "execute_result"
+        html = shown["data"]["text/html"]
+        assert html.startswith('<div class="mr-player"') and "mrPlayer" in html
+        assert "image/png" not in shown["data"]
+        players.append(html.split('"', 4)[3])  # the root element's id
+    assert len(set(players)) == 3  # two cells, two players: their ids never collide
+    assert nb.cells[3].outputs[0]["text"].strip() == "0"  # pyplot holds no figure

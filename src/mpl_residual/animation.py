@@ -134,6 +134,90 @@ class LayerAnimation(FuncAnimation):
             **kwargs,
         )
 
+    def to_html(
+        self, *, readout: bool = True, dpi: float | None = None, autoplay: bool = True
+    ) -> str:
+        """
+        The animation as mpl-residual's player: an HTML fragment for a notebook, a
+        blog post or any page.
+
+        One root element (``<div class="mr-player">``) holds its own style, script and
+        every frame; ids are unique per call and nothing is fetched from the network,
+        so several players sit on one page and work independently.  The controls
+        (first, previous, play/pause, next, last, a slider, the frame's name) work with
+        the mouse and, once the player has focus, the keyboard (←/→, Home/End, space);
+        playback starts by itself unless the reader prefers reduced motion.  Hovering a
+        cell shows ``dim 447 (row 9, col 15) = 187.1`` below the picture: the artist's
+        own cursor read-out, with the value in the frame on show.  The root element's
+        ``mrPlayer`` (``show(k)``, ``play()``, ``pause()``, ``current``, ``length``)
+        drives it from script.
+
+        The figure is drawn once without its cells; each frame is sent as one palette
+        index per cell (plus its value, for the read-out) and painted by the player, so
+        the page stays small in every style.  Every frame is kept, whatever
+        ``rcParams["animation.embed_limit"]`` says.
+
+        Parameters
+        ----------
+        readout : bool, default: True
+            Keep every cell's value for the hover read-out; ``False`` leaves the
+            values out of the page (about half its size).
+        dpi : float, optional
+            Resolution of the figure; default: ``rcParams["savefig.dpi"]``.
+        autoplay : bool, default: True
+            Start playing when the page loads (never for readers who prefer reduced
+            motion).
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mpl_residual as mr
+        >>> anim = mr.animate(np.random.randn(13, 16, 48))
+        >>> html = anim.to_html()
+        >>> html.startswith('<div class="mr-player"')
+        True
+        >>> from IPython.display import HTML  # doctest: +SKIP
+        >>> HTML(anim.to_html(readout=False))  # doctest: +SKIP
+        """
+        from .export.player import player_fragment
+
+        return player_fragment(self, readout=readout, dpi=dpi, autoplay=autoplay)
+
+    def to_jshtml(
+        self, fps: float | None = None, embed_frames: bool = True, default_mode: Any = None
+    ) -> str:
+        """
+        The player of `to_html`, so that the seed notebook's
+        ``HTML(anim.to_jshtml())`` shows it: every frame kept, hover read-out,
+        keyboard.  *fps* sets the frame rate (default: from the interval);
+        *embed_frames* must stay true and *default_mode* is accepted for matplotlib's
+        signature (the player always loops).
+        """
+        if not embed_frames:
+            raise ValueError("the player always embeds its frames; embed_frames=False")
+        from .export.player import player_fragment
+
+        return player_fragment(self, fps=fps)
+
+    def _repr_html_(self) -> str:
+        """
+        The player, so that an animation that ends a notebook cell plays there.
+
+        With the notebook's inline backend the figure is closed for pyplot first:
+        the player shows it, and a still copy under it would only repeat it.
+        """
+        html = self.to_html()
+        import sys
+
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        if pyplot is not None and "inline" in pyplot.get_backend():
+            pyplot.close(self._fig)
+        return html
+
     def mark_rendered(self) -> None:
         """
         Record that the animation has been rendered (as `Animation.save` does), so that

@@ -9,20 +9,22 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib as mpl
+import numpy as np
 from matplotlib.animation import Animation
-from matplotlib.colors import to_hex
+from matplotlib.colors import to_rgb
 
-from ._arrays import as_real
-from ._atomic import atomic_path, check_folder
+from .._arrays import as_real
+from .._atomic import atomic_path, check_folder
+from .._layout import check_pixels
+from ..animation import LayerAnimation, layer_animation
 from ._encoders import ENCODERS, ffmpeg_exe
 from ._frames import render_any, render_layers
-from ._layout import check_pixels
-from .animation import LayerAnimation, layer_animation
+from .player import player_page
 
 __all__ = ["save_animation", "SUPPORTED_SUFFIXES"]
 
 #: Output formats, chosen by the suffix of the path.
-SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(ENCODERS)
+SUPPORTED_SUFFIXES: tuple[str, ...] = (*ENCODERS, ".html")
 
 
 #: Frame rates `save_animation` takes: one frame a minute to 1000 a second.
@@ -94,6 +96,7 @@ def save_animation(
     fps: float | None = None,
     dpi: float | None = None,
     progress: bool = True,
+    readout: bool = True,
     **kwargs: Any,
 ) -> Path:
     """
@@ -101,11 +104,14 @@ def save_animation(
 
     The format follows the suffix of *path*:
 
-    - ``.gif``: Pillow, 256 colours per frame, loops forever;
+    - ``.gif``: Pillow, loops forever; one palette for every frame made of the
+      figure's own colours (the colormap's entries first), so cells and a colorbar's
+      gradient keep their exact colours;
     - ``.mp4``: H.264 through the ffmpeg that the imageio-ffmpeg package ships (no
       system ffmpeg needed);
-    - ``.html``: one self-contained page (frames embedded as PNG, a small player with
-      play/pause, step, slider and arrow keys; no CDN, no network, opens from
+    - ``.html``: one self-contained page around the player of
+      `LayerAnimation.to_html` (play/pause, step, slider, keyboard, and a hover
+      read-out of each cell's dimension and value; no CDN, no network, opens from
       ``file://``).  Every frame is kept: there is no size limit that drops frames.
 
     The file is written to a temporary file next to *path* and renamed only when it is
@@ -126,6 +132,10 @@ def save_animation(
     progress : bool, default: True
         Show a progress bar (tqdm, when installed) of frames written, if stderr is a
         terminal.
+    readout : bool, default: True
+        ``.html`` only: keep every cell's value in the page for the hover read-out
+        (``dim 447 (row 9, col 15) = 187.1``); ``False`` leaves the values out and
+        makes the page smaller.
     **kwargs
         With a stream: passed to `animate` (``interval``, ``layers``, ``cmap``, ``fig``,
         ...).  With an animation, none are accepted.
@@ -195,11 +205,18 @@ def save_animation(
         if dpi == "figure":
             dpi = anim._fig.dpi
     check_pixels(anim._fig, dpi)
-    facecolor = to_hex(anim._fig.get_facecolor(), keep_alpha=False)
     update, close_progress = _progress_callback(progress, path.name)
     try:
         with atomic_path(path) as temporary:
-            encoder = ENCODERS[suffix](temporary, fps, title=path.name, facecolor=facecolor)
+            if suffix == ".html":
+                page = player_page(
+                    anim, title=path.name, readout=readout, dpi=dpi, fps=fps, progress=update
+                )
+                with open(temporary, "w", encoding="utf-8") as file:
+                    file.write(page)
+                return path
+            colors = _cell_colors(anim) if isinstance(anim, LayerAnimation) else None
+            encoder = ENCODERS[suffix](temporary, fps, colors=colors)
             render = render_layers if isinstance(anim, LayerAnimation) else render_any
             try:
                 render(anim, encoder, dpi, update)
@@ -210,3 +227,19 @@ def save_animation(
     finally:
         close_progress()
     return path
+
+
+def _cell_colors(anim: LayerAnimation) -> np.ndarray:
+    """
+    Every colour a cell of *anim* can take (the colormap's entries, then its under,
+    over and bad colours), as drawn over the Axes: RGB bytes, for a GIF palette.
+    """
+    artist = anim.artist
+    cmap = artist.get_cmap()
+    rgba = np.vstack(
+        [cmap(np.arange(cmap.N)), [cmap.get_under(), cmap.get_over(), cmap.get_bad()]]
+    )
+    alpha = rgba[:, 3:] * (1.0 if artist.get_alpha() is None else artist.get_alpha())
+    background = np.asarray(to_rgb(artist.axes.get_facecolor()))
+    rgb = rgba[:, :3] * alpha + background * (1 - alpha)
+    return np.round(rgb * 255).astype(np.uint8)

@@ -1,0 +1,220 @@
+/*
+ * mpl-residual's player: one per .mr-player element, independent of any other on
+ * the page.  The page holds everything (no network): the figure without its cells,
+ * each frame's cells as colour indices (and, for the hover read-out, values),
+ * and each frame's label.  This file is a function expression; the fragment calls
+ * it with its own root element.
+ */
+(function (root) {
+  "use strict";
+  if (!root || root.mrPlayer) { return; }
+  var data = JSON.parse(root.querySelector("script.mr-data").textContent);
+  var stage = root.querySelector(".mr-stage");
+  var slider = root.querySelector(".mr-slider");
+  var frameText = root.querySelector(".mr-frame");
+  var readoutText = root.querySelector(".mr-readout");
+  var playButton = root.querySelector(".mr-play");
+  var n = data.frames;
+  var current = 0, timer = null, hover = null, paint = null;
+
+  function bytes(text) {
+    var raw = atob(text), out = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i++) { out[i] = raw.charCodeAt(i); }
+    return out;
+  }
+
+  function inflate(text) {
+    var stream = new Blob([bytes(text)]).stream().pipeThrough(new DecompressionStream("deflate"));
+    return new Response(stream).arrayBuffer().then(function (buffer) {
+      return new Uint8Array(buffer);
+    });
+  }
+
+  function int16(planes) {  // low bytes, then high bytes
+    var half = planes.length / 2, out = new Int16Array(half);
+    for (var i = 0; i < half; i++) { out[i] = planes[i] | (planes[half + i] << 8); }
+    return out;
+  }
+
+  // format(value, ".4g") from a decimal mantissa (4 digits) and exponent.
+  var SPECIAL = ["0", "-0", "nan", "inf", "-inf"];
+  function text4(mantissa, exponent) {
+    if (exponent === 32767 || exponent === -128) { return SPECIAL[mantissa]; }
+    var digits = String(Math.abs(mantissa)), sign = mantissa < 0 ? "-" : "", whole, frac;
+    if (exponent >= -4 && exponent < 4) {
+      if (exponent >= 0) {
+        whole = digits.slice(0, exponent + 1);
+        frac = digits.slice(exponent + 1);
+      } else {
+        whole = "0";
+        frac = "0".repeat(-exponent - 1) + digits;
+      }
+      frac = frac.replace(/0+$/, "");
+      return sign + whole + (frac ? "." + frac : "");
+    }
+    frac = digits.slice(1).replace(/0+$/, "");
+    var power = (exponent < 0 ? "-" : "+") + (Math.abs(exponent) < 10 ? "0" : "") + Math.abs(exponent);
+    return sign + digits[0] + (frac ? "." + frac : "") + "e" + power;
+  }
+
+  function setSource(img, png) {
+    if (png) { img.src = "data:image/png;base64," + png; img.hidden = false; } else { img.hidden = true; }
+  }
+
+  // -- what a frame shows ----------------------------------------------------------
+
+  var labelImage = root.querySelector(".mr-label");
+  var regions = root.querySelectorAll(".mr-region");
+
+  function showPictures(k) {
+    if (data.mode === "images") {
+      for (var i = 0; i < regions.length; i++) { setSource(regions[i], data.images[k][i]); }
+    } else if (labelImage) {
+      var which = data.labelOf[k];
+      setSource(labelImage, which < 0 ? null : data.labels[which]);
+    }
+  }
+
+  function show(k) {
+    current = ((k % n) + n) % n;
+    showPictures(current);
+    if (paint) { paint(current); }
+    slider.value = String(current);
+    frameText.textContent = data.names[current];
+    stage.setAttribute("aria-label", data.names[current] + " (" + (current + 1) + " of " + n + ")");
+    if (hover) { hover.update(); }
+  }
+
+  // -- cells painted on a canvas ---------------------------------------------------
+
+  function startCells() {
+    var canvas = root.querySelector("canvas.mr-cells");
+    var rows = data.grid[0], cols = data.grid[1], cells = rows * cols;
+    var context = canvas.getContext("2d");
+    var image = context.createImageData(cols, rows);
+    var pixels = new Uint32Array(image.data.buffer);
+    var palette = new Uint32Array(bytes(data.palette).buffer);
+    var jobs = [inflate(data.indices)];
+    if (data.readout) {
+      jobs.push(inflate(data.readout.mantissa), inflate(data.readout.exponent));
+    }
+    return Promise.all(jobs).then(function (decoded) {
+      var deltas = data.indexBytes === 2 ? new Uint16Array(decoded[0].buffer) : decoded[0];
+      var mask = data.indexBytes === 2 ? 0xffff : 0xff, i;
+      for (i = cells; i < deltas.length; i++) {  // frames are stored as changes
+        deltas[i] = (deltas[i] + deltas[i - cells]) & mask;
+      }
+      var indices = deltas;
+      paint = function (k) {
+        var base = k * cells;
+        for (var c = 0; c < cells; c++) { pixels[c] = palette[indices[base + c]]; }
+        context.putImageData(image, 0, 0);
+      };
+      if (data.readout) {
+        var readout = data.readout, mantissa = int16(decoded[1]), exponent;
+        if (readout.exponentBytes === 1) {  // one byte; -128 marks zeros, NaN and infinities
+          exponent = new Int8Array(decoded[2].buffer);
+        } else {
+          exponent = int16(decoded[2]);
+        }
+        hover = {
+          at: null,
+          text: function () {
+            var cell = this.at, row = cell[0], col = cell[1], dim = row * cols + col;
+            if (dim >= readout.dModel) {
+              return "padding (row " + row + ", col " + col + "), past d_model = " + readout.dModel;
+            }
+            var i = current * cells + dim;
+            return "dim " + dim + " (row " + row + ", col " + col + ") = " + text4(mantissa[i], exponent[i]);
+          },
+          update: function () { readoutText.textContent = this.at ? this.text() : ""; }
+        };
+        watchPointer(rows, cols);
+      }
+      var poster = root.querySelector(".mr-poster");
+      if (poster) { poster.hidden = true; }
+      canvas.hidden = false;
+    });
+  }
+
+  function watchPointer(rows, cols) {
+    var size = data.size, mesh = data.mesh, clip = data.clip, flip = data.flip;
+    function cellAt(event) {
+      var box = stage.getBoundingClientRect();
+      var x = (event.clientX - box.left) / box.width * size[0];
+      var y = (event.clientY - box.top) / box.height * size[1];
+      if (x < clip[0] || x >= clip[2] || y < clip[1] || y >= clip[3]) { return null; }
+      var col = Math.floor((x - mesh[0]) / (mesh[2] - mesh[0]) * cols);
+      var row = Math.floor((y - mesh[1]) / (mesh[3] - mesh[1]) * rows);
+      if (col < 0 || col >= cols || row < 0 || row >= rows) { return null; }
+      return [flip[1] ? rows - 1 - row : row, flip[0] ? cols - 1 - col : col];
+    }
+    stage.addEventListener("pointermove", function (event) {
+      hover.at = cellAt(event);
+      hover.update();
+    });
+    stage.addEventListener("pointerleave", function () { hover.at = null; hover.update(); });
+  }
+
+  // -- controls ---------------------------------------------------------------------
+
+  function pause() {
+    if (timer !== null) { clearInterval(timer); timer = null; }
+    playButton.setAttribute("aria-label", "Play");
+    playButton.setAttribute("aria-pressed", "false");
+    playButton.classList.remove("mr-playing");
+  }
+
+  function play() {
+    if (timer !== null || n < 2) { return; }
+    timer = setInterval(function () { show(current + 1); }, data.interval);
+    playButton.setAttribute("aria-label", "Pause");
+    playButton.setAttribute("aria-pressed", "true");
+    playButton.classList.add("mr-playing");
+  }
+
+  function toggle() { if (timer === null) { play(); } else { pause(); } }
+
+  function step(k) { pause(); show(k); }
+
+  root.querySelector(".mr-first").addEventListener("click", function () { step(0); });
+  root.querySelector(".mr-prev").addEventListener("click", function () { step(current - 1); });
+  root.querySelector(".mr-next").addEventListener("click", function () { step(current + 1); });
+  root.querySelector(".mr-last").addEventListener("click", function () { step(n - 1); });
+  playButton.addEventListener("click", toggle);
+  slider.addEventListener("input", function () { step(parseInt(slider.value, 10)); });
+  root.addEventListener("keydown", function (event) {  // only while this player has focus
+    if (event.target === slider && (event.key === "ArrowLeft" || event.key === "ArrowRight")) {
+      return;  // the slider moves itself, and its input event steps
+    }
+    var moves = {
+      ArrowLeft: function () { step(current - 1); },
+      ArrowRight: function () { step(current + 1); },
+      Home: function () { step(0); },
+      End: function () { step(n - 1); },
+      " ": toggle
+    };
+    if (moves[event.key] && !(event.target.tagName === "BUTTON" && event.key === " ")) {
+      event.preventDefault();
+      moves[event.key]();
+    }
+  });
+
+  root.mrPlayer = {
+    show: function (k) { step(k); },
+    play: play,
+    pause: pause,
+    get current() { return current; },
+    get length() { return n; }
+  };
+
+  var ready = data.mode === "cells" ? startCells() : Promise.resolve();
+  root.mrPlayer.ready = ready.then(function () {
+    show(0);
+    var still = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    if (data.autoplay && !still) { play(); }
+  }, function (error) {
+    readoutText.textContent = "this browser cannot unpack the frames (" + error + ")";
+    throw error;
+  });
+})

@@ -1,0 +1,245 @@
+"""
+The HTML player: one fragment for notebook output, blog posts and ``.html`` pages.
+
+An animation made by `animate` is taken apart (`render_cells`): the figure drawn once
+without its cells, what lies over the grid, each frame's label, and each frame's
+cells as indices into one palette (and their values, for the hover read-out).  The
+player's script paints the cells on a canvas under the figure's own lines, so a page
+holds one picture and a few bytes a cell a frame, whatever the style.  Any other
+animation is kept as pictures of the regions that change.  The markup, style and
+script are package files read with `importlib.resources`.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import itertools
+import json
+import os
+import zlib
+from importlib import resources
+from string import Template
+from typing import TYPE_CHECKING, Any
+
+import matplotlib as mpl
+import numpy as np
+from matplotlib.colors import to_hex, to_rgb
+
+from ._encoders import FrameCollector
+from ._frames import Progress, paints_cells, render_any, render_cells, render_layers
+from ._png import png_base64
+from ._readout import SPECIAL, decimal4
+
+if TYPE_CHECKING:
+    from matplotlib.animation import Animation
+
+__all__ = ["player_fragment", "player_page"]
+
+_ids = itertools.count()
+
+
+@functools.cache
+def _asset(name: str) -> str:
+    return (resources.files(__package__) / "assets" / name).read_text(encoding="utf-8")
+
+
+def _blob(array: np.ndarray) -> str:
+    """*array*'s bytes, deflated (zlib) and base64: the script inflates them itself."""
+    return base64.b64encode(zlib.compress(np.ascontiguousarray(array).tobytes(), 6)).decode()
+
+
+def _planes(values: np.ndarray) -> np.ndarray:
+    """int16 values as their low bytes, then their high bytes: they deflate better."""
+    return values.astype("<i2").view(np.uint8).reshape(-1, 2).T.copy()
+
+
+def _percent(value: float, total: float) -> str:
+    return f"{100 * value / total:.5f}%"
+
+
+def _place(left: float, top: float, width: float, height: float, size: tuple) -> str:
+    return (
+        f"left: {_percent(left, size[0])}; top: {_percent(top, size[1])}; "
+        f"width: {_percent(width, size[0])}; height: {_percent(height, size[1])};"
+    )
+
+
+def _img(cls: str, png: str | None, style: str, *, alt: str = "") -> str:
+    source = f' src="data:image/png;base64,{png}"' if png else ""
+    hidden = "" if png else " hidden"
+    return f'<img class="{cls}"{source} alt="{html.escape(alt)}" style="{style}"{hidden}>'
+
+
+def _frame_names(anim: Animation, n: int) -> list[str]:
+    layers = getattr(anim, "layers", None)
+    if layers is not None and len(layers) == n:
+        return [f"layer {layer}" for layer in layers]
+    return [f"{k + 1} / {n}" for k in range(n)]
+
+
+# -- the two ways of holding frames ------------------------------------------------------
+
+
+def _cells(anim: Any, dpi: float, readout: bool, progress: Progress) -> tuple[dict, str]:
+    """The payload and the stage's elements for an animation whose cells are painted."""
+    frames = render_cells(anim, dpi, progress)
+    size = frames.size
+    n, rows, cols = frames.colors.shape[:3]
+    rgba = frames.colors.reshape(n, rows * cols, 4).astype(np.uint32)
+    packed = rgba[..., 0] | rgba[..., 1] << 8 | rgba[..., 2] << 16 | rgba[..., 3] << 24
+    palette, indices = np.unique(packed, return_inverse=True)
+    wide = len(palette) > 256
+    indices = indices.reshape(n, rows * cols).astype("<u2" if wide else np.uint8)
+    deltas = indices.copy()
+    deltas[1:] -= indices[:-1]  # frames as changes: most cells move a little
+    labels, label_of = [], []
+    seen: dict[str, int] = {}
+    for label in frames.labels:
+        if label is None:
+            label_of.append(-1)
+            continue
+        png = png_base64(label[0])
+        label_of.append(seen.setdefault(png, len(labels)))
+        if label_of[-1] == len(labels):
+            labels.append(png)
+    payload: dict[str, Any] = {
+        "mode": "cells",
+        "grid": [rows, cols],
+        "mesh": [round(v, 3) for v in frames.mesh],
+        "clip": list(frames.clip),
+        "flip": list(frames.flip),
+        "palette": base64.b64encode(palette.astype("<u4").tobytes()).decode(),
+        "indexBytes": 2 if wide else 1,
+        "indices": _blob(deltas),
+        "labels": labels,
+        "labelOf": label_of,
+        "readout": None,
+        "size": list(size),
+    }
+    if readout:
+        mantissa, exponent = decimal4(frames.values)
+        special = exponent == SPECIAL
+        narrow = not np.any((np.abs(exponent) > 127) & ~special)  # as usual: one byte
+        if narrow:
+            exponent = np.where(special, -128, exponent).astype(np.int8)
+        payload["readout"] = {
+            "mantissa": _blob(_planes(mantissa)),
+            "exponent": _blob(exponent if narrow else _planes(exponent)),
+            "exponentBytes": 1 if narrow else 2,
+            "dModel": frames.d_model,
+        }
+    left, top, right, bottom = frames.clip
+    x0, y0, x1, y1 = frames.mesh
+    clip_size = (right - left, bottom - top)
+    layers = [_img("mr-backdrop", png_base64(frames.backdrop), "", alt="")]
+    layers.append(
+        f'<div class="mr-clip" style="{_place(left, top, *clip_size, size)}">'
+        f'<canvas class="mr-cells" width="{cols}" height="{rows}" style="'
+        f'{_place(x0 - left, y0 - top, x1 - x0, y1 - y0, clip_size)}" hidden></canvas></div>'
+    )
+    if frames.overlay is not None:
+        pixels, (ox, oy) = frames.overlay
+        layers.append(
+            _img("mr-overlay", png_base64(pixels), _place(ox, oy, *pixels.shape[1::-1], size))
+        )
+    first_label = next((f for f in frames.labels if f is not None), None)
+    if first_label is not None:
+        (lx, ly), (lh, lw) = first_label[1], first_label[0].shape[:2]
+        png = labels[label_of[0]] if label_of[0] >= 0 else None
+        layers.append(_img("mr-label", png, _place(lx, ly, lw, lh, size)))
+    if frames.poster is not None:
+        layers.append(_img("mr-poster", png_base64(frames.poster), "", alt=""))
+    return payload, "\n".join(layers)
+
+
+def _pictures(anim: Any, dpi: float, progress: Progress) -> tuple[dict, str]:
+    """The payload and the stage's elements for an animation kept as pictures."""
+    collector = FrameCollector(os.devnull, 1.0)
+    render = render_layers if hasattr(anim, "artist") else render_any
+    render(anim, collector, dpi, progress)
+    collector.close()
+    size = collector.size
+    layers = []
+    if collector.background is not None:
+        layers.append(_img("mr-backdrop", collector.background, ""))
+    for i, (left, top, width, height) in enumerate(collector.boxes):
+        style = _place(left, top, width, height, size)
+        layers.append(_img("mr-region", collector.frames[0][i], style))
+    payload = {"mode": "images", "images": collector.frames, "size": list(size)}
+    return payload, "\n".join(layers)
+
+
+# -- the fragment and the page -------------------------------------------------------------
+
+
+def _dpi(anim: Any, dpi: float | None) -> float:
+    if dpi is None:
+        dpi = mpl.rcParams["savefig.dpi"]
+    return anim._fig.dpi if dpi == "figure" else float(dpi)
+
+
+def player_fragment(
+    anim: Animation,
+    *,
+    readout: bool = True,
+    dpi: float | None = None,
+    fps: float | None = None,
+    autoplay: bool = True,
+    progress: Progress = None,
+) -> str:
+    """
+    The player for *anim* as an HTML fragment: one ``<div class="mr-player">`` with
+    its own style and script and everything it shows; ids unique per call, nothing
+    fetched from the network.  See `LayerAnimation.to_html`.
+    """
+    dpi = _dpi(anim, dpi)
+    cells = paints_cells(anim) if hasattr(anim, "artist") else False
+    if cells:
+        payload, layers = _cells(anim, dpi, readout, progress)
+    else:
+        payload, layers = _pictures(anim, dpi, progress)
+    n = len(payload["images"] if payload["mode"] == "images" else payload["labelOf"])
+    width, height = payload["size"]
+    if fps is None:
+        interval = getattr(getattr(anim, "event_source", None), "interval", None) or 200
+    else:
+        interval = 1000 / fps
+    names = _frame_names(anim, n)
+    payload.update(
+        frames=n,
+        names=names,
+        interval=round(float(interval), 3),
+        autoplay=bool(autoplay),
+    )
+    identifier = f"mr-{os.getpid():x}-{next(_ids):x}-{int.from_bytes(os.urandom(3), 'big'):06x}"
+    data = json.dumps(payload, separators=(",", ":")).replace("</", "<\\/")
+    return Template(_asset("player.html")).substitute(
+        id=identifier,
+        description=html.escape(f"Animation of {n} frames: {names[0]} to {names[-1]}"),
+        css=_asset("player.css"),
+        width=width,
+        height=height,
+        layers=layers,
+        frames=n,
+        last=n - 1,
+        first_name=html.escape(names[0]),
+        data=data,
+        script=_asset("player.js").strip(),
+    )
+
+
+def player_page(anim: Animation, *, title: str, **kwargs: Any) -> str:
+    """A whole ``.html`` page around `player_fragment` (same options), for files."""
+    fragment = player_fragment(anim, **kwargs)
+    background = to_hex(anim._fig.get_facecolor(), keep_alpha=False)
+    light = sum(to_rgb(background)) > 1.5
+    width = int(anim._fig.get_figwidth() * _dpi(anim, kwargs.get("dpi")))
+    return Template(_asset("page.html")).substitute(
+        title=html.escape(title),
+        background=background,
+        foreground="#222" if light else "#eee",
+        width=width,
+        player=fragment,
+    )
