@@ -16,4 +16,4 @@ stream = mr.load_sample()
 for style in ("blog_dark", "blog_light"):
     with mr.style_context(style):
         fig, ax = plt.subplots(figsize=(7, 4.2), layout="constrained")
-        mr.residual_grid(stream, ax=ax, layer=-1, colorbar={"shrink": 0.8}, title=stream.title)
+        mr.residual_grid(stream, ax=ax, layer=-1, colorbar=True, title=stream.title)

@@ -57,7 +57,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 with mr.style_context("blog_dark"):
     fig, ax = plt.subplots(figsize=(7, 4.2), layout="constrained")
-    mr.residual_grid(stream, ax=ax, layer=-1, colorbar={"shrink": 0.8}, title=stream.title)
+    mr.residual_grid(stream, ax=ax, layer=-1, colorbar=True, title=stream.title)
 
 # %%
 # 4. Animate
@@ -67,15 +67,15 @@ with mr.style_context("blog_dark"):
 # following the layer and the token.
 
 with mr.style_context("blog_dark"):
-    anim = mr.animate(stream, interval=500, colorbar={"shrink": 0.8})
+    anim = mr.animate(stream, interval=500, colorbar=True)
 
 # %%
 # 5. Export
 # ---------
 #
-# GIF for anywhere, MP4 for small files, HTML for a page with a player (play/pause,
-# step, slider, arrow keys) that needs no network. Each file is written whole or not at
-# all.
+# GIF for anywhere, MP4 for small files, HTML for a page with mpl-residual's player
+# (play/pause, step, slider, keyboard, and a read-out of the cell under the pointer)
+# that needs no network. Each file is written whole or not at all.
 
 out = Path(tempfile.mkdtemp())
 for name in ("residual.gif", "residual.html", "residual.mp4"):
@@ -93,3 +93,28 @@ for name in ("residual.gif", "residual.html", "residual.mp4"):
 #     mpl-residual capture --model gpt2 --prompt "Paris is the capital of" \
 #         --device cuda --all-positions -o paris.npz
 #     mpl-residual render --input paris.npz --style blog_dark -o residual.gif
+
+# %%
+# 6. In a notebook, and in a post
+# -------------------------------
+#
+# An animation that ends a notebook cell plays right there, in Jupyter, JupyterLab and
+# VS Code: its ``_repr_html_`` is the same player (and ``HTML(anim.to_jshtml())``, the
+# seed notebook's call, gives it too). Hover a cell to read its dimension and value:
+# ``dim 447 (row 9, col 15) = 187.1``. The player below is that output:
+
+anim
+
+# %%
+# For a blog post, ``anim.to_html()`` is the player as one ``<div>``: paste it into
+# the post's HTML (Markdown engines pass raw HTML through). It carries its own style,
+# script and frames, fetches nothing, and several of them on one page play
+# independently. ``readout=False`` leaves the values out, for half the bytes.
+
+fragment = anim.to_html(readout=False)
+(out / "post.html").write_text(
+    "<article><h1>What MiniLM thinks of Paris</h1>\n<p>Layer by layer:</p>\n"
+    + fragment
+    + "\n<p>Hover a cell to read its dimension and value.</p></article>"
+)
+print(f"the player: {len(fragment) / 1024:.0f} KB of HTML")

@@ -88,6 +88,7 @@ class GifEncoder(Encoder):
             append_images=rest,
             loop=0,
             duration=max(1, round(1000 / self.fps)),
+            optimize=True,  # unchanged pixels marked transparent (the palette keeps a slot)
         )
 
 

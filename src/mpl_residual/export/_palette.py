@@ -14,15 +14,20 @@ def _packed(rgb: np.ndarray) -> np.ndarray:
     return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
 
 
+#: Colours in a palette: one index of the 256 stays free, for the GIF writer to mark
+#: the pixels that did not change since the last frame (a third of the file).
+SIZE = 255
+
+
 class FigurePalette:
     """
-    At most 256 colours for every frame of a GIF, and a map from any colour to one.
+    At most 255 colours for every frame of a GIF, and a map from any colour to one.
 
     The colours given first (a colormap's entries, as the cells and the colorbar show
-    them) come first and are kept exactly; the rest of the 256 are the most frequent
-    other colours of the first frame (backgrounds, text, lines).  Any other colour
-    goes to its nearest palette colour, once: a generic quantizer would instead
-    spread 256 colours over everything and band a colorbar's gradient.
+    them) come first and are kept exactly; the rest are the most frequent other
+    colours of the first frame (backgrounds, text, lines).  Any other colour goes to
+    its nearest palette colour, once: a generic quantizer would instead spread its
+    colours over everything and band a colorbar's gradient.
 
     Examples
     --------
@@ -37,12 +42,12 @@ class FigurePalette:
         seen: set[int] = set()
         if wanted is not None:
             for key in _packed(np.asarray(wanted, np.uint8).reshape(-1, 3)).tolist():
-                if key not in seen and len(chosen) < 256:
+                if key not in seen and len(chosen) < SIZE:
                     seen.add(key)
                     chosen.append(key)
         keys, counts = np.unique(_packed(first).ravel(), return_counts=True)
         for key in keys[np.argsort(-counts, kind="stable")].tolist():
-            if len(chosen) >= 256:
+            if len(chosen) >= SIZE:
                 break
             if key not in seen:
                 seen.add(key)

@@ -231,15 +231,18 @@ def save_animation(
 
 def _cell_colors(anim: LayerAnimation) -> np.ndarray:
     """
-    Every colour a cell of *anim* can take (the colormap's entries, then its under,
-    over and bad colours), as drawn over the Axes: RGB bytes, for a GIF palette.
+    The colours the cells of *anim* take in its frames, and, when the artist has a
+    colorbar, every colour of its colormap (the colorbar shows them all), as drawn over
+    the Axes: RGB bytes, most needed first, for a GIF palette.
     """
     artist = anim.artist
-    cmap = artist.get_cmap()
-    rgba = np.vstack(
-        [cmap(np.arange(cmap.N)), [cmap.get_under(), cmap.get_over(), cmap.get_bad()]]
-    )
-    alpha = rgba[:, 3:] * (1.0 if artist.get_alpha() is None else artist.get_alpha())
+    cells = artist.to_rgba(artist.stream[list(anim.layers)].reshape(-1))
+    colors = [np.unique(np.floor(cells * 255 + 0.5), axis=0) / 255]
+    if artist.colorbar is not None:
+        cmap = artist.get_cmap()
+        colors.append(cmap(np.arange(cmap.N)))
+        colors.append([cmap.get_under(), cmap.get_over()])
+    rgba = np.vstack(colors)
     background = np.asarray(to_rgb(artist.axes.get_facecolor()))
-    rgb = rgba[:, :3] * alpha + background * (1 - alpha)
-    return np.round(rgb * 255).astype(np.uint8)
+    rgb = rgba[:, :3] * rgba[:, 3:] + background * (1 - rgba[:, 3:])
+    return np.floor(rgb * 255 + 0.5).astype(np.uint8)
