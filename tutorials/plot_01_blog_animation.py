@@ -103,7 +103,7 @@ for name in ("residual.gif", "residual.html", "residual.mp4"):
 # seed notebook's call, gives it too). Hover a cell to read its dimension and value:
 # ``dim 447 (row 9, col 15) = 187.1``. The player below is that output:
 
-anim
+anim  # noqa: B018 - the cell's last expression is what a notebook shows
 
 # %%
 # For a blog post, ``anim.to_html()`` is the player as one ``<div>``: paste it into
