@@ -37,10 +37,17 @@ def test_missing_ipywidgets(stream, monkeypatch):
         mpl_residual.interact(stream)
 
 
-def test_in_a_jupyter_kernel():
+def _run_notebook(cells):
+    """A notebook of *cells*, run in a real Jupyter kernel; its cells with their outputs."""
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nbclient.NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    return nb.cells
+
+
+def test_in_a_jupyter_kernel():
     cells = [
         "import numpy as np, mpl_residual as mr\n"
         "stream = np.random.default_rng(0).standard_normal((6, 384))\n"
@@ -51,19 +58,15 @@ def test_in_a_jupyter_kernel():
         "import matplotlib.pyplot as plt\n"
         "print(w.artist.layer, w.children[0].value != before, len(plt.get_fignums()))",
     ]
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    nbclient.NotebookClient(nb, kernel_name="python3", timeout=120).execute()
-    shown = nb.cells[0].outputs[0]
+    cells = _run_notebook(cells)
+    shown = cells[0].outputs[0]
     assert shown["output_type"] == "execute_result"
     assert "application/vnd.jupyter.widget-view+json" in shown["data"]
     # The widget moved: one artist switched layer, the image changed, no pyplot figures.
-    assert nb.cells[1].outputs[0]["text"].strip() == "4 True 0"
+    assert cells[1].outputs[0]["text"].strip() == "4 True 0"
 
 
 def test_an_animation_that_ends_a_cell_plays_there():
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    pytest.importorskip("ipykernel")
     cells = [
         "%matplotlib inline\n"
         "import numpy as np, mpl_residual as mr, matplotlib.pyplot as plt\n"
@@ -74,10 +77,9 @@ def test_an_animation_that_ends_a_cell_plays_there():
         "from IPython.display import HTML\nHTML(anim.to_jshtml())  # the seed's own call",
         "print(len(plt.get_fignums()))",
     ]
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    nbclient.NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    cells = _run_notebook(cells)
     players = []
-    for cell in nb.cells[:3]:
+    for cell in cells[:3]:
         (shown,) = cell.outputs  # the player alone: no still copy of the figure under it
         assert shown["output_type"] == "execute_result"
         html = shown["data"]["text/html"]
@@ -85,4 +87,4 @@ def test_an_animation_that_ends_a_cell_plays_there():
         assert "image/png" not in shown["data"]
         players.append(html.split('"', 4)[3])  # the root element's id
     assert len(set(players)) == 3  # two cells, two players: their ids never collide
-    assert nb.cells[3].outputs[0]["text"].strip() == "0"  # pyplot holds no figure
+    assert cells[3].outputs[0]["text"].strip() == "0"  # pyplot holds no figure
