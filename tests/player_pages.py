@@ -51,31 +51,33 @@ def _box(style: str, size: tuple[int, int]) -> tuple[int, int]:
     return round(left), round(top)
 
 
-def cell_indices(data: dict) -> np.ndarray:
+def cell_indices(data: dict, grid: int = 0) -> np.ndarray:
     """Each frame's palette index of every cell, screen order: ``(frames, rows, cols)``."""
-    rows, cols = data["grid"]
-    dtype = "<u2" if data["indexBytes"] == 2 else "u1"
-    deltas = _inflate(data["indices"], dtype).reshape(data["frames"], rows * cols)
+    g = data["grids"][grid]
+    rows, cols = g["grid"]
+    dtype = "<u2" if g["indexBytes"] == 2 else "u1"
+    deltas = _inflate(g["indices"], dtype).reshape(data["frames"], rows * cols)
     return np.cumsum(deltas, axis=0, dtype=deltas.dtype).reshape(-1, rows, cols)
 
 
-def cell_colors(data: dict) -> np.ndarray:
+def cell_colors(data: dict, grid: int = 0) -> np.ndarray:
     """Each frame's RGBA of every cell, screen order: ``(frames, rows, cols, 4)``."""
-    palette = np.frombuffer(base64.b64decode(data["palette"]), "<u4")
-    packed = palette[cell_indices(data)]
+    palette = np.frombuffer(base64.b64decode(data["grids"][grid]["palette"]), "<u4")
+    packed = palette[cell_indices(data, grid)]
     return np.stack([(packed >> s) & 255 for s in (0, 8, 16, 24)], -1).astype(np.uint8)
 
 
-def readout(data: dict) -> tuple[np.ndarray, np.ndarray]:
+def readout(data: dict, grid: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """The read-out's mantissas and exponents, ``(frames, rows, cols)``, data order."""
-    rows, cols = data["grid"]
+    g = data["grids"][grid]
+    rows, cols = g["grid"]
     shape = (data["frames"], rows, cols)
-    mantissa = _int16(_inflate(data["readout"]["mantissa"], "u1")).reshape(shape)
-    if data["readout"]["exponentBytes"] == 1:
-        exponent = _inflate(data["readout"]["exponent"], "i1").astype(np.int16)
+    mantissa = _int16(_inflate(g["readout"]["mantissa"], "u1")).reshape(shape)
+    if g["readout"]["exponentBytes"] == 1:
+        exponent = _inflate(g["readout"]["exponent"], "i1").astype(np.int16)
         exponent = np.where(exponent == -128, np.iinfo(np.int16).max, exponent)
     else:
-        exponent = _int16(_inflate(data["readout"]["exponent"], "u1"))
+        exponent = _int16(_inflate(g["readout"]["exponent"], "u1"))
     return mantissa, exponent.reshape(shape)
 
 
@@ -86,6 +88,24 @@ def _over(base: np.ndarray, top: np.ndarray, left: int, upper: int) -> None:
     alpha = top[..., 3:].astype(float) / 255
     region[:] = top[..., :3] * alpha + region * (1 - alpha)
     base[upper : upper + h, left : left + w] = np.round(region).astype(np.uint8)
+
+
+def _painter(g: dict, colors: np.ndarray):
+    """Paints one grid's cells of frame k, nearest-neighbour into its box."""
+    rows, cols = g["grid"]
+    x0, y0, x1, y1 = g["mesh"]
+    left, top, right, bottom = g["clip"]
+    ys, xs = np.mgrid[top:bottom, left:right] + 0.5
+    col = np.floor((xs - x0) / (x1 - x0) * cols).astype(int)
+    row = np.floor((ys - y0) / (y1 - y0) * rows).astype(int)
+    inside = (col >= 0) & (col < cols) & (row >= 0) & (row < rows)
+
+    def paint(frame: np.ndarray, k: int) -> None:
+        cells = np.zeros((bottom - top, right - left, 4), np.uint8)
+        cells[inside] = colors[k][row[inside], col[inside]]
+        _over(frame, cells, left, top)
+
+    return paint
 
 
 def frames(text: str, index: int = 0) -> list[np.ndarray]:
@@ -104,25 +124,20 @@ def frames(text: str, index: int = 0) -> list[np.ndarray]:
                 _over(frame, _png(png), *_box(style, size))
             shown.append(frame)
         return shown
-    rows, cols = data["grid"]
-    x0, y0, x1, y1 = data["mesh"]
-    left, top, right, bottom = data["clip"]
-    ys, xs = np.mgrid[top:bottom, left:right] + 0.5
-    col = np.floor((xs - x0) / (x1 - x0) * cols).astype(int)
-    row = np.floor((ys - y0) / (y1 - y0) * rows).astype(int)
-    inside = (col >= 0) & (col < cols) & (row >= 0) & (row < rows)
-    overlay, overlay_style = _src(fragment, "mr-overlay")
-    label_style = _src(fragment, "mr-label")[1]
-    colors = cell_colors(data)
+    painters = [_painter(g, cell_colors(data, i)) for i, g in enumerate(data["grids"])]
+    overlays = re.findall(
+        r'<img class="mr-overlay" src="data:image/png;base64,([^"]+)"[^>]*style="([^"]*)"',
+        fragment,
+    )
+    sprite_styles = re.findall(r'<img class="mr-sprite"[^>]*style="([^"]*)"', fragment)
     for k in range(data["frames"]):
         frame = base.copy()
-        cells = np.zeros((bottom - top, right - left, 4), np.uint8)
-        cells[inside] = colors[k][row[inside], col[inside]]
-        _over(frame, cells, left, top)
-        if overlay:
-            _over(frame, _png(overlay), *_box(overlay_style, size))
-        which = data["labelOf"][k]
-        if which >= 0:
-            _over(frame, _png(data["labels"][which]), *_box(label_style, size))
+        for paint in painters:
+            paint(frame, k)
+        for png, style in overlays:
+            _over(frame, _png(png), *_box(style, size))
+        for sprite, style in zip(data["sprites"], sprite_styles, strict=True):
+            if sprite["of"][k] >= 0:
+                _over(frame, _png(sprite["images"][sprite["of"][k]]), *_box(style, size))
         shown.append(frame)
     return shown

@@ -119,7 +119,7 @@ def test_html_cells_are_the_artists_colours_and_the_readout_its_text(tmp_path, b
 def test_html_without_readout_holds_no_values(tmp_path, big_stream):
     path = save_animation(big_stream, tmp_path / "a.html", readout=False, progress=False)
     data = player_pages.payload(path.read_text())
-    assert data["readout"] is None and data["mode"] == "cells"
+    assert data["grids"][0]["readout"] is None and data["mode"] == "cells"
 
 
 def test_default_figure_fits_the_grid(tmp_path, big_stream):

@@ -13,36 +13,51 @@ imports torch or transformers.
 
 from matplotlib.projections import register_projection
 
-from .animation import animate
+from .animation import LayerAnimation, animate
 from .artist import ResidualStreamArtist
 from .axes import ResidualAxes
+from .compare import compare
 from .export import save_animation
 from .grid import grid_shape, to_grid
 from .heatmap import residual_grid
+from .markers import DimMarkers, mark_dims
+from .normalize import normalize
 from .notebook import interact
+from .outliers import outlier_dims
+from .profile import LayerProfile, layer_profile
 from .sample import load_sample
 from .scaling import robust_limits
 from .sheet import layer_sheet
 from .slider import layer_slider
 from .stream import ResidualStream
 from .styles import STYLES, style_context
+from .tokens import token_sheet
 
 __all__ = [
+    "DimMarkers",
+    "LayerAnimation",
+    "LayerProfile",
     "ResidualAxes",
     "ResidualStream",
     "ResidualStreamArtist",
     "STYLES",
     "animate",
+    "compare",
     "grid_shape",
     "interact",
+    "layer_profile",
     "layer_sheet",
     "layer_slider",
     "load_sample",
+    "mark_dims",
+    "normalize",
+    "outlier_dims",
     "residual_grid",
     "robust_limits",
     "save_animation",
     "style_context",
     "to_grid",
+    "token_sheet",
 ]
 
 __version__ = "0.1.0.dev0"

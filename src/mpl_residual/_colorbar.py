@@ -66,15 +66,24 @@ class _BesideGrid:
         return Bbox.from_bounds(box.x1 + gap, box.y0, bar, box.height)
 
 
+#: How many times taller than wide a colorbar beside several grids is.
+TALL_ASPECT = 30.0
+
+
 class _AlongGrids:
     """
-    An axes locator for a colorbar that matplotlib placed beside several grids: its
-    place across is matplotlib's, its extent along them that of the grids as drawn
-    (after their aspect), from the lowest bottom to the highest top.
+    An axes locator for a colorbar beside several grids, in the room that matplotlib
+    made for it (right of their layout column): as tall as the grids as drawn (after
+    their aspect), from the lowest bottom to the highest top, *pad* points right of
+    the rightmost grid, and *aspect* times as tall as it is wide (at most the room).
+    The colorbar keeps the box aspect that matplotlib gives it (made with the same
+    *aspect*), so the bar is never shortened.
     """
 
-    def __init__(self, axes: list[Axes], cax: Axes) -> None:
-        self.axes, self.cax = axes, cax
+    def __init__(
+        self, axes: list[Axes], cax: Axes, *, pad: float = 6.0, aspect: float = TALL_ASPECT
+    ) -> None:
+        self.axes, self.cax, self.pad, self.aspect = axes, cax, pad, aspect
 
     def __call__(self, cax: Axes, renderer: Any) -> Bbox:
         boxes = []
@@ -82,9 +91,23 @@ class _AlongGrids:
             locator = ax.get_axes_locator()
             ax.apply_aspect(locator(ax, renderer) if locator else None)
             boxes.append(ax.get_position(original=False))
-        placed = self.cax.get_position(original=True)
+        room = self.cax.get_position(original=True)
         low, high = min(b.y0 for b in boxes), max(b.y1 for b in boxes)
-        return Bbox.from_extents(placed.x0, low, placed.x1, high)
+        figure = self.cax.get_figure(root=False)
+        width, height = figure.bbox.size
+        gap = self.pad * figure.get_figure(root=True).dpi / 72 / width
+        left = min(max(b.x1 for b in boxes) + gap, room.x0)
+        bar = (high - low) * height / self.aspect / width
+        return Bbox.from_extents(left, low, left + bar, high)
+
+
+def with_unit(colorbar: Any, unit: str) -> Any:
+    """*colorbar* (a ``colorbar=`` argument) labelled with *unit* unless it has a label."""
+    options = colorbar_options(colorbar)
+    if options is None or not unit:
+        return colorbar
+    options.setdefault("label", unit)
+    return options
 
 
 def check_limits(norm: Any) -> None:
@@ -129,7 +152,7 @@ def add_colorbar(
         return fig.colorbar(artist, ax=ax, **{**defaults, **options})
     # Made as Figure.colorbar makes it (room taken from the grids' layout), then
     # stretched along the grids as drawn rather than along their rows of the layout.
-    cax, rest = make_axes(axes, **{**defaults, **options})
+    cax, rest = make_axes(axes, **{"aspect": TALL_ASPECT, **defaults, **options})
     cax.grid(visible=False, which="both", axis="both")
     cax.set_axes_locator(_AlongGrids(axes, cax))
     return fig.colorbar(artist, cax=cax, **rest)

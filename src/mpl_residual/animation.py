@@ -2,129 +2,60 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from matplotlib.animation import FuncAnimation
+from matplotlib.figure import Figure, FigureBase
 
-from ._layout import fitted_figure
-from .artist import check_layer
+from ._colorbar import with_unit
+from ._layers import LayerSelection, frame_layers
+from ._layout import BelowGrid, fitted_figure
+from .artist import ResidualStreamArtist
 from .grid import as_stream
 from .heatmap import draw_grid
-from .stream import ResidualStream
+from .normalize import normalize as normalized
+from .normalize import unit
+from .profile import LayerProfile, layer_profile
+from .stream import layer_titles
 
 if TYPE_CHECKING:
+    from matplotlib.artist import Artist
     from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
     from matplotlib.text import Text
 
-    from .artist import ResidualStreamArtist
-
 __all__ = ["LayerAnimation", "animate"]
-
-
-def default_title(stream: Any) -> Callable[[int], str]:
-    """``"layer 5"``, or ``"layer 5 · ' capital'"`` when the stream knows its token."""
-    if isinstance(stream, ResidualStream):
-        return stream.title
-    return "layer {}".format
-
-
-def frame_layers(n_layers: int, layers: slice | range | Sequence[int] | None) -> list[int]:
-    """
-    The layers an animation shows, as non-negative indices.
-
-    A slice or range with a step keeps the last layer even when the step skips it, so
-    that ``slice(None, None, 4)`` always ends on the model's output.
-    """
-    if layers is None:
-        return list(range(n_layers))
-    if isinstance(layers, range):
-        layers = slice(layers.start, layers.stop, layers.step)
-    if isinstance(layers, slice):
-        picked = list(range(n_layers))[layers]
-        stepping = (layers.step or 1) > 1
-        reaches_end = layers.stop is None or layers.stop >= n_layers
-        if picked and stepping and reaches_end and picked[-1] != n_layers - 1:
-            picked.append(n_layers - 1)
-    elif isinstance(layers, Sequence) and not isinstance(layers, str):
-        picked = [check_layer(i, n_layers) for i in layers]
-    else:
-        raise TypeError(
-            "layers must be None, a slice, a range or a sequence of layer indices; "
-            f"got {type(layers).__name__} {layers!r}"
-        )
-    if not picked:
-        raise ValueError(f"layers={layers!r} selects no layer of a stream of {n_layers} layers")
-    return picked
-
-
-def layered_grid(
-    stream: Any,
-    *,
-    fig: Figure | None,
-    ax: Axes | None,
-    layers: slice | range | Sequence[int] | None,
-    blit: bool,
-    colorbar: bool | dict,
-    pyplot: bool,
-    **grid_kwargs: Any,
-) -> tuple[Figure, ResidualStreamArtist, Text, list[int]]:
-    """
-    What `animate` and `interact` share: the figure, the artist showing the first of
-    the *layers*, the label that follows it, and the layer of each frame.
-    """
-    if "layer" in grid_kwargs:
-        raise TypeError("every layer is shown in turn; pick some with layers=, not layer=")
-    data = as_stream(stream, rows=grid_kwargs.pop("rows", None))
-    if ax is None:
-        if fig is None:
-            fig = fitted_figure(*data.shape[1:], pyplot=pyplot, colorbar=bool(colorbar))
-        ax = fig.add_subplot()
-    elif fig is None:
-        fig = ax.figure.figure  # the root figure, also for Axes in a subfigure
-    elif ax.figure.figure is not fig:
-        raise ValueError("ax does not belong to fig; pass one or the other")
-    title = grid_kwargs.pop("title", None) or default_title(stream)
-    title_format = title if callable(title) else (lambda _layer, text=title: text)
-    d_model = getattr(stream, "d_model", None)
-    artist = draw_grid(data, ax=ax, colorbar=colorbar, d_model=d_model, **grid_kwargs)
-    frames = frame_layers(artist.n_layers, layers)
-    if blit:  # blitting redraws inside the Axes only: keep the label there
-        label = ax.text(
-            0.01,
-            0.99,
-            "",
-            transform=ax.transAxes,
-            ha="left",
-            va="top",
-            bbox={"boxstyle": "round,pad=0.2", "facecolor": ax.get_facecolor(), "lw": 0},
-        )
-    else:
-        label = ax.title
-    artist.link_title(label, title_format)
-    artist.set_layer(frames[0])
-    return fig, artist, label, frames
 
 
 class LayerAnimation(FuncAnimation):
     """
     The `~matplotlib.animation.FuncAnimation` that `animate` returns.
 
-    It is an ordinary FuncAnimation (``anim.save``, ``to_jshtml``, ``plt.show`` all
-    work) that also says what it animates, which lets `save_animation` draw the figure
-    once and then only the grid and its label for each frame.
+    It is an ordinary FuncAnimation (``anim.save``, ``plt.show`` all work) that also
+    says what it animates: the `ResidualStreamArtist` objects that change layer
+    together, and everything that follows them (titles, `mark_dims` outlines, a
+    `layer_profile` marker).  That lets `save_animation` and the player draw the figure
+    once and then only what changes; `to_html` (and `_repr_html_`, and `to_jshtml`)
+    give mpl-residual's player.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mpl_residual as mr
+    >>> anim = mr.animate(np.random.randn(5, 8, 8), layers=[0, 4])
+    >>> anim.layers, anim.artist.layer
+    ((0, 4), 0)
     """
 
     def __init__(
         self,
         fig: Figure,
-        artist: ResidualStreamArtist,
-        label: Text,
+        artists: Sequence[ResidualStreamArtist],
         layers: Sequence[int],
         **kwargs: Any,
     ) -> None:
-        self._artist, self._label, self._layers = artist, label, tuple(layers)
+        self._artists, self._layers = tuple(artists), tuple(layers)
+        self.profile: LayerProfile | None = None
         super().__init__(
             fig,
             self._show,
@@ -230,8 +161,9 @@ class LayerAnimation(FuncAnimation):
         return self._show(self._layers[0])
 
     def _show(self, layer: int) -> tuple:
-        self._artist.set_layer(layer)
-        return self._artist, self._label
+        for artist in self._artists:
+            artist.set_layer(layer)
+        return (*self._artists, *self.followers)
 
     @property
     def figure(self) -> Figure:
@@ -239,19 +171,188 @@ class LayerAnimation(FuncAnimation):
         return self._fig
 
     @property
-    def artist(self) -> ResidualStreamArtist:
-        """The one `ResidualStreamArtist` whose layer each frame sets."""
-        return self._artist
+    def artists(self) -> tuple[ResidualStreamArtist, ...]:
+        """The `ResidualStreamArtist` objects whose layer each frame sets."""
+        return self._artists
 
     @property
-    def label(self) -> Text:
-        """The text that names the layer shown (the Axes title, or an in-Axes label)."""
-        return self._label
+    def artist(self) -> ResidualStreamArtist:
+        """The first of `artists` (the only one, for an animated stream)."""
+        return self._artists[0]
+
+    @property
+    def followers(self) -> tuple[Artist, ...]:
+        """What changes with the layer besides the grids: titles, marks, markers."""
+        seen: dict[int, Artist] = {}
+        for artist in self._artists:
+            for follower in artist.followers:
+                seen.setdefault(id(follower), follower)
+        return tuple(seen.values())
+
+    @property
+    def label(self) -> Text | None:
+        """The text that names the layer shown (the first grid's title), if any."""
+        return self.artist.title
 
     @property
     def layers(self) -> tuple[int, ...]:
         """The layer shown in each frame."""
         return self._layers
+
+
+def _grids_of(source: Any) -> list[ResidualStreamArtist] | None:
+    """The grids to animate when *source* is an artist, a list of them or a figure."""
+    if isinstance(source, ResidualStreamArtist):
+        return [source]
+    if isinstance(source, FigureBase):
+        return list(source.findobj(ResidualStreamArtist))
+    if isinstance(source, (list, tuple)) and source:
+        if all(isinstance(a, ResidualStreamArtist) for a in source):
+            return list(source)
+    return None
+
+
+def _label_inside(ax: Axes) -> Text:
+    """A layer label inside the Axes (top left), where blitting can update it."""
+    return ax.text(
+        0.01,
+        0.99,
+        "",
+        transform=ax.transAxes,
+        ha="left",
+        va="top",
+        bbox={"boxstyle": "round,pad=0.2", "facecolor": ax.get_facecolor(), "lw": 0},
+    )
+
+
+def _profile_axes(ax: Axes) -> Axes:
+    """An Axes under the grid of *ax* for a layer profile: as wide, a third as tall."""
+    panel = ax.inset_axes([0.0, -0.5, 1.0, 0.33])
+    panel.set_axes_locator(BelowGrid(ax))
+    return panel
+
+
+def build_animation(
+    source: Any,
+    *,
+    pyplot: bool,
+    fig: Figure | None = None,
+    ax: Axes | None = None,
+    interval: float = 200,
+    layers: LayerSelection = None,
+    blit: bool = False,
+    colorbar: bool | dict = False,
+    profile: str | None = None,
+    normalize: str | None = None,
+    **grid_kwargs: Any,
+) -> LayerAnimation:
+    """
+    The one builder of layer animations: `animate`, `save_animation` and `interact`
+    all use it.  A stream is drawn on a new figure (made by pyplot if *pyplot*, for
+    display) or on *fig*/*ax*; an artist, a list of artists or a figure is animated
+    as it is.
+    """
+    if "layer" in grid_kwargs:
+        raise TypeError("every layer is shown in turn; pick some with layers=, not layer=")
+    grids = _grids_of(source)
+    if grids is not None:
+        return _existing(
+            grids,
+            fig=fig,
+            ax=ax,
+            interval=interval,
+            layers=layers,
+            blit=blit,
+            colorbar=colorbar,
+            profile=profile,
+            normalize=normalize,
+            **grid_kwargs,
+        )
+    if isinstance(source, FigureBase):
+        raise ValueError("this figure holds no ResidualStreamArtist to animate")
+    data = as_stream(source, rows=grid_kwargs.pop("rows", None))
+    raw = data
+    if normalize is not None:
+        data = normalized(data, normalize)
+        colorbar = with_unit(colorbar, unit(normalize))
+    if ax is None:
+        if fig is None:
+            fig = fitted_figure(
+                *data.shape[1:],
+                pyplot=pyplot,
+                colorbar=bool(colorbar),
+                extra=0.6 if profile is not None else 0.0,
+            )
+        ax = fig.add_subplot()
+    elif fig is None:
+        fig = ax.get_figure(root=True)  # the root figure, also for Axes in a subfigure
+    elif ax.get_figure(root=True) is not fig:
+        raise ValueError("ax does not belong to fig; pass one or the other")
+    title = grid_kwargs.pop("title", None) or layer_titles(source)
+    title_format = title if callable(title) else (lambda _layer, text=title: text)
+    d_model = getattr(source, "d_model", None)
+    artist = draw_grid(data, ax=ax, colorbar=colorbar, d_model=d_model, **grid_kwargs)
+    frames = frame_layers(artist.n_layers, layers)
+    artist.link_title(_label_inside(ax) if blit else ax.title, title_format)
+    anim = LayerAnimation(fig, [artist], frames, interval=interval, blit=blit)
+    if profile is not None:
+        anim.profile = layer_profile(
+            _with_labels(source, raw),
+            ax=_profile_axes(ax),
+            stat=profile,
+            follow=artist,
+        )
+    anim._show(frames[0])
+    return anim
+
+
+def _with_labels(source: Any, raw: Any) -> Any:
+    """The raw stream with *source*'s labels, if it has any (for a profile's ticks)."""
+    from .stream import ResidualStream
+
+    return source if isinstance(source, ResidualStream) else raw
+
+
+def _existing(
+    grids: list[ResidualStreamArtist],
+    *,
+    fig: Figure | None,
+    ax: Axes | None,
+    interval: float,
+    layers: LayerSelection,
+    blit: bool,
+    profile: str | None,
+    **options: Any,
+) -> LayerAnimation:
+    """A `LayerAnimation` of grids already drawn: they change layer together."""
+    given = sorted(k for k, v in options.items() if v not in (None, False))
+    if ax is not None or given:
+        raise TypeError(
+            f"options {given or ['ax']} are for drawing a stream; these grids are drawn already"
+        )
+    roots = {g.get_figure(root=True) for g in grids}
+    if None in roots:
+        raise ValueError("every artist must be on a figure (residual_grid places it)")
+    if len(roots) != 1:
+        raise ValueError("the artists to animate together must be on one figure")
+    root = roots.pop()
+    if fig is not None and fig is not root:
+        raise ValueError("the artists are not on fig; pass one or the other")
+    n_layers = {g.n_layers for g in grids}
+    if len(n_layers) != 1:
+        raise ValueError(
+            f"the artists show streams of different lengths {sorted(n_layers)}; "
+            "animate grids of the same number of layers together"
+        )
+    frames = frame_layers(n_layers.pop(), layers)
+    anim = LayerAnimation(root, grids, frames, interval=interval, blit=blit)
+    if profile is not None:
+        first = grids[0]
+        anim.profile = layer_profile(
+            first.stream, ax=_profile_axes(first.axes), stat=profile, follow=first
+        )
+    anim._show(frames[0])
+    return anim
 
 
 def animate(
@@ -260,13 +361,15 @@ def animate(
     fig: Figure | None = None,
     ax: Axes | None = None,
     interval: float = 200,
-    layers: slice | range | Sequence[int] | None = None,
+    layers: LayerSelection = None,
     blit: bool = False,
     colorbar: bool | dict = False,
+    profile: str | None = None,
+    normalize: str | None = None,
     **grid_kwargs: Any,
-) -> FuncAnimation:
+) -> LayerAnimation:
     """
-    Animate a residual stream through its layers.
+    Animate a residual stream, or grids already drawn, through their layers.
 
     The `ResidualStreamArtist` is made once; each frame only calls
     `~ResidualStreamArtist.set_layer`, so every frame shares one colour scale and
@@ -275,8 +378,11 @@ def animate(
 
     Parameters
     ----------
-    stream : array-like or ResidualStream
-        ``(layers, rows, cols)``, or anything `residual_grid` takes.
+    stream : array-like, ResidualStream, ResidualStreamArtist, list of them, or Figure
+        A stream to draw (``(layers, rows, cols)``, or anything `residual_grid`
+        takes), or grids that are drawn already: an artist, a list of artists, or a
+        figure (every `ResidualStreamArtist` in it).  Grids change layer together, so
+        ``animate(compare(a, b))`` animates a comparison.
     fig : `~matplotlib.figure.Figure`, optional
         Figure to animate; default: the figure of *ax*, or a new pyplot figure sized to
         the grid (with constrained layout).
@@ -293,24 +399,29 @@ def animate(
         Axes (top left), where blitting can update it.
     colorbar : bool or dict, default: False
         As in `residual_grid`.
+    profile : {"rms", "norm", "absmax"}, optional
+        Add a `layer_profile` panel under the grid whose marker follows the frames
+        (of the raw values, also with *normalize*).
+    normalize : {None, "rms", "ln"}, optional
+        Draw each layer normalized (see `normalize`); the colorbar says the unit.
     **grid_kwargs
         Passed to `residual_grid` (``rows``, ``cmap``, ``vmin``, ``title``, ...).
 
     Returns
     -------
     LayerAnimation
-        A `~matplotlib.animation.FuncAnimation` that also knows its ``artist``,
-        ``label`` and ``layers``.  Keep a reference to it while it plays; save it with
-        `save_animation`.
+        A `~matplotlib.animation.FuncAnimation` that also knows its ``artists``,
+        ``followers`` and ``layers``.  Keep a reference to it while it plays; save it
+        with `save_animation`; in a notebook, it plays where it ends a cell.
 
     Examples
     --------
     >>> import numpy as np
     >>> import mpl_residual as mr
-    >>> anim = mr.animate(np.random.randn(13, 16, 48), interval=150)
+    >>> anim = mr.animate(np.random.randn(13, 16, 48), interval=150, profile="rms")
     >>> mr.save_animation(anim, "residual.gif")  # doctest: +SKIP
     """
-    return layer_animation(
+    return build_animation(
         stream,
         pyplot=True,
         fig=fig,
@@ -319,31 +430,7 @@ def animate(
         layers=layers,
         blit=blit,
         colorbar=colorbar,
+        profile=profile,
+        normalize=normalize,
         **grid_kwargs,
     )
-
-
-def layer_animation(
-    stream: Any,
-    *,
-    pyplot: bool,
-    fig: Figure | None = None,
-    ax: Axes | None = None,
-    interval: float = 200,
-    layers: slice | range | Sequence[int] | None = None,
-    blit: bool = False,
-    colorbar: bool | dict = False,
-    **grid_kwargs: Any,
-) -> LayerAnimation:
-    """`animate`, with the default figure made by pyplot (for display) or not (export)."""
-    fig, artist, label, frames = layered_grid(
-        stream,
-        fig=fig,
-        ax=ax,
-        layers=layers,
-        blit=blit,
-        colorbar=colorbar,
-        pyplot=pyplot,
-        **grid_kwargs,
-    )
-    return LayerAnimation(fig, artist, label, frames, interval=interval, blit=blit)

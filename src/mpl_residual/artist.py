@@ -7,11 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from matplotlib.artist import allow_rasterization
+from matplotlib.artist import Artist, allow_rasterization
 from matplotlib.collections import QuadMesh
 from matplotlib.text import Text
 
-from ._arrays import _describe, as_float_array, as_index, check_index
+from ._arrays import _describe, as_float_array, as_index
+from ._layers import check_layer
 
 __all__ = ["ResidualStreamArtist"]
 
@@ -19,12 +20,6 @@ __all__ = ["ResidualStreamArtist"]
 #: ``linewidth="auto"``: a line of 6% of such a cell is under 0.3 pt, a faint seam rather
 #: than a gap at screen resolution, and it costs three times the drawing time.
 MIN_LINED_CELL = 5.0
-
-
-def check_layer(layer: Any, n_layers: int) -> int:
-    """*layer* as a non-negative index into *n_layers* layers, with a clear error."""
-    plural = "s" if n_layers != 1 else ""
-    return check_index(layer, n_layers, "layer", of=f"a stream of {n_layers} layer{plural}")
 
 
 def _padding_start(stream: np.ma.MaskedArray) -> int:
@@ -123,6 +118,7 @@ class ResidualStreamArtist(QuadMesh):
                 )
         self._title: Text | None = None
         self._title_format: Callable[[int], str] | None = None
+        self._followers: list[Artist] = []
         kwargs.setdefault("shading", "flat")
         # Antialiasing follows the lines between cells unless it is asked for: off without
         # lines (as in pcolormesh: no seams between cells), on with them (smooth gaps).
@@ -163,18 +159,31 @@ class ResidualStreamArtist(QuadMesh):
         Show *layer* (negative values count from the end).
 
         The data is swapped in place and the artist marked stale; the norm, colormap and
-        every other property are kept.  A title linked with `link_title` follows.
+        every other property are kept.  A title linked with `link_title` follows, and
+        so does anything listening through matplotlib's own mechanism,
+        ``artist.add_callback(func)``: `set_layer` calls `pchanged`.
 
         Raises
         ------
         IndexError
             If *layer* is outside ``-n_layers .. n_layers - 1``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> artist = ResidualStreamArtist(np.zeros((3, 2, 2)))
+        >>> heard = []
+        >>> _ = artist.add_callback(lambda a: heard.append(a.layer))
+        >>> artist.set_layer(2)
+        >>> heard
+        [2]
         """
         self._layer = check_layer(layer, self.n_layers)
         self.set_array(self._stream[self._layer])
         self.stale = True
         if self._title is not None and self._title_format is not None:
             self._title.set_text(self._title_format(self._layer))
+        self.pchanged()
 
     def link_title(self, text: Text | None, fmt: Callable[[int], str] | None = None) -> None:
         """
@@ -183,14 +192,34 @@ class ResidualStreamArtist(QuadMesh):
         *text* is usually the Axes title (``ax.title``).  With *fmt* ``None`` the text is
         remembered (see `title`) but not updated.
         """
+        if self._title is not None and self._title in self._followers:
+            self._followers.remove(self._title)
         self._title, self._title_format = text, fmt
         if text is not None and fmt is not None:
             text.set_text(fmt(self._layer))
+            self.add_follower(text)
 
     @property
     def title(self) -> Text | None:
         """The Text linked with `link_title`, if any."""
         return self._title
+
+    @property
+    def followers(self) -> tuple[Artist, ...]:
+        """
+        The artists that change with the layer on show: a title linked with
+        `link_title`, `mark_dims` outlines, a `layer_profile` marker, and whatever
+        `add_follower` added.  Exporters draw them again with every frame.
+        """
+        return tuple(a for a in self._followers if a.get_figure(root=False) is not None)
+
+    def add_follower(self, artist: Artist) -> None:
+        """
+        Declare that *artist* changes when this artist's layer does (it listens with
+        ``add_callback``), so that exports draw it again with every frame.
+        """
+        if artist not in self._followers:
+            self._followers.append(artist)
 
     # -- one norm for every layer ---------------------------------------------------
 

@@ -13,9 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from ._atomic import atomic_path, check_folder
+from ._layers import frame_layers
 from ._layout import MAX_PIXELS, check_pixels
-from .animation import frame_layers, layer_animation
+from .animation import build_animation
+from .artist import ResidualStreamArtist
+from .compare import compare
 from .export import SUPPORTED_SUFFIXES, check_fps, save_animation
+from .markers import mark_dims
+from .normalize import normalize
 from .sample import load_sample
 from .sheet import layer_sheet
 from .stream import ResidualStream
@@ -53,6 +58,10 @@ The stream comes from one of three places:
 
 RENDER_EXAMPLES = """\
 examples:
+  mpl-residual render --normalize rms --mark top:5 -o residual.gif
+      the sample, each layer on its own RMS, its 5 largest dimensions outlined
+  mpl-residual render --input clean.npz --compare patched.npz -o diff.html
+      two runs on one scale, and their difference, layer by layer
   mpl-residual render -o residual.gif
       the shipped sample as an animated GIF
   mpl-residual render --model gpt2 --prompt "Paris is the capital of" -o paris.mp4
@@ -232,6 +241,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="a subset: START:STOP:STEP (the last layer is kept when "
         "stepping) or a list like 0,6,12",
     )
+    views = render.add_argument_group("analysis")
+    views.add_argument(
+        "--normalize",
+        choices=("rms", "ln"),
+        help="each layer divided by its RMS (rms), or as LayerNorm sees it (ln)",
+    )
+    views.add_argument(
+        "--mark",
+        metavar="SPEC",
+        help="outline dimensions: top:5 (the largest |x| of each layer), factor:100 "
+        "(over 100x the layer's median |x|), or a list like 447,138",
+    )
+    views.add_argument(
+        "--compare",
+        metavar="FILE",
+        help="a second saved stream: draw both on one scale and their difference "
+        "(pictures show the last of --layers)",
+    )
     look = render.add_argument_group("look")
     look.add_argument(
         "--style",
@@ -406,6 +433,83 @@ def _input_stream(args: argparse.Namespace) -> ResidualStream:
         raise UsageError(f"--position {args.position}: {err}") from None
 
 
+def _parse_mark(spec: str | None) -> dict[str, Any]:
+    """``top:5``, ``factor:100`` or ``447,138`` as `mark_dims` options ({} for none)."""
+    if spec is None:
+        return {}
+    rule, _, value = spec.partition(":")
+    try:
+        if rule == "top" and value:
+            return {"top": int(value)}
+        if rule == "factor" and value:
+            return {"factor": float(value)}
+        if not value:
+            return {"dims": [int(d) for d in spec.split(",")]}
+    except ValueError:
+        pass
+    raise UsageError(
+        f"--mark {spec!r}: expected top:N, factor:X or a list of dimensions (447,138)"
+    )
+
+
+def _compared(args: argparse.Namespace, stream: ResidualStream) -> ResidualStream | None:
+    """The stream of --compare, at the same position and in the same grid as *stream*."""
+    if args.compare is None:
+        return None
+    path = Path(args.compare)
+    if not path.is_file():
+        raise UsageError(f"--compare {str(path)!r}: no such file")
+    other = ResidualStream.load(path)
+    if other.values.ndim == 4:
+        try:
+            other = other.at(-1 if args.position is None else args.position)
+        except IndexError as err:
+            raise UsageError(f"--compare {str(path)!r}: {err}") from None
+    if args.rows is not None:
+        other = _refold(other, args.rows, args.pad)
+    if other.shape != stream.shape:
+        raise UsageError(
+            f"--compare {str(path)!r} holds a {'x'.join(map(str, other.shape))} stream; "
+            f"the first is {'x'.join(map(str, stream.shape))}: compare streams of one shape"
+        )
+    return other
+
+
+def _drawn(
+    args: argparse.Namespace,
+    stream: ResidualStream,
+    other: ResidualStream | None,
+    shown: list[int],
+    suffix: str,
+) -> tuple[Any, Any]:
+    """The animation (None for a picture) and the figure of a render."""
+    grid = {"robust": args.robust, "vmin": args.vmin, "vmax": args.vmax, "cmap": args.cmap}
+    layers = _parse_layers(args.layers)
+    if other is not None:
+        pair = [stream, other]
+        if args.normalize:
+            pair = [normalize(s, args.normalize) for s in pair]
+        labels = (_label(args.input, "input"), _label(args.compare, "compare"))
+        layer = shown[-1] if suffix not in ANIMATIONS else shown[0]
+        artists = compare(*pair, labels=labels, layer=layer, **grid)
+        fig = artists[0].get_figure(root=True)
+        if suffix not in ANIMATIONS:
+            return None, fig
+        anim = build_animation(artists, pyplot=False, layers=layers)
+    elif suffix in ANIMATIONS:
+        anim = build_animation(
+            stream, pyplot=False, layers=layers, colorbar=True, normalize=args.normalize, **grid
+        )
+    else:
+        return None, layer_sheet(stream, layers=layers, normalize=args.normalize, **grid)
+    anim.mark_rendered()  # saved by the caller, or given up with a usage error
+    return anim, anim.figure
+
+
+def _label(path: str | None, fallback: str) -> str:
+    return Path(path).stem if path else fallback
+
+
 def _render(args: argparse.Namespace) -> str:
     out = Path(args.output)
     suffix = out.suffix.lower()
@@ -436,28 +540,34 @@ def _render(args: argparse.Namespace) -> str:
     except (IndexError, ValueError) as err:
         raise UsageError(f"--layers {args.layers}: {err}") from None
 
+    marks = _parse_mark(args.mark)
+    other = _compared(args, stream)
+
     import matplotlib
 
     matplotlib.use("Agg")
-    grid = {"robust": args.robust, "vmin": args.vmin, "vmax": args.vmax, "cmap": args.cmap}
     with style_context(args.style) if args.style else nullcontext():
-        if suffix in ANIMATIONS:
-            anim = layer_animation(stream, pyplot=False, layers=layers, colorbar=True, **grid)
-            anim.mark_rendered()  # saved below, or given up with a usage error
-            fig = anim.figure
-        else:
-            fig = layer_sheet(stream, layers=layers, **grid)
+        anim, fig = _drawn(args, stream, other, shown, suffix)
+        for artist in fig.findobj(ResidualStreamArtist) if marks else ():
+            try:
+                mark_dims(artist, **marks)
+            except ValueError as err:
+                raise UsageError(f"--mark {args.mark}: {err}") from None
         dpi = args.dpi or matplotlib.rcParams["savefig.dpi"]
         try:
             check_pixels(fig, fig.dpi if dpi == "figure" else dpi)
         except ValueError as err:
             raise UsageError(f"--dpi: {err}") from None
-        if suffix in ANIMATIONS:
+        if anim is not None:
             save_animation(anim, out, fps=fps, dpi=args.dpi)
         else:
             with atomic_path(out) as temporary:
                 fig.savefig(temporary, dpi=args.dpi, format=suffix[1:])
     count = f"{len(shown)} {'frames' if suffix in ANIMATIONS else 'layers'}"
+    if other is not None:
+        count += f" of {stream.shape[0]}" if suffix in ANIMATIONS else ""
+        count = count if suffix in ANIMATIONS else f"layer {shown[-1]}"
+        count += f", compared with {Path(args.compare).name}"
     rows, cols = stream.shape[-2:]
     what = stream.model_name or "stream"
     token = f" at {stream.token!r}" if stream.token is not None else ""

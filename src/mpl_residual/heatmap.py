@@ -10,11 +10,12 @@ import numpy as np
 from matplotlib.colors import Colormap, Normalize, to_rgba
 from matplotlib.ticker import AutoLocator, MaxNLocator
 
-from ._arrays import as_real
-from ._colorbar import add_colorbar, check_limits, colorbar_options
+from ._colorbar import add_colorbar, check_limits, colorbar_options, with_unit
 from .artist import ResidualStreamArtist
 from .grid import as_stream
-from .scaling import WideNormalize, limits_of
+from .normalize import normalize as normalized
+from .normalize import unit
+from .scaling import stream_norm
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -92,27 +93,6 @@ def _background(ax: Axes) -> tuple[float, ...] | None:
     return None
 
 
-def _make_norm(
-    data: np.ndarray, norm: Any, vmin: float | None, vmax: float | None, robust: bool
-) -> Any:
-    if norm is not None:
-        if vmin is not None or vmax is not None:
-            raise ValueError(
-                "pass either norm or vmin/vmax, not both "
-                f"(got norm={norm!r}, vmin={vmin!r}, vmax={vmax!r})"
-            )
-        return norm
-    vmin = None if vmin is None else as_real(vmin, "vmin")
-    vmax = None if vmax is None else as_real(vmax, "vmax")
-    if vmin is None or vmax is None:
-        low, high = limits_of(data, robust=robust)
-        vmin = low if vmin is None else vmin
-        vmax = high if vmax is None else vmax
-    if not vmin <= vmax:
-        raise ValueError(f"vmin must not exceed vmax; got vmin={vmin:g}, vmax={vmax:g}")
-    return WideNormalize(vmin=vmin, vmax=vmax)
-
-
 def _add_to_axes(ax: Axes, artist: ResidualStreamArtist, origin: str) -> None:
     """Place *artist* on *ax* following the steps of ``Axes.pcolormesh``."""
     n_rows, n_cols = artist.stream.shape[1:]
@@ -149,6 +129,7 @@ def residual_grid(
     colorbar: bool | Mapping[str, Any] = False,
     title: str | Callable[[int], str] | None = None,
     origin: Literal["upper", "lower"] = "upper",
+    normalize: Literal["rms", "ln"] | None = None,
     **kwargs: Any,
 ) -> ResidualStreamArtist:
     """
@@ -223,6 +204,9 @@ def residual_grid(
     >>> artist.set_layer(6)
     """
     data = as_stream(stream, rows=rows)
+    if normalize is not None:
+        data = normalized(data, normalize)
+        colorbar = with_unit(colorbar, unit(normalize))
     return draw_grid(
         data,
         ax=ax,
@@ -269,7 +253,7 @@ def draw_grid(
     if origin not in ("upper", "lower"):
         raise ValueError(f"origin must be 'upper' or 'lower'; got origin={origin!r}")
     colorbar = colorbar_options(colorbar)
-    norm = _make_norm(data, norm, vmin, vmax, robust)
+    norm = stream_norm(data, norm=norm, vmin=vmin, vmax=vmax, robust=robust)
     if colorbar is not None and isinstance(norm, Normalize):
         check_limits(norm)  # before anything is drawn
     if ax is None:

@@ -21,15 +21,15 @@ def interact(
 
     Parameters
     ----------
-    stream : array-like or ResidualStream
-        ``(layers, rows, cols)``, or anything `residual_grid` takes.
+    stream : array-like, ResidualStream, or grids already drawn
+        ``(layers, rows, cols)``, or anything `animate` takes (artists, a figure).
     interval : float, default: 200
         Milliseconds between frames when playing.
     dpi : float, optional
         Resolution of the image; default: the figure's.
     **grid_kwargs
-        As for `animate`: ``layers``, ``fig``/``ax``, and `residual_grid` options
-        (``cmap``, ``colorbar``, ``title``, ...).
+        As for `animate`: ``layers``, ``fig``/``ax``, ``profile``, ``normalize``, and
+        `residual_grid` options (``cmap``, ``colorbar``, ``title``, ...).
 
     Returns
     -------
@@ -50,18 +50,11 @@ def interact(
         raise ImportError(
             "interact() needs ipywidgets: pip install 'mpl-residual[notebook]'"
         ) from None
-    from .animation import layered_grid
+    from .animation import build_animation
 
-    fig, artist, _label, layers = layered_grid(
-        stream,
-        fig=grid_kwargs.pop("fig", None),
-        ax=grid_kwargs.pop("ax", None),
-        layers=grid_kwargs.pop("layers", None),
-        blit=False,
-        colorbar=grid_kwargs.pop("colorbar", False),
-        pyplot=False,
-        **grid_kwargs,
-    )
+    anim = build_animation(stream, pyplot=False, **grid_kwargs)
+    anim.mark_rendered()  # the widget shows it, not the animation's own timer
+    fig, artists, layers = anim.figure, anim.artists, anim.layers
 
     def render() -> bytes:
         buffer = io.BytesIO()
@@ -84,11 +77,12 @@ def interact(
 
     def on_change(change: dict) -> None:
         layer = layers[change["new"]]
-        artist.set_layer(layer)
+        for artist in artists:
+            artist.set_layer(layer)
         readout.value = str(layer)
         image.value = render()
 
     slider.observe(on_change, names="value")
     box = widgets.VBox([image, widgets.HBox([play, slider, readout])])
-    box.artist, box.slider, box.figure = artist, slider, fig
+    box.artist, box.slider, box.figure = artists[0], slider, fig
     return box

@@ -7,9 +7,9 @@ from typing import Any, Literal
 import numpy as np
 from matplotlib.colors import Normalize
 
-from ._arrays import as_float_array
+from ._arrays import as_float_array, as_real
 
-__all__ = ["robust_limits", "clipped_fraction", "colorbar_extend", "WideNormalize"]
+__all__ = ["robust_limits", "clipped_fraction", "colorbar_extend", "WideNormalize", "stream_norm"]
 
 #: Percentile of |x| used for the default (robust) limits.
 ROBUST_PERCENTILE = 98.0
@@ -176,3 +176,34 @@ def extend_of(array: np.ndarray, norm: Normalize) -> Literal["neither", "both", 
     return {(False, False): "neither", (True, True): "both", (True, False): "min"}.get(
         (low, high), "max"
     )
+
+
+def stream_norm(
+    data: np.ndarray,
+    *,
+    norm: Any = None,
+    vmin: Any = None,
+    vmax: Any = None,
+    robust: bool = True,
+) -> Any:
+    """
+    The norm for a checked stream: *norm* as given, or a `WideNormalize` from *vmin*
+    and *vmax* (finite numbers) with what they leave unset from `robust_limits` of
+    *data* (for several streams on one scale, pass them concatenated).
+    """
+    if norm is not None:
+        if vmin is not None or vmax is not None:
+            raise ValueError(
+                "pass either norm or vmin/vmax, not both "
+                f"(got norm={norm!r}, vmin={vmin!r}, vmax={vmax!r})"
+            )
+        return norm
+    vmin = None if vmin is None else as_real(vmin, "vmin")
+    vmax = None if vmax is None else as_real(vmax, "vmax")
+    if vmin is None or vmax is None:
+        low, high = limits_of(data, robust=robust)
+        vmin = low if vmin is None else vmin
+        vmax = high if vmax is None else vmax
+    if not vmin <= vmax:
+        raise ValueError(f"vmin must not exceed vmax; got vmin={vmin:g}, vmax={vmax:g}")
+    return WideNormalize(vmin=vmin, vmax=vmax)

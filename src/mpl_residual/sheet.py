@@ -7,11 +7,14 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from ._colorbar import add_colorbar, colorbar_options
+from ._colorbar import add_colorbar, colorbar_options, with_unit
+from ._layers import frame_layers
 from ._layout import fitted_size
-from .animation import default_title, frame_layers
 from .grid import as_stream
 from .heatmap import draw_grid
+from .normalize import normalize as normalized
+from .normalize import unit
+from .stream import layer_titles
 
 __all__ = ["layer_sheet"]
 
@@ -35,6 +38,7 @@ def layer_sheet(
     fig: Figure | None = None,
     figsize: tuple[float, float] | None = None,
     colorbar: bool | dict = True,
+    normalize: str | None = None,
     **grid_kwargs: Any,
 ) -> Figure:
     """
@@ -60,6 +64,9 @@ def layer_sheet(
         Size of the new figure.
     colorbar : bool or dict, default: True
         One colorbar for all panels; a dict goes to `~matplotlib.figure.Figure.colorbar`.
+    normalize : {None, "rms", "ln"}, optional
+        Show each layer normalized (see `normalize`), on one scale; the colorbar says
+        the unit.
     **grid_kwargs
         Passed to `residual_grid` for every panel (``cmap``, ``vmin``, ``robust``, ...);
         ``title`` may be a callable of the layer index.
@@ -78,6 +85,9 @@ def layer_sheet(
     """
     data = as_stream(stream, rows=grid_kwargs.pop("rows", None))
     d_model = getattr(stream, "d_model", None)
+    if normalize is not None:
+        data = normalized(data, normalize)
+        colorbar = with_unit(colorbar, unit(normalize))
     for name in ("ax", "layer"):
         if name in grid_kwargs:
             raise TypeError(f"layer_sheet() draws every layer on axes of its own; drop {name}=")
@@ -101,7 +111,7 @@ def layer_sheet(
                 n_rows, n_cols, nrows=nrows, ncols=ncols, colorbar=bool(colorbar)
             )
         fig = plt.figure(figsize=figsize, layout="constrained")
-    title = grid_kwargs.pop("title", None) or default_title(stream)
+    title = grid_kwargs.pop("title", None) or layer_titles(stream)
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     norm = grid_kwargs.pop("norm", None)
     first = None

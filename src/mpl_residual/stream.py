@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -320,6 +321,19 @@ class ResidualStream:
         index = check_index(layer, self.n_layers, "layer", of=self._layers_text)
         token = self.token
         return f"layer {index}" + (f" · {literal(repr(token))}" if token is not None else "")
+
+
+def layer_titles(stream: Any) -> Callable[[int], str]:
+    """
+    The default title of each layer of *stream*: `ResidualStream.title` for a stream
+    that knows its token (``"layer 5 · ' capital'"``), ``"layer 5"`` otherwise.
+
+    >>> layer_titles(np.zeros((3, 2, 2)))(2)
+    'layer 2'
+    """
+    if isinstance(stream, ResidualStream):
+        return stream.title
+    return "layer {}".format
 
 
 def _labels(arrays: dict[str, np.ndarray]) -> dict[str, Any]:

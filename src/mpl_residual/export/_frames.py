@@ -89,42 +89,78 @@ def _overlap(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-class _Scene:
-    """
-    A `LayerAnimation`'s figure laid out and drawn once at a resolution: what every
-    kind of frame rendering shares.  The layout engine is held from the first draw on
-    (frames only change data), and the artists drawn over the grid are found once.
-    """
+def _merged(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """*boxes* with every overlapping pair replaced by the box around both."""
+    boxes = list(boxes)
+    pairs = ((i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes)))
+    pair = next(((i, j) for i, j in pairs if _overlap(boxes[i], boxes[j])), None)
+    while pair is not None:
+        a, b = boxes[pair[0]], boxes.pop(pair[1])
+        boxes[pair[0]] = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+        pairs = ((i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes)))
+        pair = next(((i, j) for i, j in pairs if _overlap(boxes[i], boxes[j])), None)
+    return boxes
 
-    def __init__(self, anim: LayerAnimation, renderer: RendererAgg) -> None:
-        fig, artist, label = anim.figure, anim.artist, anim.label
-        self.anim, self.artist, self.label, self.layers = anim, artist, label, anim.layers
-        self.renderer = renderer
-        self.width, self.height = renderer.width, renderer.height
+
+def _by_zorder(artists: Any) -> list[Any]:
+    return sorted(artists, key=lambda a: a.get_zorder())
+
+
+class _Grid:
+    """One animated grid on its Axes, and what its Axes draws over it."""
+
+    def __init__(self, artist: Any, renderer: RendererAgg, skip: set[int]) -> None:
+        self.artist = artist
         ax = artist.axes
-        artist.set_layer(self.layers[0])
-        fig.draw(renderer)  # lays the figure out, once
-        self.first = _rgb(np.asarray(renderer.buffer_rgba()))  # the whole first frame
+        grid = Bbox.intersection(artist.get_window_extent(renderer), ax.bbox) or ax.bbox
         # What the Axes draws over the grid (spines, texts) is drawn again after it in
         # each frame, in the Axes' order, so that frames match a full draw.
-        grid = Bbox.intersection(artist.get_window_extent(renderer), ax.bbox) or ax.bbox
         self.over = [
             a
             for a in ax.get_children()
-            if a is not artist
-            and a is not label
+            if id(a) not in skip
             and a is not ax.patch
             and a.get_visible()
             and a.get_zorder() > artist.get_zorder()
             and a.get_window_extent(renderer).overlaps(grid)
         ]
-        self.grid_extent = Bbox.union([grid, *(a.get_window_extent(renderer) for a in self.over)])
-        texts = []
+        self.extent = Bbox.union([grid, *(a.get_window_extent(renderer) for a in self.over)])
+
+
+class _Scene:
+    """
+    A `LayerAnimation`'s figure laid out and drawn once at a resolution: what every
+    kind of frame rendering shares.  The layout engine is held from the first draw on
+    (frames only change data); the grids, what their Axes draw over them, and what
+    follows their layer (titles, marks, markers: the followers) are found once.
+    """
+
+    def __init__(self, anim: LayerAnimation, renderer: RendererAgg) -> None:
+        fig = anim.figure
+        self.anim, self.layers = anim, anim.layers
+        self.renderer = renderer
+        self.width, self.height = renderer.width, renderer.height
+        anim._show(self.layers[0])
+        fig.draw(renderer)  # lays the figure out, once
+        self.first = _rgb(np.asarray(renderer.buffer_rgba()))  # the whole first frame
+        self.followers = [f for f in anim.followers if f.get_visible()]
+        skip = {id(a) for a in (*anim.artists, *anim.followers)}
+        self.grids = [_Grid(artist, renderer, skip) for artist in anim.artists]
+        # Where the followers go, in any frame.
+        extents: dict[int, list[Bbox]] = {id(f): [] for f in self.followers}
         for layer in self.layers:
-            artist.set_layer(layer)
-            if label.get_visible() and label.get_text():
-                texts.append(label.get_window_extent(renderer))
-        self.label_extent = Bbox.union(texts) if texts else None
+            anim._show(layer)
+            for follower in self.followers:
+                box = follower.get_window_extent(renderer)
+                if box.width > 0 or box.height > 0:
+                    extents[id(follower)].append(box)
+        self.follower_boxes = _merged(
+            [self.box(Bbox.union(boxes)) for boxes in extents.values() if boxes]
+        )
+
+    @property
+    def over(self) -> list[Any]:
+        return [a for grid in self.grids for a in grid.over]
 
     def box(self, bbox: Bbox) -> tuple[int, int, int, int]:
         """(left, top, right, bottom) of *bbox* in buffer pixels, two pixels of margin."""
@@ -152,7 +188,7 @@ class _Scene:
 @contextlib.contextmanager
 def _scene(anim: LayerAnimation, dpi: float) -> Iterator[_Scene]:
     fig = anim.figure
-    shown = anim.artist.layer
+    shown = [artist.layer for artist in anim.artists]
     anim.mark_rendered()
     with _at_dpi(fig, dpi), _layout_restored(fig) as hold_layout:
         width, height = (int(v) for v in fig.bbox.size)
@@ -160,65 +196,51 @@ def _scene(anim: LayerAnimation, dpi: float) -> Iterator[_Scene]:
         hold_layout()
         try:
             yield scene
-        finally:
-            anim.artist.set_layer(shown)  # leave the figure as it was (and stale)
+        finally:  # leave the figure as it was (and stale for its own canvas)
+            for artist, layer in zip(anim.artists, shown, strict=True):
+                artist.set_layer(layer)
 
 
 def render_layers(anim: LayerAnimation, encoder: Encoder, dpi: float, progress: Progress) -> None:
     """
     The fast path for animations made by `animate`: the figure is drawn (and laid out)
-    once without the grid and its label; each frame then redraws only those two, and
-    whatever sits above them in the Axes, into a copy of that background, and hands the
-    encoder only the region that changes.  One full draw for the whole animation.
+    once without the grids and what follows them; each frame then redraws only those,
+    and whatever sits above the grids in their Axes, into a copy of that background,
+    and hands the encoder only the regions that change.  One full draw for the whole
+    animation.
     """
     with _scene(anim, dpi) as scene:
-        artist, label, layers = scene.artist, scene.label, scene.layers
-        above = sorted([label, *scene.over], key=lambda a: a.get_zorder())
-        # What changes: the grid with what lies over it, and every text the label takes,
-        # as two regions (the grid alone usually fits a 256-colour palette; text does
-        # not).
-        boxes = [scene.box(scene.grid_extent)]
-        if scene.label_extent is not None:
-            text_box = scene.box(scene.label_extent)
-            if _overlap(text_box, boxes[0]):  # a label over the grid: one region
-                text_box = scene.box(Bbox.union([scene.grid_extent, scene.label_extent]))
-                boxes = []
-            boxes.append(text_box)
-        encoder.start(scene.draw_without(artist, *above), (scene.width, scene.height))
+        # What changes: each grid with what lies over it, and each follower's place, as
+        # regions (a grid alone usually fits a 256-colour palette; text does not).
+        boxes = _merged([scene.box(g.extent) for g in scene.grids] + scene.follower_boxes)
+        encoder.start(
+            scene.draw_without(*anim.artists, *scene.over, *scene.followers),
+            (scene.width, scene.height),
+        )
         renderer = scene.renderer
         background = renderer.copy_from_bbox(anim.figure.bbox)
-        for i, layer in enumerate(layers):
+        for i, layer in enumerate(scene.layers):
             renderer.restore_region(background)
-            artist.set_layer(layer)
-            artist.draw(renderer)
-            for a in above:
-                a.draw(renderer)
+            anim._show(layer)
+            for grid in scene.grids:
+                for a in _by_zorder([grid.artist, *grid.over]):
+                    a.draw(renderer)
+            for follower in _by_zorder(scene.followers):
+                follower.draw(renderer)
             encoder.add([(scene.crop(box), (box[0], box[1])) for box in boxes])
             if progress is not None:
-                progress(i, len(layers))
+                progress(i, len(scene.layers))
 
 
 @dataclass
-class CellFrames:
+class GridCells:
     """
-    A `LayerAnimation` taken apart for a player that paints the cells itself.
-
-    Pictures are numpy arrays of the figure rendered at the export's resolution, in
-    buffer pixels (origin top left); boxes are ``(left, top, right, bottom)``.
+    One animated grid, for a player that paints its cells itself.  Boxes are in buffer
+    pixels (origin top left): ``(left, top, right, bottom)``.
     """
 
-    size: tuple[int, int]
-    #: The figure without the label and what is drawn over the grid (RGB).  It shows
-    #: the first frame's cells when they are opaque, so that the backdrop, the overlay
-    #: and the first label are the whole first frame even without a script; with
-    #: translucent cells it has none, and *poster* is the whole first frame.
-    backdrop: np.ndarray
-    poster: np.ndarray | None
-    #: What is drawn over the grid (lines between cells, spines, ...) on transparent,
-    #: and where it goes; None when there is nothing.
-    overlay: tuple[np.ndarray, tuple[int, int]] | None
-    #: Where the cells go: the outer corners of the first and last cell, in buffer
-    #: pixels (floats; left < right, top < bottom), and the box that clips them.
+    #: Where the cells go: the outer corners of the first and last cell (floats; left
+    #: < right, top < bottom), and the box that clips them.
     mesh: tuple[float, float, float, float]
     clip: tuple[int, int, int, int]
     #: Whether cell column 0 is at the right (x axis inverted) / row 0 at the bottom.
@@ -228,23 +250,45 @@ class CellFrames:
     colors: np.ndarray
     #: Each frame's raw values (NaN, inf kept), ``(frames, rows, cols)``, data order.
     values: np.ndarray
-    #: Each frame's label (RGBA, on transparent) and where it goes; None: no label.
-    labels: list[tuple[np.ndarray, tuple[int, int]] | None]
     #: Cells from this flat index on are padding (see `ResidualStreamArtist.d_model`).
     d_model: int
+    #: What is drawn over the grid (lines between cells, spines, ...) on transparent,
+    #: and where it goes; None when there is nothing.
+    overlay: tuple[np.ndarray, tuple[int, int]] | None
+
+
+@dataclass
+class CellFrames:
+    """A `LayerAnimation` taken apart for a player that paints the cells itself."""
+
+    size: tuple[int, int]
+    #: The figure without what follows the layer and what is drawn over the grids
+    #: (RGB).  It shows the first frame's cells when they are opaque, so that the
+    #: backdrop, the overlays and the first sprites are the whole first frame even
+    #: without a script; with translucent cells it has none, and *poster* is the whole
+    #: first frame.
+    backdrop: np.ndarray
+    poster: np.ndarray | None
+    grids: list[GridCells]
+    #: What follows the layer (titles, marks, markers), per frame, on transparent:
+    #: one list of frames for each box of `boxes`; None where a frame draws nothing.
+    sprites: list[list[np.ndarray | None]]
+    boxes: list[tuple[int, int, int, int]]
     #: The layer each frame shows.
     layers: tuple[int, ...]
 
 
 def paints_cells(anim: LayerAnimation) -> bool:
     """Whether the cells of *anim* are axis-aligned rectangles a player can paint."""
-    artist = anim.artist
-    ax = artist.axes
-    transform = artist.get_transform()
-    if ax is None or not transform.is_affine or not isinstance(ax.patch, Rectangle):
-        return False
-    matrix = transform.get_affine().get_matrix()
-    return matrix[0, 1] == 0 and matrix[1, 0] == 0
+    for artist in anim.artists:
+        ax = artist.axes
+        transform = artist.get_transform()
+        if ax is None or not transform.is_affine or not isinstance(ax.patch, Rectangle):
+            return False
+        matrix = transform.get_affine().get_matrix()
+        if matrix[0, 1] != 0 or matrix[1, 0] != 0:
+            return False
+    return True
 
 
 def _edges_only(artist: Any) -> QuadMesh | None:
@@ -270,72 +314,84 @@ def _edges_only(artist: Any) -> QuadMesh | None:
     return mesh
 
 
+def _cell_colors(artist: Any, layers: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The values of *layers* and their colours, rounded to bytes as Agg rounds them."""
+    values = artist.stream[list(layers)]
+    rgba = artist.to_rgba(values.reshape(len(layers), -1), alpha=artist.get_alpha())
+    colors = np.floor(rgba * 255 + 0.5).astype(np.uint8)  # to_rgba's bytes=True truncates
+    return np.ma.getdata(values), colors.reshape(*values.shape, 4)
+
+
+def _grid_cells(scene: _Scene, grid: _Grid, colors: np.ndarray, values: np.ndarray) -> GridCells:
+    artist, renderer, height = grid.artist, scene.renderer, scene.height
+    renderer.clear()  # over the grid, on transparent: its lines and the Axes' artists
+    for a in _by_zorder(a for a in (_edges_only(artist), *grid.over) if a is not None):
+        a.draw(renderer)
+    box = scene.box(grid.extent)
+    pixels = scene.crop(box, alpha=True)
+    rows, cols = values.shape[1:]
+    (x0, y0), (x1, y1) = artist.get_transform().transform([[-0.5, -0.5], [cols - 0.5, rows - 0.5]])
+    top0, top1 = height - y0, height - y1  # buffer rows count down from the top
+    flip = (bool(x1 < x0), bool(top0 > top1))  # column 0 right of the last / row 0 below
+    if flip[0]:
+        colors = colors[:, :, ::-1]
+    if flip[1]:
+        colors = colors[:, ::-1]
+    clip_box = artist.get_clip_box() or scene.anim.figure.bbox
+    return GridCells(
+        mesh=(
+            float(min(x0, x1)),
+            float(min(top0, top1)),
+            float(max(x0, x1)),
+            float(max(top0, top1)),
+        ),
+        clip=_pixel_box(clip_box, scene.width, height, pad=0),
+        flip=flip,
+        colors=np.ascontiguousarray(colors),
+        values=values,
+        d_model=artist.d_model,
+        overlay=(pixels, (box[0], box[1])) if pixels[..., 3].any() else None,
+    )
+
+
 def render_cells(anim: LayerAnimation, dpi: float, progress: Progress) -> CellFrames:
     """
-    The player's frames: the figure drawn once without its cells, the lines and
-    artists over the grid on transparent, each frame's label, and each frame's cells
-    as colours and values.  Two full draws and one small draw per frame.
+    The player's frames: the figure drawn once without what changes, the lines and
+    artists over each grid on transparent, what follows the layer per frame, and each
+    frame's cells as colours and values.  Two full draws and one small draw a frame.
     """
     with _scene(anim, dpi) as scene:
-        artist, label, layers = scene.artist, scene.label, scene.layers
-        renderer, height = scene.renderer, scene.height
-        values = artist.stream[list(layers)]
-        rows, cols = values.shape[1:]
-        # As Agg turns them into bytes: rounded (to_rgba's bytes=True truncates).
-        rgba = artist.to_rgba(values.reshape(len(layers), -1), alpha=artist.get_alpha())
-        colors = np.floor(rgba * 255 + 0.5).astype(np.uint8)
-        if colors[..., 3].min() == 255:  # opaque: painted cells hide the first frame's
-            artist.set_layer(layers[0])
-            backdrop, poster = scene.draw_without(label, *scene.over), None
+        layers = scene.layers
+        taken = [_cell_colors(grid.artist, layers) for grid in scene.grids]
+        hidden = [*scene.over, *scene.followers]
+        if all(colors[..., 3].min() == 255 for _, colors in taken):
+            anim._show(layers[0])  # opaque: painted cells hide the first frame's
+            backdrop, poster = scene.draw_without(*hidden), None
         else:
-            backdrop, poster = scene.draw_without(artist, label, *scene.over), scene.first
-        # Over the grid, on transparent: the lines between cells and the Axes' artists.
-        renderer.clear()
-        on_top = [a for a in (_edges_only(artist), *scene.over) if a is not None]
-        for a in sorted(on_top, key=lambda a: a.get_zorder()):
-            a.draw(renderer)
-        box = scene.box(scene.grid_extent)
-        pixels = scene.crop(box, alpha=True)
-        overlay = (pixels, (box[0], box[1])) if pixels[..., 3].any() else None
-        # Each frame's label, on transparent.
-        labels: list[tuple[np.ndarray, tuple[int, int]] | None] = []
-        label_box = None if scene.label_extent is None else scene.box(scene.label_extent)
+            backdrop, poster = scene.draw_without(*anim.artists, *hidden), scene.first
+        grids = [
+            _grid_cells(scene, grid, colors, values)
+            for grid, (values, colors) in zip(scene.grids, taken, strict=True)
+        ]
+        renderer = scene.renderer
+        sprites: list[list[np.ndarray | None]] = [[] for _ in scene.follower_boxes]
         for i, layer in enumerate(layers):
-            artist.set_layer(layer)
-            if label_box is None or not label.get_text():
-                labels.append(None)
-            else:
-                renderer.clear()
-                label.draw(renderer)
-                labels.append((scene.crop(label_box, alpha=True), label_box[:2]))
+            anim._show(layer)
+            renderer.clear()
+            for follower in _by_zorder(scene.followers):
+                follower.draw(renderer)
+            for frames, box in zip(sprites, scene.follower_boxes, strict=True):
+                pixels = scene.crop(box, alpha=True)
+                frames.append(pixels if pixels[..., 3].any() else None)
             if progress is not None:
                 progress(i, len(layers))
-        # Where the cells go on screen.
-        (x0, y0), (x1, y1) = artist.get_transform().transform(
-            [[-0.5, -0.5], [cols - 0.5, rows - 0.5]]
-        )
-        top0, top1 = height - y0, height - y1  # buffer rows count down from the top
-        flip = (x1 < x0, top0 > top1)  # column 0 right of the last / row 0 below it
-        mesh = (min(x0, x1), min(top0, top1), max(x0, x1), max(top0, top1))
-        clip_box = artist.get_clip_box() or anim.figure.bbox
-        clip = _pixel_box(clip_box, scene.width, height, pad=0)
-        colors = colors.reshape(len(layers), rows, cols, 4)
-        if flip[0]:
-            colors = colors[:, :, ::-1]
-        if flip[1]:
-            colors = colors[:, ::-1]
         return CellFrames(
-            size=(scene.width, height),
-            poster=poster,
+            size=(scene.width, scene.height),
             backdrop=backdrop,
-            overlay=overlay,
-            mesh=tuple(float(v) for v in mesh),
-            clip=clip,
-            flip=(bool(flip[0]), bool(flip[1])),
-            colors=np.ascontiguousarray(colors),
-            values=np.ma.getdata(values),
-            labels=labels,
-            d_model=artist.d_model,
+            poster=poster,
+            grids=grids,
+            sprites=sprites,
+            boxes=scene.follower_boxes,
             layers=tuple(layers),
         )
 

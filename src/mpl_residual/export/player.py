@@ -28,7 +28,7 @@ import numpy as np
 from matplotlib.colors import to_hex, to_rgb
 
 from ._encoders import FrameCollector
-from ._frames import Progress, paints_cells, render_any, render_cells, render_layers
+from ._frames import GridCells, Progress, paints_cells, render_any, render_cells, render_layers
 from ._png import png_base64
 from ._readout import SPECIAL, decimal4
 
@@ -82,44 +82,44 @@ def _frame_names(anim: Animation, n: int) -> list[str]:
 # -- the two ways of holding frames ------------------------------------------------------
 
 
-def _cells(anim: Any, dpi: float, readout: bool, progress: Progress) -> tuple[dict, str]:
-    """The payload and the stage's elements for an animation whose cells are painted."""
-    frames = render_cells(anim, dpi, progress)
-    size = frames.size
-    n, rows, cols = frames.colors.shape[:3]
-    rgba = frames.colors.reshape(n, rows * cols, 4).astype(np.uint32)
+def _deduplicated(frames: list[np.ndarray | None]) -> dict[str, list]:
+    """Per-frame pictures as ``{"images": [unique PNGs], "of": [index or -1 a frame]}``."""
+    images: list[str] = []
+    seen: dict[str, int] = {}
+    of = []
+    for pixels in frames:
+        if pixels is None:
+            of.append(-1)
+            continue
+        png = png_base64(pixels)
+        of.append(seen.setdefault(png, len(images)))
+        if of[-1] == len(images):
+            images.append(png)
+    return {"images": images, "of": of}
+
+
+def _grid_payload(cells: GridCells, readout: bool) -> dict[str, Any]:
+    """One grid's cells as palette indices (and values, for the read-out)."""
+    n, rows, cols = cells.colors.shape[:3]
+    rgba = cells.colors.reshape(n, rows * cols, 4).astype(np.uint32)
     packed = rgba[..., 0] | rgba[..., 1] << 8 | rgba[..., 2] << 16 | rgba[..., 3] << 24
     palette, indices = np.unique(packed, return_inverse=True)
     wide = len(palette) > 256
     indices = indices.reshape(n, rows * cols).astype("<u2" if wide else np.uint8)
     deltas = indices.copy()
     deltas[1:] -= indices[:-1]  # frames as changes: most cells move a little
-    labels, label_of = [], []
-    seen: dict[str, int] = {}
-    for label in frames.labels:
-        if label is None:
-            label_of.append(-1)
-            continue
-        png = png_base64(label[0])
-        label_of.append(seen.setdefault(png, len(labels)))
-        if label_of[-1] == len(labels):
-            labels.append(png)
     payload: dict[str, Any] = {
-        "mode": "cells",
         "grid": [rows, cols],
-        "mesh": [round(v, 3) for v in frames.mesh],
-        "clip": list(frames.clip),
-        "flip": list(frames.flip),
+        "mesh": [round(v, 3) for v in cells.mesh],
+        "clip": list(cells.clip),
+        "flip": list(cells.flip),
         "palette": base64.b64encode(palette.astype("<u4").tobytes()).decode(),
         "indexBytes": 2 if wide else 1,
         "indices": _blob(deltas),
-        "labels": labels,
-        "labelOf": label_of,
         "readout": None,
-        "size": list(size),
     }
     if readout:
-        mantissa, exponent = decimal4(frames.values)
+        mantissa, exponent = decimal4(cells.values)
         special = exponent == SPECIAL
         narrow = not np.any((np.abs(exponent) > 127) & ~special)  # as usual: one byte
         if narrow:
@@ -128,27 +128,42 @@ def _cells(anim: Any, dpi: float, readout: bool, progress: Progress) -> tuple[di
             "mantissa": _blob(_planes(mantissa)),
             "exponent": _blob(exponent if narrow else _planes(exponent)),
             "exponentBytes": 1 if narrow else 2,
-            "dModel": frames.d_model,
+            "dModel": cells.d_model,
         }
-    left, top, right, bottom = frames.clip
-    x0, y0, x1, y1 = frames.mesh
-    clip_size = (right - left, bottom - top)
-    layers = [_img("mr-backdrop", png_base64(frames.backdrop), "", alt="")]
-    layers.append(
-        f'<div class="mr-clip" style="{_place(left, top, *clip_size, size)}">'
-        f'<canvas class="mr-cells" width="{cols}" height="{rows}" style="'
-        f'{_place(x0 - left, y0 - top, x1 - x0, y1 - y0, clip_size)}" hidden></canvas></div>'
-    )
-    if frames.overlay is not None:
-        pixels, (ox, oy) = frames.overlay
+    return payload
+
+
+def _cells(anim: Any, dpi: float, readout: bool, progress: Progress) -> tuple[dict, str]:
+    """The payload and the stage's elements for an animation whose cells are painted."""
+    frames = render_cells(anim, dpi, progress)
+    size = frames.size
+    sprites = [_deduplicated(sprite) for sprite in frames.sprites]
+    payload: dict[str, Any] = {
+        "mode": "cells",
+        "size": list(size),
+        "grids": [_grid_payload(cells, readout) for cells in frames.grids],
+        "sprites": sprites,
+    }
+    layers = [_img("mr-backdrop", png_base64(frames.backdrop), "")]
+    for i, cells in enumerate(frames.grids):
+        left, top, right, bottom = cells.clip
+        x0, y0, x1, y1 = cells.mesh
+        rows, cols = cells.colors.shape[1:3]
+        clip_size = (right - left, bottom - top)
         layers.append(
-            _img("mr-overlay", png_base64(pixels), _place(ox, oy, *pixels.shape[1::-1], size))
+            f'<div class="mr-clip" style="{_place(left, top, *clip_size, size)}">'
+            f'<canvas class="mr-cells" data-grid="{i}" width="{cols}" height="{rows}" style="'
+            f'{_place(x0 - left, y0 - top, x1 - x0, y1 - y0, clip_size)}" hidden></canvas></div>'
         )
-    first_label = next((f for f in frames.labels if f is not None), None)
-    if first_label is not None:
-        (lx, ly), (lh, lw) = first_label[1], first_label[0].shape[:2]
-        png = labels[label_of[0]] if label_of[0] >= 0 else None
-        layers.append(_img("mr-label", png, _place(lx, ly, lw, lh, size)))
+    for cells in frames.grids:
+        if cells.overlay is not None:
+            pixels, (ox, oy) = cells.overlay
+            style = _place(ox, oy, *pixels.shape[1::-1], size)
+            layers.append(_img("mr-overlay", png_base64(pixels), style))
+    for sprite, (left, top, right, bottom) in zip(sprites, frames.boxes, strict=True):
+        first = sprite["of"][0]
+        png = sprite["images"][first] if first >= 0 else None
+        layers.append(_img("mr-sprite", png, _place(left, top, right - left, bottom - top, size)))
     if frames.poster is not None:
         layers.append(_img("mr-poster", png_base64(frames.poster), "", alt=""))
     return payload, "\n".join(layers)
@@ -200,7 +215,7 @@ def player_fragment(
         payload, layers = _cells(anim, dpi, readout, progress)
     else:
         payload, layers = _pictures(anim, dpi, progress)
-    n = len(payload["images"] if payload["mode"] == "images" else payload["labelOf"])
+    n = len(payload["images"]) if payload["mode"] == "images" else len(anim.layers)
     width, height = payload["size"]
     if fps is None:
         interval = getattr(getattr(anim, "event_source", None), "interval", None) or 200

@@ -16,7 +16,7 @@ from matplotlib.colors import to_rgb
 from .._arrays import as_real
 from .._atomic import atomic_path, check_folder
 from .._layout import check_pixels
-from ..animation import LayerAnimation, layer_animation
+from ..animation import LayerAnimation, build_animation
 from ._encoders import ENCODERS, ffmpeg_exe
 from ._frames import render_any, render_layers
 from .player import player_page
@@ -193,7 +193,7 @@ def save_animation(
             )
         anim = anim_or_stream
     else:  # on a figure of its own that pyplot never sees
-        anim = layer_animation(anim_or_stream, pyplot=False, **kwargs)
+        anim = build_animation(anim_or_stream, pyplot=False, **kwargs)
     if isinstance(anim, LayerAnimation):
         anim.mark_rendered()  # no "deleted without rendering" warning, even on failure
     if fps is None:

@@ -63,15 +63,18 @@
 
   // -- what a frame shows ----------------------------------------------------------
 
-  var labelImage = root.querySelector(".mr-label");
+  var sprites = root.querySelectorAll(".mr-sprite");
   var regions = root.querySelectorAll(".mr-region");
 
   function showPictures(k) {
+    var i;
     if (data.mode === "images") {
-      for (var i = 0; i < regions.length; i++) { setSource(regions[i], data.images[k][i]); }
-    } else if (labelImage) {
-      var which = data.labelOf[k];
-      setSource(labelImage, which < 0 ? null : data.labels[which]);
+      for (i = 0; i < regions.length; i++) { setSource(regions[i], data.images[k][i]); }
+      return;
+    }
+    for (i = 0; i < sprites.length; i++) {
+      var sprite = data.sprites[i], which = sprite.of[k];
+      setSource(sprites[i], which < 0 ? null : sprite.images[which]);
     }
   }
 
@@ -85,74 +88,90 @@
     if (hover) { hover.update(); }
   }
 
-  // -- cells painted on a canvas ---------------------------------------------------
+  // -- cells painted on canvases ------------------------------------------------------
 
-  function startCells() {
-    var canvas = root.querySelector("canvas.mr-cells");
-    var rows = data.grid[0], cols = data.grid[1], cells = rows * cols;
+  function startGrid(grid, canvas) {
+    var rows = grid.grid[0], cols = grid.grid[1], cells = rows * cols;
     var context = canvas.getContext("2d");
     var image = context.createImageData(cols, rows);
     var pixels = new Uint32Array(image.data.buffer);
-    var palette = new Uint32Array(bytes(data.palette).buffer);
-    var jobs = [inflate(data.indices)];
-    if (data.readout) {
-      jobs.push(inflate(data.readout.mantissa), inflate(data.readout.exponent));
+    var palette = new Uint32Array(bytes(grid.palette).buffer);
+    var jobs = [inflate(grid.indices)];
+    if (grid.readout) {
+      jobs.push(inflate(grid.readout.mantissa), inflate(grid.readout.exponent));
     }
     return Promise.all(jobs).then(function (decoded) {
-      var deltas = data.indexBytes === 2 ? new Uint16Array(decoded[0].buffer) : decoded[0];
-      var mask = data.indexBytes === 2 ? 0xffff : 0xff, i;
+      var deltas = grid.indexBytes === 2 ? new Uint16Array(decoded[0].buffer) : decoded[0];
+      var mask = grid.indexBytes === 2 ? 0xffff : 0xff, i;
       for (i = cells; i < deltas.length; i++) {  // frames are stored as changes
         deltas[i] = (deltas[i] + deltas[i - cells]) & mask;
       }
-      var indices = deltas;
-      paint = function (k) {
-        var base = k * cells;
-        for (var c = 0; c < cells; c++) { pixels[c] = palette[indices[base + c]]; }
-        context.putImageData(image, 0, 0);
+      var view = {
+        grid: grid,
+        paint: function (k) {
+          var base = k * cells;
+          for (var c = 0; c < cells; c++) { pixels[c] = palette[deltas[base + c]]; }
+          context.putImageData(image, 0, 0);
+        },
+        text: null
       };
-      if (data.readout) {
-        var readout = data.readout, mantissa = int16(decoded[1]), exponent;
+      if (grid.readout) {
+        var readout = grid.readout, mantissa = int16(decoded[1]), exponent;
         if (readout.exponentBytes === 1) {  // one byte; -128 marks zeros, NaN and infinities
           exponent = new Int8Array(decoded[2].buffer);
         } else {
           exponent = int16(decoded[2]);
         }
-        hover = {
-          at: null,
-          text: function () {
-            var cell = this.at, row = cell[0], col = cell[1], dim = row * cols + col;
-            if (dim >= readout.dModel) {
-              return "padding (row " + row + ", col " + col + "), past d_model = " + readout.dModel;
-            }
-            var i = current * cells + dim;
-            return "dim " + dim + " (row " + row + ", col " + col + ") = " + text4(mantissa[i], exponent[i]);
-          },
-          update: function () { readoutText.textContent = this.at ? this.text() : ""; }
+        view.text = function (row, col) {
+          var dim = row * cols + col;
+          if (dim >= readout.dModel) {
+            return "padding (row " + row + ", col " + col + "), past d_model = " + readout.dModel;
+          }
+          var i = current * cells + dim;
+          return "dim " + dim + " (row " + row + ", col " + col + ") = " + text4(mantissa[i], exponent[i]);
         };
-        watchPointer(rows, cols);
       }
-      var poster = root.querySelector(".mr-poster");
-      if (poster) { poster.hidden = true; }
       canvas.hidden = false;
+      return view;
     });
   }
 
-  function watchPointer(rows, cols) {
-    var size = data.size, mesh = data.mesh, clip = data.clip, flip = data.flip;
-    function cellAt(event) {
+  function startCells() {
+    var canvases = root.querySelectorAll("canvas.mr-cells");
+    var jobs = [];
+    for (var i = 0; i < data.grids.length; i++) { jobs.push(startGrid(data.grids[i], canvases[i])); }
+    return Promise.all(jobs).then(function (views) {
+      paint = function (k) { for (var v = 0; v < views.length; v++) { views[v].paint(k); } };
+      if (views.some(function (v) { return v.text; })) { watchPointer(views); }
+      var poster = root.querySelector(".mr-poster");
+      if (poster) { poster.hidden = true; }
+    });
+  }
+
+  function watchPointer(views) {
+    var size = data.size;
+    function textAt(event) {
       var box = stage.getBoundingClientRect();
       var x = (event.clientX - box.left) / box.width * size[0];
       var y = (event.clientY - box.top) / box.height * size[1];
-      if (x < clip[0] || x >= clip[2] || y < clip[1] || y >= clip[3]) { return null; }
-      var col = Math.floor((x - mesh[0]) / (mesh[2] - mesh[0]) * cols);
-      var row = Math.floor((y - mesh[1]) / (mesh[3] - mesh[1]) * rows);
-      if (col < 0 || col >= cols || row < 0 || row >= rows) { return null; }
-      return [flip[1] ? rows - 1 - row : row, flip[0] ? cols - 1 - col : col];
+      for (var v = 0; v < views.length; v++) {
+        var grid = views[v].grid, mesh = grid.mesh, clip = grid.clip, flip = grid.flip;
+        var rows = grid.grid[0], cols = grid.grid[1];
+        if (!views[v].text || x < clip[0] || x >= clip[2] || y < clip[1] || y >= clip[3]) { continue; }
+        var col = Math.floor((x - mesh[0]) / (mesh[2] - mesh[0]) * cols);
+        var row = Math.floor((y - mesh[1]) / (mesh[3] - mesh[1]) * rows);
+        if (col < 0 || col >= cols || row < 0 || row >= rows) { continue; }
+        return [views[v], flip[1] ? rows - 1 - row : row, flip[0] ? cols - 1 - col : col];
+      }
+      return null;
     }
-    stage.addEventListener("pointermove", function (event) {
-      hover.at = cellAt(event);
-      hover.update();
-    });
+    hover = {
+      at: null,
+      update: function () {
+        readoutText.textContent = this.at ? this.at[0].text(this.at[1], this.at[2]) : "";
+      }
+    };
+    stage.addEventListener("pointermove", function (event) { hover.at = textAt(event); hover.update(); });
     stage.addEventListener("pointerleave", function () { hover.at = null; hover.update(); });
   }
 

@@ -1,0 +1,110 @@
+"""Numbers about a stream: its size per layer, and the dimensions with massive activations."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Literal
+
+import numpy as np
+
+from ._arrays import _describe, as_float_array, as_real
+from .stream import ResidualStream
+
+__all__ = ["LAYER_STATS", "layer_stat", "outlier_dims", "top_dims"]
+
+#: The statistics `layer_stat` computes, and how a label says them.
+LAYER_STATS: dict[str, str] = {"rms": "RMS", "norm": "L2 norm", "absmax": "max |x|"}
+
+LayerStat = Literal["rms", "norm", "absmax"]
+
+
+def _layers(stream: Any) -> np.ndarray:
+    """*stream* as ``(layers, d_model)`` floats, NaN where there is no value."""
+    values = stream.values if isinstance(stream, ResidualStream) else stream
+    data = as_float_array(values, name="stream")
+    if np.ma.isMaskedArray(data):
+        data = data.astype(np.float64).filled(np.nan)
+    if data.ndim != 3 or data.size == 0:
+        raise ValueError(
+            f"expected a stream of shape (layers, rows, cols); got {_describe(data)}"
+            + ("; pick one position first, e.g. stream.at(-1)" if data.ndim == 4 else "")
+        )
+    return data.reshape(len(data), -1)
+
+
+def layer_stat(stream: Any, stat: LayerStat = "rms") -> np.ndarray:
+    """
+    One number per layer: ``"rms"`` (root mean square over ``d_model``), ``"norm"``
+    (L2 norm) or ``"absmax"`` (largest ``|x|``), NaN (padding) and inf ignored; float64.
+
+    >>> import numpy as np
+    >>> layer_stat(np.array([[[3.0, 4.0]], [[0.0, 0.0]]]), "norm").tolist()
+    [5.0, 0.0]
+    """
+    if stat not in LAYER_STATS:
+        shown = ", ".join(repr(k) for k in LAYER_STATS)
+        raise ValueError(f"stat must be one of {shown}; got stat={stat!r}")
+    flat = _layers(stream).astype(np.float64)
+    flat = np.where(np.isfinite(flat), flat, np.nan)
+    with warnings.catch_warnings():  # a layer with no finite value: NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        big = np.nanmax(np.abs(flat), axis=1)
+        if stat == "absmax":
+            return big
+        scale = np.where(big > 0, big, 1.0)[:, None]  # squares in units of the max
+        squares = (flat / scale) ** 2
+        if stat == "rms":
+            return scale[:, 0] * np.sqrt(np.nanmean(squares, axis=1))
+        norm = scale[:, 0] * np.sqrt(np.nansum(squares, axis=1))
+        return np.where(np.isfinite(big), norm, np.nan)
+
+
+def outlier_dims(stream: Any, *, factor: float = 100.0) -> np.ndarray:
+    """
+    The dimensions with massive activations: sorted, those whose ``|x|`` exceeds
+    *factor* times the median ``|x|`` of the same layer, in any layer.
+
+    Sun et al. (2024) found a handful of such dimensions in every large language
+    model, 100 to 1000 times the median; they act as biases, and they dominate any
+    colour scale.
+
+    Parameters
+    ----------
+    stream : array-like or ResidualStream
+        ``(layers, rows, cols)``; dimension ``d`` is cell ``(d // cols, d % cols)``.
+    factor : float, default: 100
+        How many medians count as massive.
+
+    Returns
+    -------
+    numpy.ndarray of int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.ones((2, 4, 4))
+    >>> x[1, 2, 3] = 500.0
+    >>> outlier_dims(x).tolist()
+    [11]
+    """
+    factor = as_real(factor, "factor")
+    if not factor > 0:
+        raise ValueError(f"factor must be positive; got factor={factor:g}")
+    magnitude = np.abs(_layers(stream).astype(np.float64))
+    magnitude = np.where(np.isfinite(magnitude), magnitude, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        median = np.nanmedian(magnitude, axis=1, keepdims=True)
+    massive = (magnitude > factor * median) & (median > 0)
+    return np.flatnonzero(massive.any(axis=0))
+
+
+def top_dims(values: np.ndarray, top: int) -> np.ndarray:
+    """The *top* dimensions of one layer (flat) with the largest finite ``|x|``, sorted."""
+    magnitude = np.abs(np.asarray(values, np.float64).ravel())
+    magnitude = np.where(np.isfinite(magnitude), magnitude, -1.0)
+    count = min(top, int(np.count_nonzero(magnitude >= 0)))
+    if count == 0:
+        return np.zeros(0, int)
+    picked = np.argpartition(-magnitude, count - 1)[:count]
+    return np.sort(picked)
