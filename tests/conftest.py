@@ -19,3 +19,16 @@ def stream() -> np.ndarray:
     data = rng.standard_normal((5, 6, 8)).astype(np.float32)
     data[:, 1, 3] *= 40  # an outlier dimension, as in real models
     return data
+
+
+@pytest.fixture
+def gpt2_like() -> np.ndarray:
+    """
+    A GPT-2-small-like stream, (13, 24, 32): the norm grows by two orders of magnitude
+    with depth, and dimensions 138 and 447 carry massive activations from block 2 on.
+    """
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((13, 768)) * np.geomspace(0.1, 10, 13)[:, None]
+    x[2:, 447] = np.geomspace(50, 3000, 11)
+    x[2:, 138] = -np.geomspace(20, 800, 11)
+    return x.reshape(13, 24, 32).astype(np.float32)

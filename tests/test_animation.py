@@ -6,7 +6,7 @@ from matplotlib.figure import Figure
 from matplotlib.testing.decorators import check_figures_equal
 
 from mpl_residual import ResidualStream, ResidualStreamArtist, animate, residual_grid
-from mpl_residual.animation import frame_layers
+from mpl_residual._layers import frame_layers
 
 
 def _run(anim, frame):
@@ -134,3 +134,57 @@ def test_origin_reaches_the_animated_grid(stream):
     anim = animate(stream, origin="lower")
     assert not anim.artist.axes.yaxis_inverted()
     assert animate(stream).artist.axes.yaxis_inverted()
+
+
+def test_grids_already_drawn_change_layer_together(stream):
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2)
+    a = residual_grid(stream, ax=left, title="layer {}".format)
+    b = residual_grid(stream * 2, ax=right)
+    for source in (a, [a, b], fig):
+        anim = animate(source, layers=[1, 3])
+        assert set(anim.artists) <= {a, b} and anim.layers == (1, 3)
+        anim._show(3)
+        assert a.layer == 3 and left.get_title() == "layer 3"
+    assert animate(fig).artists == (a, b)
+    assert a.title in animate(a).followers
+
+
+@pytest.mark.parametrize(
+    ("make", "kwargs", "err", "match"),
+    [
+        (lambda s, f: f(s), {"cmap": "viridis"}, TypeError, r"options \['cmap'\] are for drawing"),
+        (lambda s, f: f(s), {"layer": 1}, TypeError, "pick some with layers=, not layer="),
+    ],
+)
+def test_animating_drawn_grids_refuses_what_cannot_work(stream, make, kwargs, err, match):
+    import matplotlib.pyplot as plt
+
+    def drawn(data):
+        return residual_grid(data, ax=plt.figure().add_subplot())
+
+    with pytest.raises(err, match=match):
+        animate(make(stream, drawn), **kwargs)
+
+
+def test_grids_of_different_lengths_are_not_animated_together(stream):
+    fig, (left, right) = plt.subplots(1, 2)
+    a, b = residual_grid(stream, ax=left), residual_grid(stream[:3], ax=right)
+    with pytest.raises(ValueError, match=r"streams of different lengths \[3, 5\]"):
+        animate([a, b])
+
+
+def test_grids_on_two_figures_or_none():
+    import matplotlib.pyplot as plt
+
+    from mpl_residual import ResidualStreamArtist
+
+    one = residual_grid(np.zeros((2, 2, 2)), ax=plt.figure().add_subplot())
+    two = residual_grid(np.zeros((2, 2, 2)), ax=plt.figure().add_subplot())
+    with pytest.raises(ValueError, match="must be on one figure"):
+        animate([one, two])
+    with pytest.raises(ValueError, match="must be on a figure"):
+        animate(ResidualStreamArtist(np.zeros((2, 2, 2))))
+    with pytest.raises(ValueError, match="holds no ResidualStreamArtist"):
+        animate(plt.figure())

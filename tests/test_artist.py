@@ -237,3 +237,41 @@ def test_hovering_padding_says_it_is_padding():
 def test_d_model_must_fit_the_grid(stream):
     with pytest.raises(ValueError, match=r"d_model=49 does not fit a grid of 48 cells \(6 x 8\)"):
         ResidualStreamArtist(stream, d_model=49)
+
+
+@pytest.mark.parametrize("origin", ["upper", "lower"])
+@pytest.mark.parametrize("zoom", [False, True])
+def test_redrawn_grids_are_the_same_pixels(origin, zoom):
+    # From its second draw at one place a grid is put down as an image: the same bytes.
+    rng = np.random.default_rng(int(zoom) + 2 * (origin == "lower"))
+    stream = rng.standard_normal((3, 37, 53))
+    stream[1, 4, 5] = np.nan
+
+    def drawn(layer, times):
+        fig = FigureCanvasAgg(Figure(figsize=(5.3, 3.1), dpi=87)).figure
+        ax = fig.add_subplot()
+        artist = residual_grid(stream, ax=ax, origin=origin, colorbar=True)
+        if zoom:
+            ax.set_xlim(3.2, 30.7)
+        for _ in range(times):
+            artist.set_layer(layer)
+            fig.canvas.draw()
+            artist.set_layer((layer + 1) % 3)
+        artist.set_layer(layer)
+        fig.canvas.draw()
+        return np.asarray(fig.canvas.buffer_rgba()).copy()
+
+    for layer in range(3):
+        np.testing.assert_array_equal(drawn(layer, 3), drawn(layer, 0))
+
+
+def test_grids_with_lines_or_translucent_cells_stay_quad_meshes(stream):
+    from mpl_residual._raster import CellRaster
+
+    fig = FigureCanvasAgg(Figure()).figure
+    lined = residual_grid(stream, ax=fig.add_subplot(121), linewidth=0.5)
+    seethrough = residual_grid(stream, ax=fig.add_subplot(122), alpha=0.5)
+    renderer = fig.canvas.get_renderer()
+    for artist in (lined, seethrough):
+        raster = CellRaster()
+        assert not raster.applies(artist, renderer) and not raster.applies(artist, renderer)

@@ -360,3 +360,57 @@ def test_capture_needs_a_model_and_npz(tmp_path):
         "capture", "--model", "x", "--prompt", "hi", "-o", "a.gif", cwd=tmp_path, check_rc=2
     )
     assert "capture writes .npz" in proc.stderr
+
+
+# -- analysis views -----------------------------------------------------------------------------
+
+
+def test_normalize_and_mark(tmp_path):
+    proc = run(
+        "render", "--normalize", "rms", "--mark", "top:3", "-o", "n.html", cwd=tmp_path, check_rc=0
+    )
+    assert "7 frames" in proc.stdout
+    import player_pages
+
+    data = player_pages.payload((tmp_path / "n.html").read_text())
+    assert len(data["sprites"]) >= 1  # the title and the marks follow the frames
+    run("render", "--normalize", "ln", "--mark", "50,157", "-o", "n.png", cwd=tmp_path, check_rc=0)
+    run("render", "--mark", "factor:5", "-o", "f.svg", cwd=tmp_path, check_rc=0)
+    assert b"<svg" in (tmp_path / "f.svg").read_bytes()[:400]
+
+
+def test_compare_two_saved_streams(tmp_path):
+    load_sample(position=None).save(tmp_path / "all.npz")
+    load_sample(position=-3).save(tmp_path / "of.npz")
+    proc = run(
+        "render", "--input", "all.npz", "--position", "-2", "--compare", "of.npz", "-o", "d.gif",
+        cwd=tmp_path, check_rc=0,
+    )  # fmt: skip
+    assert "7 frames of 7, compared with of.npz" in proc.stdout
+    with Image.open(tmp_path / "d.gif") as im:
+        assert im.n_frames == 7
+    proc = run(
+        "render", "--input", "all.npz", "--compare", "of.npz", "--layers", "0:4", "-o", "d.png",
+        cwd=tmp_path, check_rc=0,
+    )  # fmt: skip
+    assert "layer 3, compared with of.npz" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--mark", "top:x"], "--mark 'top:x': expected top:N, factor:X or a list"),
+        (["--mark", "999"], "--mark 999: dims [999] are not dimensions of this stream"),
+        (["--normalize", "l2"], "argument --normalize: invalid choice: 'l2'"),
+        (["--compare", "nope.npz"], "--compare 'nope.npz': no such file"),
+    ],
+)
+def test_analysis_usage_errors(tmp_path, args, message):
+    proc = run("render", *args, cwd=tmp_path, check_rc=2)
+    assert message in proc.stderr
+
+
+def test_compare_needs_streams_of_one_shape(tmp_path):
+    ResidualStream(np.zeros((7, 16, 48), np.float32)).save(tmp_path / "wide.npz")
+    proc = run("render", "--compare", "wide.npz", cwd=tmp_path, check_rc=2)
+    assert "holds a 7x16x48 stream; the first is 7x16x24" in proc.stderr

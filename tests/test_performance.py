@@ -145,3 +145,21 @@ def test_a_stream_is_converted_once_per_call(tmp_path, monkeypatch):
 
     layer_sheet(nested)
     assert conversions == ["list"]
+
+
+def test_a_redrawn_grid_is_an_image_not_a_quad_mesh():
+    from matplotlib.collections import QuadMesh
+
+    stream = np.random.default_rng(0).standard_normal((4, 64, 128))
+    fig = _figure()
+    artist = residual_grid(stream, ax=fig.add_subplot())
+    fig.canvas.draw()  # the first draw: a quad mesh
+    renderer = fig.canvas.get_renderer()
+    meshes, mesh_calls = _count(QuadMesh, "draw")
+    with meshes:
+        for layer in range(4):
+            artist.set_layer(layer)
+            artist.draw(renderer)
+    # Once more as a quad mesh, on a scratch canvas, to map the pixels to cells; then
+    # every frame is put down as an image (the same bytes: see test_artist).
+    assert len(mesh_calls) == 1 and mesh_calls[0] is not artist

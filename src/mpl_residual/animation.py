@@ -255,6 +255,8 @@ def build_animation(
     if "layer" in grid_kwargs:
         raise TypeError("every layer is shown in turn; pick some with layers=, not layer=")
     grids = _grids_of(source)
+    if grids == []:
+        raise ValueError("this figure holds no ResidualStreamArtist to animate")
     if grids is not None:
         return _existing(
             grids,
@@ -268,8 +270,6 @@ def build_animation(
             normalize=normalize,
             **grid_kwargs,
         )
-    if isinstance(source, FigureBase):
-        raise ValueError("this figure holds no ResidualStreamArtist to animate")
     data = as_stream(source, rows=grid_kwargs.pop("rows", None))
     raw = data
     if normalize is not None:
@@ -281,7 +281,7 @@ def build_animation(
                 *data.shape[1:],
                 pyplot=pyplot,
                 colorbar=bool(colorbar),
-                extra=0.6 if profile is not None else 0.0,
+                extra=0.45 if profile is not None else 0.0,
             )
         ax = fig.add_subplot()
     elif fig is None:

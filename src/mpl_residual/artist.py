@@ -13,6 +13,7 @@ from matplotlib.text import Text
 
 from ._arrays import _describe, as_float_array, as_index
 from ._layers import check_layer
+from ._raster import CellRaster
 
 __all__ = ["ResidualStreamArtist"]
 
@@ -119,6 +120,7 @@ class ResidualStreamArtist(QuadMesh):
         self._title: Text | None = None
         self._title_format: Callable[[int], str] | None = None
         self._followers: list[Artist] = []
+        self._raster = CellRaster()
         kwargs.setdefault("shading", "flat")
         # Antialiasing follows the lines between cells unless it is asked for: off without
         # lines (as in pcolormesh: no seams between cells), on with them (smooth gaps).
@@ -266,6 +268,11 @@ class ResidualStreamArtist(QuadMesh):
             drawn = self.get_linewidth()[0] > 0 and self.get_edgecolor().size > 0
             if drawn != self.get_antialiased()[0]:
                 self.set_antialiased(drawn)
+        if self.get_visible() and self._raster.applies(self, renderer):
+            # Drawn again where it was: the same pixels as a quad mesh, as an image.
+            self._raster.draw(self, renderer)
+            self.stale = False
+            return
         super().draw(renderer)
 
     # -- hover read-out, O(1) per event -------------------------------------------------

@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from matplotlib import patheffects
 from matplotlib.artist import Artist, allow_rasterization
-from matplotlib.collections import PolyCollection
-from matplotlib.text import Annotation
-from matplotlib.transforms import Bbox
+from matplotlib.collections import PathCollection, PolyCollection
+from matplotlib.font_manager import FontProperties
+from matplotlib.path import Path
+from matplotlib.textpath import TextPath
+from matplotlib.transforms import Affine2D, Bbox
 
 from ._arrays import as_index, as_real
 from .artist import ResidualStreamArtist
@@ -19,7 +20,53 @@ from .outliers import top_dims
 
 __all__ = ["DimMarkers", "mark_dims"]
 
-_HALO = [patheffects.withStroke(linewidth=3.2, foreground="black")]
+#: Outlines and labels: white over a black halo, to read on any colormap.
+INK, HALO = "white", "black"
+
+
+class _Labels:
+    """
+    Dimension numbers as glyph outlines in two path collections (a black halo, then
+    white), drawn in two calls however many there are: `~matplotlib.text.Text` would
+    cost a layout and a rasterization a label a frame.
+    """
+
+    def __init__(self, fig: Any, offset_transform: Any) -> None:
+        self._paths: dict[str, Any] = {}
+        points = Affine2D().scale(1 / 72) + fig.dpi_scale_trans  # glyphs sized in points
+        common = {
+            "offsets": np.zeros((0, 2)),
+            "offset_transform": offset_transform,
+            "transform": points,
+        }
+        self.halo = PathCollection([], facecolors=HALO, edgecolors=HALO, linewidths=2.4, **common)
+        self.ink = PathCollection([], facecolors=INK, edgecolors="none", **common)
+        for collection in (self.halo, self.ink):
+            collection.set_figure(fig)
+
+    def _path(self, text: str) -> Path:
+        if text not in self._paths:
+            size = FontProperties(size="x-small").get_size_in_points()
+            glyphs = TextPath((0, 0), text, size=size)
+            extents = glyphs.get_extents()
+            # centred over the cell's top edge, 3 points above it
+            self._paths[text] = glyphs.transformed(
+                Affine2D().translate(-extents.x0 - extents.width / 2, 3)
+            )
+        return self._paths[text]
+
+    def set(self, dims: np.ndarray, at: np.ndarray) -> None:
+        paths = [self._path(str(d)) for d in dims]
+        for collection in (self.halo, self.ink):
+            collection.set_paths(paths)
+            collection.set_offsets(at if len(at) else np.zeros((0, 2)))
+
+    def draw(self, renderer: Any) -> None:
+        self.halo.draw(renderer)
+        self.ink.draw(renderer)
+
+    def extents(self, renderer: Any) -> list[Bbox]:
+        return [c.get_window_extent(renderer) for c in (self.halo, self.ink)]
 
 
 class DimMarkers(Artist):
@@ -28,7 +75,8 @@ class DimMarkers(Artist):
 
     Made by `mark_dims`; it follows the artist's layer (it listens with
     ``add_callback``) and redraws what it marks.  White outlines and labels with a
-    black halo read on any colormap.
+    black halo read on any colormap; a step costs two or four path-collection draws,
+    however many cells are marked, so blitted animations stay fast.
 
     Attributes
     ----------
@@ -56,22 +104,22 @@ class DimMarkers(Artist):
         super().__init__()
         self._target = artist
         self._fixed = None if dims is None else np.asarray(dims, dtype=int)
-        self._top, self._factor, self._labels = top, factor, labels
+        self._top, self._factor = top, factor
         ax = artist.axes
-        self._outlines = PolyCollection(
-            [],
-            facecolors="none",
-            edgecolors="white",
-            linewidths=1.4,
-            path_effects=_HALO,
-            transform=artist.get_transform(),
-        )
-        self._texts: list[Annotation] = []
+        fig = ax.get_figure(root=False)
+        transform = artist.get_transform()
+        self._outlines = [
+            PolyCollection([], facecolors="none", edgecolors=color, linewidths=width,
+                           transform=transform)
+            for color, width in ((HALO, 3.0), (INK, 1.3))
+        ]  # fmt: skip
+        for outline in self._outlines:
+            outline.set_figure(fig)
+            outline.set_clip_path(ax.patch)
+        self._labels = _Labels(fig, transform) if labels else None
         self.dims = np.zeros(0, int)
         self.set_zorder(artist.get_zorder() + 0.5)
         ax.add_artist(self)
-        self._outlines.set_figure(self.get_figure(root=False))
-        self._outlines.set_clip_path(ax.patch)
         self._update(artist)
         artist.add_callback(self._update)
         artist.add_follower(self)
@@ -93,44 +141,23 @@ class DimMarkers(Artist):
 
     def _update(self, artist: ResidualStreamArtist) -> None:
         dims = self._choose(artist)
-        if np.array_equal(dims, self.dims) and len(self._texts) == len(dims) * self._labels:
+        if np.array_equal(dims, self.dims):
             return
         self.dims = dims
-        cols = artist.stream.shape[2]
-        rows_, cols_ = np.divmod(dims, cols)
-        self._outlines.set_verts(
-            [
-                [
-                    (c - 0.46, r - 0.46),
-                    (c + 0.46, r - 0.46),
-                    (c + 0.46, r + 0.46),
-                    (c - 0.46, r + 0.46),
-                ]
-                for r, c in zip(rows_, cols_, strict=True)
-            ]
-        )
-        self._texts = []
-        if self._labels:
-            for dim, r, c in zip(dims, rows_, cols_, strict=True):
-                text = Annotation(
-                    str(dim),
-                    xy=(c, r),
-                    xycoords=artist.get_transform(),
-                    xytext=(0, 5),
-                    textcoords="offset points",
-                    ha="center",
-                    va="bottom",
-                    fontsize="x-small",
-                    color="white",
-                    path_effects=_HALO,
-                    annotation_clip=False,
-                )
-                text.set_figure(self.get_figure(root=False))
-                self._texts.append(text)
+        rows, cols = np.divmod(dims, artist.stream.shape[2])
+        corners = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * 0.46
+        cells = np.stack([cols, rows], axis=-1).astype(float)
+        for outline in self._outlines:
+            outline.set_verts(cells[:, None, :] + corners[None])
+        if self._labels is not None:
+            # Over the cell's top edge on screen, whichever way the y axis runs.
+            up = 0.5 if artist.axes.yaxis_inverted() else -0.5
+            self._labels.set(dims, cells - [0, up])
         self.stale = True
 
     def get_children(self) -> list[Artist]:
-        return [self._outlines, *self._texts]
+        labels = [] if self._labels is None else [self._labels.halo, self._labels.ink]
+        return [*self._outlines, *labels]
 
     def get_window_extent(self, renderer: Any = None) -> Bbox:
         boxes = [a.get_window_extent(renderer) for a in self.get_children()]
@@ -139,11 +166,12 @@ class DimMarkers(Artist):
 
     @allow_rasterization
     def draw(self, renderer: Any) -> None:
-        if not self.get_visible():
+        if not self.get_visible() or not len(self.dims):
             return
-        self._outlines.draw(renderer)
-        for text in self._texts:
-            text.draw(renderer)
+        for outline in self._outlines:
+            outline.draw(renderer)
+        if self._labels is not None:
+            self._labels.draw(renderer)
         self.stale = False
 
 

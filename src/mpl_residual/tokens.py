@@ -114,7 +114,7 @@ def token_sheet(
             figsize=_sheet_size(len(picked_tokens), len(picked_layers), n_rows, n_cols),
             layout="constrained",
         )
-        fig.get_layout_engine().set(w_pad=0.01, h_pad=0.01, wspace=0.02, hspace=0.02)
+        fig.get_layout_engine().set(w_pad=0.05, h_pad=0.03, wspace=0.02, hspace=0.02)
     axes = fig.subplots(len(picked_tokens), len(picked_layers), squeeze=False)
     first = None
     small = mpl.rcParams["font.size"] * 0.8
@@ -132,7 +132,12 @@ def token_sheet(
                 ax.set_title(literal(name), fontsize=small)
             if j == 0:
                 token = repr(tokens[position]) if tokens else f"position {position}"
-                ax.set_ylabel(literal(token), rotation=0, ha="right", va="center", fontsize=small)
+                # A text of the Axes rather than its y label: constrained layout makes
+                # room for the whole of it (it counts a y label's width as nothing).
+                ax.text(
+                    -0.04, 0.5, literal(token), transform=ax.transAxes,
+                    ha="right", va="center", fontsize=small,
+                )  # fmt: skip
     if options is not None:
         add_colorbar(first, chosen, options, ax=list(axes.ravel()))
     return fig

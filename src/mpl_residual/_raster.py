@@ -1,0 +1,128 @@
+"""
+Drawing a grid's cells as an image, pixel for pixel what Agg's quad mesh draws.
+
+Agg draws a quad mesh of 8192 cells in about 3.5 ms, a path per cell; blitted
+animations and sliders redraw it every step.  When the cells are opaque, not
+antialiased and without lines, each pixel shows exactly one cell: which one depends
+only on where the mesh is on the canvas.  That map is found once, by letting Agg
+itself draw the mesh with each cell's number as its colour; every later draw gathers
+the cells' colours through it and puts the pixels on the canvas as an image (about a
+third of the time), the same bytes a quad-mesh draw would give.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from matplotlib.backends.backend_agg import RendererAgg
+from matplotlib.collections import QuadMesh
+
+__all__: list[str] = []
+
+
+def _key(artist: Any, renderer: RendererAgg) -> tuple:
+    clip = artist.get_clip_box()
+    path = artist.get_clip_path()
+    return (
+        renderer.width,
+        renderer.height,
+        renderer.dpi,
+        artist.get_transform().get_matrix().tobytes(),
+        None if clip is None else tuple(clip.extents),
+        None if path is None else path.get_fully_transformed_path().vertices.tobytes(),
+    )
+
+
+class CellRaster:
+    """
+    Which cell each pixel of a canvas shows, and the cells' colours gathered by it.
+
+    The map pays off from the second draw at one place on one canvas (one draw costs
+    about what a quad mesh does), so a figure drawn once is drawn as a quad mesh.
+    """
+
+    def __init__(self) -> None:
+        self._key: tuple | None = None
+        self._seen: tuple | None = None
+        self._index: np.ndarray | None = None
+        self._origin = (0, 0)
+
+    def applies(self, artist: Any, renderer: Any) -> bool:
+        """
+        Whether *artist* can be drawn this way on *renderer* with the same result, and
+        it pays: the grid was drawn at this place on this canvas before.
+        """
+        if type(renderer) is not RendererAgg or artist.get_antialiased()[0]:
+            return False
+        if artist.get_hatch() or artist.get_path_effects() or artist.get_sketch_params():
+            return False
+        if artist.get_alpha() is not None and artist.get_alpha() < 1:
+            return False
+        edges = np.asarray(artist.get_edgecolor())
+        if artist.get_linewidth()[0] > 0 and edges.size and np.any(edges[:, 3] > 0):
+            return False
+        if not artist.get_transform().is_affine:
+            return False
+        key = _key(artist, renderer)
+        repeated = key in (self._key, self._seen)
+        self._seen = key
+        return repeated
+
+    def _map(self, artist: Any, renderer: RendererAgg) -> None:
+        """Let Agg draw the mesh with each cell's number as its colour, and read it back."""
+        rows, cols = artist.stream.shape[1:]
+        n = rows * cols
+        numbers = np.arange(1, n + 1)
+        colors = np.stack(
+            [(numbers >> 16) & 255, (numbers >> 8) & 255, numbers & 255, np.full(n, 255)], -1
+        )
+        mesh = QuadMesh(
+            artist.get_coordinates(),
+            facecolors=colors / 255,
+            edgecolors="none",
+            linewidths=0,
+            antialiased=False,
+            transform=artist.get_transform(),
+        )
+        mesh._antialiased = False
+        mesh.set_figure(artist.get_figure(root=False))
+        mesh.set_clip_box(artist.get_clip_box())
+        clip = artist.get_clip_path()
+        if clip is not None:
+            mesh.set_clip_path(clip)
+        scratch = RendererAgg(renderer.width, renderer.height, renderer.dpi)
+        scratch.clear()
+        mesh.draw(scratch)
+        rgba = np.asarray(scratch.buffer_rgba())
+        index = (rgba[..., 0].astype(np.int64) << 16) | (rgba[..., 1].astype(np.int64) << 8)
+        index = (index | rgba[..., 2]) - 1
+        index[rgba[..., 3] != 255] = -1
+        painted = np.argwhere(index >= 0)
+        if painted.size == 0:
+            self._index, self._origin = None, (0, 0)
+            return
+        (top, left), (bottom, right) = painted.min(0), painted.max(0) + 1
+        self._index = index[top:bottom, left:right]
+        self._origin = (left, renderer.height - bottom)  # draw_image's lower left corner
+
+    def draw(self, artist: Any, renderer: RendererAgg) -> None:
+        """Draw *artist*'s cells (its face colours for the layer on show) on *renderer*."""
+        key = _key(artist, renderer)
+        if key != self._key:
+            self._map(artist, renderer)
+            self._key = key
+        if self._index is None:
+            return
+        artist.update_scalarmappable()
+        rows, cols = artist.stream.shape[1:]
+        colors = np.floor(artist.get_facecolors() * 255 + 0.5).astype(np.uint8)
+        palette = np.zeros((rows * cols + 1, 4), np.uint8)  # the last one: transparent
+        palette[:-1] = colors.reshape(-1, 4)
+        pixels = palette.view(np.uint32)[:, 0][self._index]  # -1 picks the last
+        pixels = pixels.view(np.uint8).reshape(*self._index.shape, 4)
+        gc = renderer.new_gc()
+        try:
+            renderer.draw_image(gc, *self._origin, pixels[::-1])
+        finally:
+            gc.restore()

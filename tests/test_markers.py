@@ -1,0 +1,112 @@
+"""Massive dimensions: `outlier_dims`, and `mark_dims` outlines that follow the layer."""
+
+import numpy as np
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from mpl_residual import DimMarkers, animate, mark_dims, outlier_dims, residual_grid, to_grid
+
+
+def _grid(stream, **kwargs):
+    ax = FigureCanvasAgg(Figure()).figure.add_subplot()
+    return residual_grid(stream, ax=ax, **kwargs)
+
+
+def test_outlier_dims_finds_the_massive_dimensions(gpt2_like):
+    assert outlier_dims(gpt2_like).tolist() == [138, 447]
+    assert outlier_dims(gpt2_like, factor=1e6).tolist() == []
+    # the median of each layer, in any layer: dimension 447 is massive from layer 2 on
+    early = gpt2_like[:2]
+    assert 447 not in outlier_dims(early).tolist()
+
+
+def test_outlier_dims_ignores_padding_and_nonfinite():
+    flat = np.ones((2, 10))
+    flat[1, 3] = 1e4
+    flat[0, 5] = np.inf
+    grid = to_grid(flat, 4, pad=True)
+    assert outlier_dims(grid).tolist() == [3]
+    with pytest.raises(ValueError, match="factor must be positive"):
+        outlier_dims(grid, factor=0)
+
+
+def test_fixed_dims_in_every_layer(gpt2_like):
+    artist = _grid(gpt2_like)
+    marks = mark_dims(artist, [447, 138, 447])
+    assert isinstance(marks, DimMarkers) and marks.dims.tolist() == [138, 447]
+    assert marks in artist.axes.get_children() and marks in artist.followers
+    halo, outline, *labels = marks.get_children()
+    centres = [p.vertices[:4].mean(axis=0).tolist() for p in outline.get_paths()]
+    assert centres == [[10.0, 4.0], [31.0, 13.0]]  # (col, row) of 138 and 447 in 24 x 32
+    assert len(halo.get_paths()) == 2 and len(labels) == 2  # the labels' halo and ink
+    for collection in labels:  # glyphs of "138" and "447", over their cells
+        assert len(collection.get_paths()) == 2
+        np.testing.assert_allclose(collection.get_offsets(), [[10, 3.5], [31, 12.5]])
+
+
+def test_top_and_factor_follow_the_layer(gpt2_like):
+    artist = _grid(gpt2_like)
+    top = mark_dims(artist, top=2, labels=False)
+    massive = mark_dims(artist, factor=100)
+    assert massive.dims.tolist() == []  # layer 0: nothing massive yet
+    artist.set_layer(6)
+    assert top.dims.tolist() == [138, 447]
+    assert massive.dims.tolist() == [138, 447]
+    assert len(top.get_children()) == 2  # outlines only (halo and ink), no labels
+    artist.set_layer(0)
+    layer0 = np.abs(gpt2_like[0].ravel())
+    assert top.dims.tolist() == sorted(np.argsort(layer0)[-2:].tolist())
+
+
+def test_marks_are_drawn_and_exported(gpt2_like, tmp_path):
+    import player_pages
+    from mpl_residual import save_animation
+
+    anim = animate(gpt2_like)
+    mark_dims(anim.artist, factor=100)
+    anim.figure.canvas.draw()
+    path = save_animation(anim, tmp_path / "m.html", progress=False)
+    frames = player_pages.frames(path.read_text())
+    ax = anim.artist.axes
+    x, y = ax.transData.transform((31 - 0.46, 13))  # the left edge of dim 447's outline
+    height = frames[0].shape[0]
+    at = (height - int(y), int(round(x)))
+    assert not np.array_equal(frames[0][at], frames[6][at])  # outlined in layer 6 only
+    assert frames[6][at].min() > 200  # white
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "err", "match"),
+    [
+        ((), {}, TypeError, "mark_dims takes one of dims=, top= or factor=; got none"),
+        (([1],), {"top": 2}, TypeError, "got dims, top"),
+        (([768],), {}, ValueError, r"dims \[768\] are not dimensions of this stream"),
+        (("12",), {}, TypeError, "dims must be a sequence of dimensions"),
+        ((), {"top": 0}, ValueError, "top must be at least 1"),
+        ((), {"factor": -1}, ValueError, "factor must be positive"),
+        ((), {"factor": "x"}, TypeError, "factor must be a number"),
+    ],
+)
+def test_bad_arguments(gpt2_like, args, kwargs, err, match):
+    with pytest.raises(err, match=match):
+        mark_dims(_grid(gpt2_like), *args, **kwargs)
+
+
+def test_the_artist_must_be_drawn():
+    from mpl_residual import ResidualStreamArtist
+
+    with pytest.raises(ValueError, match="must be on an Axes"):
+        mark_dims(ResidualStreamArtist(np.zeros((2, 2, 2))), top=1)
+    with pytest.raises(TypeError, match="needs a ResidualStreamArtist"):
+        mark_dims("grid", top=1)
+
+
+@pytest.mark.mpl_image_compare(style="default", remove_text=True)
+def test_image_marked_dims(gpt2_like):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.4), layout="constrained")
+    artist = residual_grid(gpt2_like, ax=ax, layer=9, colorbar=True)
+    mark_dims(artist, factor=100, labels=False)
+    return fig
