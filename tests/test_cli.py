@@ -414,3 +414,17 @@ def test_compare_needs_streams_of_one_shape(tmp_path):
     ResidualStream(np.zeros((7, 16, 48), np.float32)).save(tmp_path / "wide.npz")
     proc = run("render", "--compare", "wide.npz", cwd=tmp_path, check_rc=2)
     assert "holds a 7x16x48 stream; the first is 7x16x24" in proc.stderr
+
+
+def test_every_token_and_a_profile(tmp_path):
+    proc = run("render", "--tokens", "-o", "t.png", cwd=tmp_path, check_rc=0)
+    assert proc.stdout.startswith("wrote t.png (7 layers, 16x24 grid")
+    load_sample(position=-2).save(tmp_path / "one.npz")
+    proc = run("render", "--tokens", "--input", "one.npz", "-o", "t.png", cwd=tmp_path, check_rc=2)
+    assert "holds one position; capture with --all-positions" in proc.stderr
+    proc = run("render", "--tokens", "-o", "t.gif", cwd=tmp_path, check_rc=2)
+    assert "--tokens draws a picture" in proc.stderr
+    run("render", "--profile", "rms", "-o", "p.png", cwd=tmp_path, check_rc=0)
+    run("render", "--profile", "absmax", "-o", "p.html", cwd=tmp_path, check_rc=0)
+    with Image.open(tmp_path / "p.png") as im:
+        assert im.size[1] > im.size[0] * 0.8  # the sheet, and the panel under it

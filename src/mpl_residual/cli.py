@@ -21,10 +21,12 @@ from .compare import compare
 from .export import SUPPORTED_SUFFIXES, check_fps, save_animation
 from .markers import mark_dims
 from .normalize import normalize
+from .profile import layer_profile
 from .sample import load_sample
-from .sheet import layer_sheet
+from .sheet import layer_sheet, sheet_layout
 from .stream import ResidualStream
 from .styles import STYLES, style_context
+from .tokens import token_sheet
 
 __all__ = ["main"]
 
@@ -259,6 +261,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="a second saved stream: draw both on one scale and their difference "
         "(pictures show the last of --layers)",
     )
+    views.add_argument(
+        "--profile",
+        choices=("rms", "norm", "absmax"),
+        help="a panel of each layer's size under the grid(s), its marker following",
+    )
+    views.add_argument(
+        "--tokens",
+        action="store_true",
+        help="every position (a stream captured with --all-positions): one row of grids "
+        "per token, one column per layer (a picture)",
+    )
     look = render.add_argument_group("look")
     look.add_argument(
         "--style",
@@ -418,6 +431,13 @@ def _input_stream(args: argparse.Namespace) -> ResidualStream:
             if path.suffix.lower() not in INPUTS:
                 raise UsageError(f"--input {str(path)!r}: expected a .npz or .npy file")
             stream = ResidualStream.load(path)
+            if args.tokens:
+                if stream.values.ndim != 4:
+                    raise UsageError(
+                        f"--tokens: {str(path)!r} holds one position; capture with "
+                        "--all-positions to draw every token"
+                    )
+                return stream
             if stream.values.ndim == 4:
                 return stream.at(-1 if args.position is None else args.position)
             if args.position is not None:
@@ -426,6 +446,8 @@ def _input_stream(args: argparse.Namespace) -> ResidualStream:
                     "--all-positions to choose later"
                 )
             return stream
+        if args.tokens:
+            return _model_stream(args, position=None) if args.model else load_sample(position=None)
         if args.model:
             return _model_stream(args, position=-1 if args.position is None else args.position)
         return load_sample() if args.position is None else load_sample(position=args.position)
@@ -485,6 +507,9 @@ def _drawn(
     """The animation (None for a picture) and the figure of a render."""
     grid = {"robust": args.robust, "vmin": args.vmin, "vmax": args.vmax, "cmap": args.cmap}
     layers = _parse_layers(args.layers)
+    if args.tokens:
+        shown_stream = normalize(stream, args.normalize) if args.normalize else stream
+        return None, token_sheet(shown_stream, layers=layers, **grid)
     if other is not None:
         pair = [stream, other]
         if args.normalize:
@@ -495,15 +520,37 @@ def _drawn(
         fig = artists[0].get_figure(root=True)
         if suffix not in ANIMATIONS:
             return None, fig
-        anim = build_animation(artists, pyplot=False, layers=layers)
+        anim = build_animation(artists, pyplot=False, layers=layers, profile=args.profile)
     elif suffix in ANIMATIONS:
         anim = build_animation(
-            stream, pyplot=False, layers=layers, colorbar=True, normalize=args.normalize, **grid
+            stream,
+            pyplot=False,
+            layers=layers,
+            colorbar=True,
+            normalize=args.normalize,
+            profile=args.profile,
+            **grid,
         )
     else:
-        return None, layer_sheet(stream, layers=layers, normalize=args.normalize, **grid)
+        return None, _sheet(stream, layers, args, grid)
     anim.mark_rendered()  # saved by the caller, or given up with a usage error
     return anim, anim.figure
+
+
+def _sheet(stream: ResidualStream, layers: Any, args: argparse.Namespace, grid: dict) -> Any:
+    """A layer sheet, with a profile panel under it for --profile."""
+    if args.profile is None:
+        return layer_sheet(stream, layers=layers, normalize=args.normalize, **grid)
+    import matplotlib.pyplot as plt
+
+    n_panels = len(frame_layers(len(stream), layers))
+    ncols, (width, height) = sheet_layout(n_panels, *stream.shape[-2:])
+    panel = max(1.4, 0.3 * height)  # the profile's height, in inches
+    fig = plt.figure(figsize=(width, height + panel), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[height, panel])
+    layer_sheet(stream, layers=layers, normalize=args.normalize, fig=top, ncols=ncols, **grid)
+    layer_profile(stream, ax=bottom.add_subplot(), stat=args.profile)
+    return fig
 
 
 def _label(path: str | None, fallback: str) -> str:
@@ -524,6 +571,12 @@ def _render(args: argparse.Namespace) -> str:
         raise UsageError("--prompt needs --model NAME_OR_PATH")
     if args.vmin is not None and args.vmax is not None and args.vmin > args.vmax:
         raise UsageError(f"--vmin {args.vmin:g} is above --vmax {args.vmax:g}")
+    if args.tokens:
+        if suffix in ANIMATIONS:
+            raise UsageError(f"--tokens draws a picture; use {', '.join(PICTURES)}")
+        for option in ("compare", "profile", "position", "mark"):
+            if getattr(args, option) is not None:
+                raise UsageError(f"--tokens draws every position; drop --{option}")
     fps = 5.0 if args.fps is None else args.fps
     if suffix in ANIMATIONS:
         try:

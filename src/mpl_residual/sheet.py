@@ -19,6 +19,18 @@ from .stream import layer_titles
 __all__ = ["layer_sheet"]
 
 
+def sheet_layout(
+    n_panels: int, n_rows: int, n_cols: int, *, colorbar: bool = True
+) -> tuple[int, tuple[float, float]]:
+    """
+    How `layer_sheet` lays out *n_panels* grids of *n_rows* x *n_cols* on a figure of
+    its own: the panels per row, and the figure's size in inches.
+    """
+    ncols = _best_ncols(n_panels, n_rows, n_cols)
+    nrows = math.ceil(n_panels / ncols)
+    return ncols, fitted_size(n_rows, n_cols, nrows=nrows, ncols=ncols, colorbar=colorbar)
+
+
 def _best_ncols(n_panels: int, n_rows: int, n_cols: int, target: float = 4 / 3) -> int:
     """Columns of panels that bring the sheet's aspect closest to *target*."""
 
