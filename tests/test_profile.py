@@ -115,3 +115,31 @@ def test_image_grid_with_profile(gpt2_like):
     anim = animate(gpt2_like, profile="norm", colorbar=True, normalize="rms")
     anim._show(8)
     return anim.figure
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".mp4"])
+def test_the_marker_moves_in_raster_exports(gpt2_like, tmp_path, suffix):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from PIL import Image, ImageSequence
+
+    fig = FigureCanvasAgg(Figure(figsize=(4, 4))).figure
+    anim = animate(gpt2_like, fig=fig, profile="rms", layers=[0, 6])
+    path = save_animation(anim, tmp_path / f"p{suffix}", progress=False)
+    if suffix == ".gif":
+        with Image.open(path) as im:
+            frames = [np.asarray(f.convert("RGB")).astype(int) for f in ImageSequence.Iterator(im)]
+    else:
+        import subprocess
+
+        import imageio_ffmpeg
+
+        raw = subprocess.run(
+            [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "rawvideo",
+             "-pix_fmt", "rgb24", "-"],
+            capture_output=True, check=True,
+        ).stdout  # fmt: skip
+        frames = list(np.frombuffer(raw, np.uint8).reshape(-1, 400, 400, 3).astype(int))
+    x0, y0, x1, y1 = (int(v) for v in anim.profile.ax.bbox.extents)
+    panel = (slice(400 - y1, 400 - y0), slice(x0, x1))
+    assert np.abs(frames[0][panel] - frames[1][panel]).max() > 100  # the marker moved
