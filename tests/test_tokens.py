@@ -71,3 +71,14 @@ def test_image_token_sheet():
         for text in ax.texts:
             text.set_visible(False)
     return fig
+
+
+def test_normalized_per_layer_and_token():
+    from mpl_residual import normalize
+
+    every = load_sample(position=None)
+    fig = token_sheet(every, normalize="ln", layers=[2])
+    artist = _panels(fig)[4].collections[0]
+    np.testing.assert_allclose(artist.get_array(), normalize(every, "ln").values[2, 4], atol=1e-6)
+    bar = _panels(fig)[0].collections[0].colorbar  # one colorbar, on the first panel
+    assert bar.ax.get_ylabel() == "σ of the layer (LayerNorm)"

@@ -508,8 +508,7 @@ def _drawn(
     grid = {"robust": args.robust, "vmin": args.vmin, "vmax": args.vmax, "cmap": args.cmap}
     layers = _parse_layers(args.layers)
     if args.tokens:
-        shown_stream = normalize(stream, args.normalize) if args.normalize else stream
-        return None, token_sheet(shown_stream, layers=layers, **grid)
+        return None, token_sheet(stream, layers=layers, normalize=args.normalize, **grid)
     if other is not None:
         pair = [stream, other]
         if args.normalize:

@@ -8,10 +8,12 @@ import matplotlib as mpl
 import numpy as np
 
 from ._arrays import _describe, as_float_array
-from ._colorbar import add_colorbar, colorbar_options
+from ._colorbar import add_colorbar, colorbar_options, with_unit
 from ._layers import LayerSelection, frame_layers
 from ._text import literal
 from .heatmap import draw_grid
+from .normalize import normalize as normalized
+from .normalize import unit
 from .scaling import stream_norm
 from .stream import ResidualStream
 
@@ -41,6 +43,7 @@ def token_sheet(
     positions: LayerSelection = None,
     fig: Figure | None = None,
     colorbar: bool | dict = True,
+    normalize: str | None = None,
     **grid_kwargs: Any,
 ) -> Figure:
     """
@@ -64,9 +67,11 @@ def token_sheet(
         Where to draw; default: a new pyplot figure sized for a page.
     colorbar : bool or dict, default: True
         One colorbar for every panel; a dict goes to `~matplotlib.figure.Figure.colorbar`.
+    normalize : {None, "rms", "ln"}, optional
+        Each layer at each position on its own scale (see `normalize`); the colorbar
+        says the unit.
     **grid_kwargs
-        Passed to `residual_grid` for every panel (``cmap``, ``vmin``, ``robust``,
-        ``normalize`` is not one: normalize the stream first with `normalize`).
+        Passed to `residual_grid` for every panel (``cmap``, ``vmin``, ``robust``, ...).
 
     Returns
     -------
@@ -90,6 +95,9 @@ def token_sheet(
             + _describe(data)
             + ("; capture with position=None (or --all-positions)" if data.ndim == 3 else "")
         )
+    if normalize is not None:
+        data = normalized(data, normalize)
+        colorbar = with_unit(colorbar, unit(normalize))
     n_layers, n_tokens, n_rows, n_cols = data.shape
     picked_layers = frame_layers(n_layers, layers)
     try:
