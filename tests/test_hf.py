@@ -318,15 +318,58 @@ def test_minilm_padding_either_side_matches_each_text_alone(minilm, side):
 
 def test_minilm_residual_stream(minilm):
     model, tokenizer = minilm
-    stream = hf.residual_stream(model, tokenizer, "Paris is the capital of France", position=-3)
+    stream = hf.residual_stream(model, tokenizer, "Paris is the capital of France", position=-2)
     assert isinstance(stream, ResidualStream)
     assert stream.tokens == ("[CLS]", "paris", "is", "the", "capital", "of", "france", "[SEP]")
+    assert stream.special == (0, 7)
     assert stream.token == "of" and stream.position == 5
     assert stream.layer_names == ("embeddings", *(f"block {i}" for i in range(1, 7)))
     assert stream.title(5) == "layer 5 · 'of'" and stream.d_model == 384
     assert np.asarray(stream).shape == (7, 16, 24)
     artist = residual_grid(stream, layer=-1, title=stream.title)
     assert artist.n_layers == 7 and artist.axes.get_title() == "layer 6 · 'of'"
+
+
+@pytest.mark.parametrize(
+    ("position", "token", "raw"),
+    [(-1, "france", 6), (-7, "[CLS]", 0), (0, "[CLS]", 0), (7, "[SEP]", 7), ("PARIS", "paris", 1)],
+)
+def test_minilm_positions_mean_words(minilm, position, token, raw):
+    """Negative positions count back from the last word, not [SEP]; capture keeps raw ones."""
+    model, tokenizer = minilm
+    text = "Paris is the capital of France"
+    stream = hf.residual_stream(model, tokenizer, text, position=position)
+    assert stream.token == token and stream.position == raw
+    inputs = tokenizer(text, return_tensors="pt")
+    np.testing.assert_array_equal(stream, hf.capture(model, inputs, position=raw))
+    every = hf.residual_stream(model, tokenizer, text, position=None)
+    np.testing.assert_array_equal(every.at(position), stream)
+    assert every.at(position).title(3) == stream.title(3)
+    assert hf.capture(model, inputs, position=-1).tobytes() == every.values[:, 7].tobytes()
+
+
+def test_minilm_a_word_that_is_not_there(minilm):
+    model, tokenizer = minilm
+    with pytest.raises(
+        ValueError, match=r"no token reads 'London'; the tokens are '\[CLS\]', 'paris'"
+    ):
+        hf.residual_stream(model, tokenizer, "Paris is nice", position="London")
+    with pytest.raises(IndexError, match=r"position=-5 is out of range for 5 tokens counted back"):
+        hf.residual_stream(model, tokenizer, "Paris is nice", position=-5)
+    # A word in pieces is found by a piece, its marker aside.
+    stream = hf.residual_stream(model, tokenizer, "unaffable", position="ffa")
+    assert stream.token == "##ffa" and stream.position == 2
+
+
+def test_minilm_has_no_lm_head_for_the_lens(minilm):
+    model, tokenizer = minilm
+    with pytest.raises(
+        ValueError, match=r"BertModel has no output embedding .* AutoModelForCausalLM"
+    ):
+        hf.residual_stream(model, tokenizer, "Paris", lens=5)
+    stream = hf.residual_stream(model, tokenizer, "Paris")
+    with pytest.raises(ValueError, match="BertModel has no output embedding"):
+        hf.logit_lens(model, stream)
 
 
 def test_minilm_dispatched_with_device_map(minilm, tmp_path):

@@ -32,7 +32,14 @@ def _stream(**kwargs):
     [
         ({"layer_names": ("a", "b")}, ValueError, "2 layer names for 3 layers"),
         ({"position": 2}, IndexError, r"position=2 is out of range for 2 tokens; valid: -2 to 1"),
-        ({"position": "1"}, TypeError, "position must be an integer; got str '1'"),
+        ({"position": 1.0}, TypeError, "position must be an integer or a token's text; got"),
+        ({"position": "Paris"}, ValueError, r"no token reads 'Paris'; the tokens are 'The', "),
+        ({"special": (2,)}, IndexError, r"special must hold indices into the 2 tokens; got \[2\]"),
+        ({"predictions": ((),)}, ValueError, "predictions for 1 layers of 3 layers"),
+        ({"predictions": (((" a", 2.0),),) * 3}, ValueError, "the probability 2.0; expected 0 to"),
+        ({"predictions": (((" a", float("nan")),),) * 3}, ValueError, "probability nan"),
+        ({"predictions": ((("a",),),) * 3}, TypeError, r"\(token, probability\) pairs; got"),
+        ({"predictions": (((3, 0.5),),) * 3}, TypeError, "a token of type int; tokens are str"),
         ({"tokens": (), "position": -1}, ValueError, "counts from the end of tokens"),
         ({"d_model": 7}, ValueError, r"d_model=7 does not fit the 2 x 3 grid"),
         ({"d_model": 3}, ValueError, r"d_model=3 does not fit the 2 x 3 grid"),
@@ -67,6 +74,57 @@ def test_values_shape_and_type():
 
 def test_negative_position_is_stored_as_the_index_it_means():
     assert _stream(position=-1).position == 1 and _stream(position=-1).token == " capital"
+
+
+def test_positions_count_back_from_the_last_word_and_name_tokens():
+    tokens = ("[CLS]", "the", "city", "of", "paris", "[SEP]")
+    values = np.zeros((2, 6, 2, 2), np.float32)
+    every = ResidualStream(values, tokens=tokens, special=(5, 0))
+    assert every.special == (0, 5)
+    assert every.at(-1).token == "paris" and every.at(-1).position == 4
+    assert every.at(-4).token == "the" and every.at(-5).token == "[CLS]"
+    assert every.at(5).token == "[SEP]"
+    assert every.at("PARIS").position == 4 and every.at(" city ").position == 2
+    with pytest.raises(IndexError, match=r"position=-6 is out of range for 6 tokens counted back"):
+        every.at(-6)
+    with pytest.raises(ValueError, match=r"no token reads 'eiffel'; the tokens are '\[CLS\]'"):
+        every.at("eiffel")
+    with pytest.raises(ValueError, match="names no word"):
+        every.at(" ")
+    # The same rule when the stream is made, and without special tokens, from the end.
+    one = values[:, 0]
+    assert ResidualStream(one, tokens=tokens, special=(0, 5), position=-1).token == "paris"
+    assert ResidualStream(one, tokens=tokens, position=-1).token == "[SEP]"
+    with pytest.raises(ValueError, match="names a token, but this stream has no tokens"):
+        ResidualStream(values).at("paris")
+
+
+def test_the_last_matching_token_is_taken_whatever_its_marker():
+    tokens = ("ĠThe", "Ġcat", "Ġsat", "▁on", "Ġthe", "##mat", "ĠCat")
+    every = ResidualStream(np.zeros((1, 7, 1, 1)), tokens=tokens)
+    assert every.at("the").position == 4
+    assert every.at("cat").position == 6
+    assert every.at("mat").position == 5 and every.at("on").position == 3
+
+
+def test_predictions_make_the_title_and_survive_save_and_load(tmp_path):
+    predictions = (((" Paris", 0.31), (" France", 0.2)), (("$", 0.004),), ((" a", 0.0001),))
+    stream = _stream(predictions=predictions, special=(0,))
+    assert stream.title(0) == "layer 0 · ' capital' → ' Paris' 31%"
+    assert stream.title(1) == "layer 1 · ' capital' → '\\$' 0.4%"
+    assert stream.title(2) == "layer 2 · ' capital' → ' a' <0.1%"
+    back = ResidualStream.load(stream.save(tmp_path / "p.npz"))
+    assert back.predictions == predictions and back.special == (0,)
+    assert back.refold(3).predictions == predictions
+    no_token = ResidualStream(stream.values, predictions=predictions)
+    assert no_token.title(0) == "layer 0 → ' Paris' 31%"
+    quiet = _stream(predictions=((), (), ()))
+    assert quiet.title(0) == "layer 0 · ' capital'"
+
+
+def test_predictions_belong_to_one_position():
+    with pytest.raises(ValueError, match="predictions belong to one position"):
+        ResidualStream(np.zeros((1, 2, 1, 1)), predictions=(((" a", 0.5),),))
 
 
 def test_padding_fits_within_a_row():

@@ -32,6 +32,7 @@ import inspect
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Literal
 
 import numpy as np
@@ -45,11 +46,19 @@ except ImportError as err:  # pragma: no cover - exercised in a subprocess
         "pip install 'mpl-residual[hf]'"
     ) from err
 
-from ._arrays import as_index, check_index
+from ._arrays import _describe, as_float_array, as_index, check_index
+from ._positions import resolve
 from .grid import to_grid
-from .stream import ResidualStream
+from .stream import Predictions, ResidualStream
 
-__all__ = ["capture", "find_blocks", "from_outputs", "load_model", "residual_stream"]
+__all__ = [
+    "capture",
+    "find_blocks",
+    "from_outputs",
+    "load_model",
+    "logit_lens",
+    "residual_stream",
+]
 
 _EXAMPLE = "outputs = model(**inputs, output_hidden_states=True)"
 _STACKS = ("decoder", "encoder", "vision", "text")
@@ -230,6 +239,40 @@ def from_outputs(
 # -- capture with hooks -------------------------------------------------------------------
 
 
+def _inner(thing: Any) -> Any:
+    """The torch module inside an nnsight envoy (``lm.transformer.h``); else *thing*."""
+    inner = getattr(thing, "_module", None)
+    return inner if isinstance(inner, nn.Module) and not isinstance(thing, nn.Module) else thing
+
+
+def _module(model: Any, name: str = "model") -> nn.Module:
+    """
+    *model* as a torch module: itself, or the module inside a wrapper.
+
+    nnsight's ``LanguageModel`` (and any of its envoys, such as ``lm.transformer.h``)
+    keeps the Hugging Face module it wraps in ``_module``; one still on the meta
+    device (built without ``dispatch=True``) loads its weights first, as nnsight
+    would on its first trace.
+    """
+    if isinstance(model, nn.Module):
+        return model
+    inner = _inner(model)
+    if inner is model:
+        raise TypeError(
+            f"{name} must be a torch.nn.Module (a transformers model) or an nnsight "
+            f"LanguageModel; got {type(model).__name__}"
+        )
+    if getattr(model, "dispatched", True) is False and callable(getattr(model, "dispatch", None)):
+        model.dispatch()
+        inner = model._module
+    if any(p.is_meta for p in inner.parameters()):
+        raise ValueError(
+            f"{name} has no weights yet (its parameters are on the meta device); load "
+            "them first, e.g. LanguageModel(name, dispatch=True)"
+        )
+    return inner
+
+
 def _n_layers(model: nn.Module) -> int | None:
     config = getattr(model, "config", None)
     if config is None:
@@ -261,6 +304,7 @@ def find_blocks(model: nn.Module) -> nn.ModuleList:
     --------
     >>> blocks = hf.find_blocks(model)  # doctest: +SKIP
     """
+    model = _module(model)
     n = _n_layers(model)
     found: list[tuple[str, nn.Module]] = []
     for name, module in model.named_modules():
@@ -322,7 +366,7 @@ def _owner(model: nn.Module, block: nn.Module) -> nn.Module:
 
 def _block_list(blocks: Any) -> list[nn.Module]:
     try:
-        found = list(blocks)
+        found = [_inner(b) for b in _inner(blocks)]
     except TypeError:
         found = []
     if not found or not all(isinstance(b, nn.Module) for b in found):
@@ -367,6 +411,8 @@ class _Recorder:
 
     def __init__(self, blocks: Sequence[nn.Module], owner: nn.Module, positions: _Positions):
         self.positions = positions
+        self.blocks = blocks
+        self.owner = owner
         self.final_norm = _reports_final_norm(owner)
         self.layers: list[torch.Tensor | None] = [None] * len(blocks)
         self.raw: torch.Tensor | None = None
@@ -420,6 +466,7 @@ def _run(
 ) -> _Recorder:
     if final not in ("normed", "raw"):
         raise ValueError(f"final must be 'normed' or 'raw'; got {final!r}")
+    model = _module(model)
     kwargs = _inputs_kwargs(inputs)
     blocks = list(find_blocks(model) if blocks is None else _block_list(blocks))
     # Run the body only (no LM head: its logits are seq x vocab floats nobody asked for).
@@ -503,7 +550,251 @@ def capture(
     return _fold(recorder.stack(final), rows, pad)
 
 
+# -- the logit lens -------------------------------------------------------------------------
+
+
+def _norm_like(module: nn.Module) -> bool:
+    kinds = tuple(k for k in (nn.LayerNorm, getattr(nn, "RMSNorm", None)) if k is not None)
+    return isinstance(module, kinds) or "norm" in type(module).__name__.lower()
+
+
+def _final_norm(owner: nn.Module, first_block: nn.Module) -> nn.Module | None:
+    """
+    The final norm: the norm-like child of the module that runs the blocks (GPT-2's
+    ``ln_f``, Llama's ``norm``, GPT-NeoX's ``final_layer_norm``), not one of the
+    embeddings (BLOOM's ``word_embeddings_layernorm``); preferring one registered
+    after the blocks where there are several.  None if there is none.
+    """
+    children = list(owner.named_children())
+    at = next((i for i, (_, m) in enumerate(children) if _contains(m, first_block)), -1)
+    found = [
+        (i, name, module)
+        for i, (name, module) in enumerate(children)
+        if i != at and _norm_like(module) and "emb" not in name.lower()
+    ]
+    if len(found) > 1:
+        found = [entry for entry in found if entry[0] > at]
+    if len(found) > 1:
+        names = ", ".join(name for _, name, _ in found)
+        raise ValueError(
+            f"cannot tell the final norm of {type(owner).__name__} among {names}; "
+            "the logit lens needs exactly one"
+        )
+    return found[0][2] if found else None
+
+
+class _Lens:
+    """The final norm and output embedding of a model, applied to residual vectors."""
+
+    def __init__(self, model: nn.Module, blocks: Sequence[nn.Module] | None = None):
+        name = type(model).__name__
+        get = getattr(model, "get_output_embeddings", None)
+        head = get() if callable(get) else None
+        if not isinstance(head, nn.Module):
+            raise ValueError(
+                f"{name} has no output embedding (get_output_embeddings() gives "
+                f"{head!r}): the logit lens needs a model with its LM head, e.g. "
+                "AutoModelForCausalLM.from_pretrained(...) rather than AutoModel"
+            )
+        if not any(child is head for child in model.children()):
+            where = next((n for n, m in model.named_modules() if m is head), "?")
+            raise ValueError(
+                f"{name}'s output embedding ({where}) sits inside a larger head that "
+                "transforms the hidden state first; the logit lens reads heads that "
+                "are the output embedding alone, as causal LMs have"
+            )
+        blocks = list(find_blocks(model) if blocks is None else _block_list(blocks))
+        self.head = head
+        self.norm = _final_norm(_owner(model, blocks[0]), blocks[0])
+        self.width = getattr(head, "in_features", None) or head.weight.shape[-1]
+        config = getattr(model, "config", None)
+        config = config.get_text_config() if hasattr(config, "get_text_config") else config
+        # What causal LMs do to the head's output, in this order: Cohere multiplies,
+        # Granite divides, Gemma 2 caps.  All keep the order of the tokens.
+        scale = getattr(model, "logit_scale", None)
+        self.scale = float(scale) if isinstance(scale, (int, float)) else 1.0
+        divide = getattr(config, "logits_scaling", None)
+        self.scale /= float(divide) if isinstance(divide, (int, float)) and divide else 1.0
+        cap = getattr(config, "final_logit_softcapping", None)
+        self.cap = float(cap) if isinstance(cap, (int, float)) and cap > 0 else None
+
+    def _to(self, module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        weight = next(module.parameters(), None)
+        return x if weight is None else x.to(weight.device, weight.dtype)
+
+    def normed(self, x: torch.Tensor) -> torch.Tensor:
+        """*x* through the final norm (as is without one), in the model's dtype."""
+        with torch.no_grad():
+            return x if self.norm is None else self.norm(self._to(self.norm, x))
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """float32 logits of vectors already through the final norm."""
+        with torch.no_grad():
+            logits = self.head(self._to(self.head, x)).float()
+        if self.scale != 1.0:
+            logits = logits * self.scale
+        if self.cap is not None:
+            logits = torch.tanh(logits / self.cap) * self.cap
+        return logits
+
+    def check(self, raw: torch.Tensor, reported: torch.Tensor) -> None:
+        """Whether the norm found is the one the model applied: raw -> reported."""
+        mine = self.normed(raw[None]).float().cpu()[0]
+        if not torch.allclose(mine, reported, rtol=1e-3, atol=1e-5 * float(reported.abs().max())):
+            found = "no final norm" if self.norm is None else type(self.norm).__name__
+            raise RuntimeError(
+                f"the model's last hidden state is not its last block's output through "
+                f"the final norm found ({found}); the logit lens would not read what the "
+                "model reads. Pass final='raw' only to see the stream, without lens="
+            )
+
+    def top(
+        self, vectors: torch.Tensor, *, normed_last: bool, k: int, tokenizer: Any
+    ) -> tuple[Predictions, ...]:
+        """The top-*k* ``(token, probability)`` of each vector (layers, d_model)."""
+        if vectors.shape[-1] != self.width:
+            raise ValueError(
+                f"the stream is {vectors.shape[-1]} wide but the model's output embedding "
+                f"reads {self.width}: this stream is not from this model"
+            )
+        x = vectors[None]  # (batch, seq, d_model), as the model calls its own modules
+        if normed_last:
+            x = torch.cat([self.normed(x[:, :-1]), self._to(self.head, x[:, -1:])], dim=1)
+        else:
+            x = self.normed(x)
+        probabilities = torch.softmax(self.logits(x)[0], dim=-1).cpu()
+        if k > probabilities.shape[-1]:
+            raise ValueError(
+                f"k={k} is more than the {probabilities.shape[-1]} tokens of the vocabulary"
+            )
+        values, ids = torch.topk(probabilities, k, dim=-1)
+        return tuple(
+            tuple(
+                (_token_text(tokenizer, int(i)), float(v))
+                for v, i in zip(row.tolist(), row_ids.tolist(), strict=True)
+            )
+            for row, row_ids in zip(values, ids, strict=True)
+        )
+
+
+def _token_text(tokenizer: Any, token_id: int) -> str:
+    if tokenizer is not None:
+        try:
+            return tokenizer.decode([token_id])
+        except (IndexError, KeyError, OverflowError, TypeError, ValueError):
+            pass  # an id past the tokenizer's vocabulary (a padded output embedding)
+    return f"#{token_id}"
+
+
+def _check_k(k: Any) -> int:
+    k = as_index(k, "lens" if k is None else "k", expected="a positive integer")
+    if k < 1:
+        raise ValueError(f"k must be at least 1 (the predictions kept per layer); got {k}")
+    return k
+
+
+def _normed_last(stream: Any, final: str | None) -> bool:
+    if final is not None:
+        if final not in ("normed", "raw"):
+            raise ValueError(f"final must be 'normed', 'raw' or None; got {final!r}")
+        return final == "normed"
+    names = getattr(stream, "layer_names", ())
+    if not names:
+        raise ValueError(
+            "cannot tell whether the last layer is already through the final norm: pass "
+            "final='normed' (from_outputs, and capture's default) or final='raw'"
+        )
+    return names[-1].endswith("+ final norm")
+
+
+def logit_lens(
+    model: nn.Module,
+    stream: ResidualStream | np.ndarray,
+    *,
+    k: int = 5,
+    tokenizer: Any = None,
+    final: Literal["normed", "raw"] | None = None,
+) -> ResidualStream:
+    """
+    What each layer "thinks" the next token is: the logit lens.
+
+    Each layer's vector goes through the model's own final norm and output embedding
+    (found as `capture` finds the blocks: ``get_output_embeddings()``, and the norm
+    beside the blocks, such as GPT-2's ``ln_f`` or Llama's ``norm``), then a softmax
+    over the vocabulary.  A last layer that is already through the final norm (index
+    ``L`` of ``final="normed"``, whose name ends ``"+ final norm"``) is not normed
+    again; a raw one is normed once.  So at index ``L`` the top token is the model's
+    own next-token prediction.  Logit scaling and soft-capping that a causal LM
+    applies after its head (Cohere, Granite, Gemma 2) are applied too.  The work runs
+    on the model's device and in its dtype.
+
+    Parameters
+    ----------
+    model : transformers model or nnsight LanguageModel
+        A model with its LM head (``AutoModelForCausalLM``), the one that made *stream*.
+    stream : ResidualStream or array
+        One position, ``(layers, rows, cols)``, as `residual_stream` or `capture` make
+        it (NaN padding past ``d_model`` is dropped).
+    k : int, default: 5
+        How many of the most likely tokens to keep per layer.
+    tokenizer : optional
+        Spells the predicted tokens; without one they read ``"#464"`` (the token id).
+    final : {"normed", "raw"}, optional
+        Whether the last layer is already through the final norm; by default read
+        from the stream's last layer name, which `residual_stream` sets.  Needed for a
+        bare array: ``"normed"`` for `from_outputs` and `capture`'s default.
+
+    Returns
+    -------
+    ResidualStream
+        *stream* with `~ResidualStream.predictions`: per layer, ``k`` pairs
+        ``(token, probability)``, most likely first; its titles then read
+        ``"layer 7 · ' capital' → ' Paris' 31%"``.
+
+    Raises
+    ------
+    ValueError
+        A model without an output embedding (BERT's ``AutoModel``), a stream of every
+        position or of another width, non-finite values.
+
+    Examples
+    --------
+    >>> model, tokenizer = hf.load_model("gpt2")  # doctest: +SKIP
+    >>> stream = hf.residual_stream(model, tokenizer, "The capital of France is")  # doctest: +SKIP
+    >>> lensed = hf.logit_lens(model, stream, tokenizer=tokenizer)  # doctest: +SKIP
+    >>> lensed.predictions[-1][0]  # doctest: +SKIP
+    (' the', 0.0857...)
+    """
+    model = _module(model)
+    k = _check_k(k)
+    normed_last = _normed_last(stream, final)
+    if not isinstance(stream, ResidualStream):
+        stream = ResidualStream(as_float_array(stream, name="stream"))
+    if stream.values.ndim != 3:
+        raise ValueError(
+            "the logit lens reads one position; this stream keeps every position "
+            f"{_describe(stream.values)}: pick one with stream.at(...)"
+        )
+    flat = stream.values.reshape(len(stream), -1)[:, : stream.d_model or None]
+    bad = [i for i, row in enumerate(flat) if not np.isfinite(row).all()]
+    if bad:
+        raise ValueError(
+            f"layers {bad} hold NaN or inf; the logit lens needs finite vectors "
+            "(NaN padding past d_model is dropped when the stream knows its d_model)"
+        )
+    vectors = torch.from_numpy(np.ascontiguousarray(flat, dtype=np.float32))
+    predictions = _Lens(model).top(vectors, normed_last=normed_last, k=k, tokenizer=tokenizer)
+    return replace(stream, predictions=predictions)
+
+
 # -- the one-liner --------------------------------------------------------------------------
+
+
+def _special_ids(tokenizer: Any) -> set[int]:
+    """The ids of the tokenizer's special tokens, its unknown-word token aside."""
+    ids = set(getattr(tokenizer, "all_special_ids", ()) or ())
+    ids.discard(getattr(tokenizer, "unk_token_id", None))
+    return ids
 
 
 def residual_stream(
@@ -511,12 +802,13 @@ def residual_stream(
     tokenizer: Any,
     text: str | Sequence[str],
     *,
-    position: int | None = -1,
+    position: int | str | None = -1,
     batch_index: int = 0,
     rows: int | None = None,
     pad: bool = False,
     final: Literal["normed", "raw"] = "normed",
     blocks: Sequence[nn.Module] | None = None,
+    lens: int | None = None,
 ) -> ResidualStream:
     """
     Tokenize *text*, capture its residual stream, and label it.
@@ -529,23 +821,56 @@ def residual_stream(
 
     Parameters
     ----------
-    model, tokenizer
-        A transformers model and its tokenizer.
+    model : transformers model or nnsight LanguageModel
+        The model (an nnsight wrapper is unwrapped to the model inside it).
+    tokenizer
+        Its tokenizer (None: the wrapper's own, ``LanguageModel.tokenizer``).
     text : str or list of str
         One text, or a batch (padded; pick one with *batch_index*).
-    position, batch_index, rows, pad, final, blocks
-        As in `capture`.  Positions count over the real tokens of the sequence.
+    position : int, str or None, default: -1
+        Which token.  Positions count over the real tokens of the sequence (padding
+        aside); a negative one counts back from the last token that is not a special
+        token, so ``-1`` is the last word also where the tokenizer adds ``[SEP]`` or
+        ``</s>`` (``0`` is still the first token, ``[CLS]`` where there is one).  A
+        string names a token: the last whose text, ignoring case, spaces and
+        tokenizer markers (``Ġ``, ``▁``, ``##``), equals it (``position="paris"``).
+        None keeps every position.
+    batch_index, rows, pad, final, blocks
+        As in `capture`.
+    lens : int, optional
+        Also read the logit lens (`logit_lens`): the *lens* most likely next tokens of
+        each layer, in `~ResidualStream.predictions` and the titles
+        (``"layer 7 · ' capital' → ' Paris' 31%"``).  Needs one position and a model
+        with its LM head.
 
     Returns
     -------
     ResidualStream
-        Works wherever an array is expected.
+        Works wherever an array is expected; `~ResidualStream.special` records the
+        special tokens, so that ``stream.at(-1)`` of every position counts alike.
+
+    Raises
+    ------
+    IndexError
+        A position the text does not have.
+    ValueError
+        A token text that no token reads (the message lists the tokens).
 
     Examples
     --------
     >>> stream = hf.residual_stream(model, tokenizer, "Paris is the capital of")  # doctest: +SKIP
     >>> ax.residual_grid(stream, layer=-1, title=stream.title)  # doctest: +SKIP
+    >>> hf.residual_stream(model, tokenizer, "Paris is nice", position="paris")  # doctest: +SKIP
     """
+    if tokenizer is None:
+        tokenizer = getattr(model, "tokenizer", None)
+        if tokenizer is None:
+            raise TypeError("tokenizer is None, and the model carries none; pass its tokenizer")
+    model = _module(model)
+    k = None if lens is None else _check_k(lens)
+    if k is not None and position is None:
+        raise ValueError("lens= reads one position; position=None keeps every position")
+    lens_reader = None if k is None else _Lens(model, blocks)  # no head: fail before the run
     if isinstance(text, str):
         inputs = tokenizer(text, return_tensors="pt")
     else:
@@ -557,28 +882,41 @@ def residual_stream(
                 )
             tokenizer.pad_token = tokenizer.eos_token
         inputs = tokenizer(list(text), return_tensors="pt", padding=True)
+    sequence = _Positions(None, batch_index, _mask_tensor(inputs.get("attention_mask")))
+    sequence.resolve(*inputs["input_ids"].shape)
+    ids = inputs["input_ids"][sequence.batch][sequence.real].tolist()
+    tokens = tuple(tokenizer.decode([i]) for i in ids)
+    specials = _special_ids(tokenizer)
+    special = tuple(i for i, token_id in enumerate(ids) if token_id in specials)
+    index = None if position is None else resolve(position, tokens, special)
     device = getattr(model, "device", None)
     if device is not None and getattr(model, "hf_device_map", None) is None:
         inputs = inputs.to(device)
     recorder = _run(
-        model, inputs, position=position, batch_index=batch_index, blocks=blocks, final=final
+        model, inputs, position=index, batch_index=batch_index, blocks=blocks, final=final
     )
-    positions = recorder.positions
     stack = recorder.stack(final)
-    values = _fold(stack, rows, pad)
-    ids = inputs["input_ids"][positions.batch]
-    tokens = tuple(tokenizer.decode([int(ids[i])]) for i in positions.real)
     names = ["embeddings"] + [f"block {i}" for i in range(1, len(recorder.layers) + 1)]
-    if final == "normed" and not torch.equal(recorder.raw, recorder.normed):
+    normed_last = final == "normed" and not torch.equal(recorder.raw, recorder.normed)
+    if normed_last:
         names[-1] += " + final norm"
+    predictions = ()
+    if lens_reader is not None:
+        if recorder.final_norm:
+            lens_reader.check(recorder.raw, recorder.normed)
+        predictions = lens_reader.top(
+            torch.stack(stack), normed_last=normed_last, k=k, tokenizer=tokenizer
+        )
     config = getattr(model, "config", None)
     return ResidualStream(
-        values,
+        _fold(stack, rows, pad),
         tokens=tokens,
         layer_names=tuple(names),
-        position=positions.index,
+        position=index,
         model_name=getattr(config, "name_or_path", None) or None,
         d_model=int(stack[-1].shape[-1]),
+        special=special,
+        predictions=predictions,
     )
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from ._arrays import _describe, as_float_array, as_index, check_index
 from ._atomic import atomic_path
 from ._npzfile import MAX_BYTES, UnreadableFile, read_npy, read_npz, scalar
+from ._positions import resolve
 from ._text import literal
 from .grid import to_grid
 
@@ -29,6 +30,10 @@ def _count(things: Any, noun: str) -> str:
     return f"{len(things)} {noun}{'' if len(things) == 1 else 's'}"
 
 
+#: A layer's logit-lens predictions: ``(token, probability)`` pairs, most likely first.
+Predictions = tuple[tuple[str, float], ...]
+
+
 def _strings(value: Any, name: str) -> tuple[str, ...]:
     if isinstance(value, str):
         raise TypeError(f"{name} must be a sequence of str, not one str; got {value!r:.60}")
@@ -37,6 +42,56 @@ def _strings(value: Any, name: str) -> tuple[str, ...]:
         if not isinstance(item, str):
             raise TypeError(f"{name} must hold str only; got {type(item).__name__} {item!r:.60}")
     return items
+
+
+def _special(value: Any, tokens: tuple[str, ...]) -> tuple[int, ...]:
+    indices = tuple(sorted({as_index(i, "special") for i in value}))
+    if indices and not tokens:
+        raise ValueError("special names positions among tokens, but there are no tokens")
+    if indices and not (0 <= indices[0] and indices[-1] < len(tokens)):
+        raise IndexError(
+            f"special must hold indices into the {_count(tokens, 'token')}; got {list(indices)}"
+        )
+    return indices
+
+
+def _predictions(value: Any, n_layers: int) -> tuple[Predictions, ...]:
+    layers = tuple(value)
+    if layers and len(layers) != n_layers:
+        raise ValueError(
+            f"predictions for {len(layers)} layers of {_count(range(n_layers), 'layer')}; "
+            "give one tuple of (token, probability) per layer"
+        )
+    checked = []
+    for layer, pairs in enumerate(layers):
+        row = []
+        for pair in pairs:
+            try:
+                token, probability = pair
+            except (TypeError, ValueError):
+                raise TypeError(
+                    f"predictions[{layer}] must hold (token, probability) pairs; got {pair!r:.60}"
+                ) from None
+            if not isinstance(token, str):
+                raise TypeError(
+                    f"predictions[{layer}] has a token of type {type(token).__name__}; "
+                    "tokens are str"
+                )
+            p = float(probability)
+            if not 0.0 <= p <= 1.0:  # NaN fails too
+                raise ValueError(
+                    f"predictions[{layer}] gives {token!r} the probability {p!r}; expected 0 to 1"
+                )
+            row.append((token, p))
+        checked.append(tuple(row))
+    return tuple(checked)
+
+
+def _percent(p: float) -> str:
+    """``"31%"``; ``"0.4%"`` and ``"<0.1%"`` for the small ones that would read 0%."""
+    if p >= 0.01:
+        return f"{p:.0%}"
+    return f"{p:.1%}" if p >= 0.001 else "<0.1%"
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,12 +116,21 @@ class ResidualStream:
         One name per layer: ``"embeddings"``, then ``"block 1"`` ... ``"block N"``; the
         last says ``"+ final norm"`` when the model's final norm was applied.
     position : int or None
-        Index into *tokens* of the token shown (a negative index counts from the end
-        and is stored as the non-negative one), or None when every position is kept.
+        Index into *tokens* of the token shown, or None when every position is kept.
+        It may be given as the text of a token (``"paris"``, see `at`) or as a
+        negative index, which counts back from the last token that is not *special*;
+        it is stored as the non-negative index.
     model_name : str, optional
         Where the model came from (its ``name_or_path``), if known.
     d_model : int, optional
         Width of the hidden states before folding (the grid may hold NaN padding).
+    special : tuple of int
+        Indices into *tokens* of the tokenizer's special tokens (``[CLS]``, ``[SEP]``,
+        ``<s>``), so that position ``-1`` is the last word rather than ``[SEP]``.
+    predictions : tuple
+        The logit lens, if it was read (`mpl_residual.hf.logit_lens`): one tuple of
+        ``(token, probability)`` pairs per layer, most likely first; `title` then
+        shows the first.
 
     Examples
     --------
@@ -85,6 +149,8 @@ class ResidualStream:
     position: int | None = None
     model_name: str | None = None
     d_model: int | None = None
+    special: tuple[int, ...] = ()
+    predictions: tuple[Predictions, ...] = ()
 
     def __post_init__(self) -> None:
         values = as_float_array(self.values, name="values")
@@ -97,6 +163,8 @@ class ResidualStream:
             )
         tokens = _strings(self.tokens, "tokens")
         names = _strings(self.layer_names, "layer_names")
+        special = _special(self.special, tokens)
+        predictions = _predictions(self.predictions, len(values))
         if names and len(names) != len(values):
             raise ValueError(
                 f"{len(names)} layer names for {len(values)} layers; give one name per layer"
@@ -113,11 +181,14 @@ class ResidualStream:
                     f"{len(tokens)} tokens for values with {values.shape[1]} positions "
                     f"{_describe(values)}; give one token per position"
                 )
+            if predictions:
+                raise ValueError(
+                    "predictions belong to one position; these values keep every position "
+                    f"{_describe(values)}"
+                )
         elif position is not None:
             if tokens:
-                position = check_index(
-                    position, len(tokens), "position", of=f"{len(tokens)} tokens"
-                )
+                position = resolve(position, tokens, special)
             else:
                 position = as_index(position, "position")
                 if position < 0:
@@ -143,6 +214,8 @@ class ResidualStream:
         object.__setattr__(self, "layer_names", names)
         object.__setattr__(self, "position", position)
         object.__setattr__(self, "d_model", d_model)
+        object.__setattr__(self, "special", special)
+        object.__setattr__(self, "predictions", predictions)
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         if copy:
@@ -178,16 +251,32 @@ class ResidualStream:
     def _layers_text(self) -> str:
         return f"a stream of {_count(self.values, 'layer')}"
 
-    def at(self, position: int) -> ResidualStream:
+    def at(self, position: int | str) -> ResidualStream:
         """
         The stream at one token, from a stream that keeps every position.
+
+        Parameters
+        ----------
+        position : int or str
+            An index into `tokens`; a negative one counts back from the last token
+            that is not special, so ``-1`` is the last word even where the tokenizer
+            ends with ``[SEP]``.  Or a token's text: the last token that reads so,
+            ignoring case, spaces and tokenizer markers (``Ġ``, ``▁``, ``##``).
+
+        Raises
+        ------
+        IndexError
+            An index out of range.
+        ValueError
+            A text that no token reads; the message lists the tokens.
 
         Examples
         --------
         >>> import numpy as np
-        >>> every = ResidualStream(np.zeros((3, 4, 2, 2)), tokens=("a", "b", "c", "d"))
-        >>> every.at(-1).shape, every.at(-1).token
-        ((3, 2, 2), 'd')
+        >>> every = ResidualStream(np.zeros((3, 4, 2, 2)), tokens=("[CLS]", "b", "c", "[SEP]"),
+        ...                        special=(0, 3))
+        >>> every.at(-1).token, every.at("B").token, every.at(3).token
+        ('c', 'b', '[SEP]')
         """
         if self.values.ndim != 4:
             raise ValueError(
@@ -195,7 +284,12 @@ class ResidualStream:
                 f"({self.token!r}); at() picks one of every position"
             )
         n = self.values.shape[1]
-        index = check_index(position, n, "position", of=_count(range(n), "token"))
+        if self.tokens:
+            index = resolve(position, self.tokens, self.special)
+        elif isinstance(position, str):
+            raise ValueError(f"position={position!r} names a token, but this stream has no tokens")
+        else:
+            index = check_index(position, n, "position", of=_count(range(n), "position"))
         return replace(self, values=self.values[:, index], position=index)
 
     def refold(self, rows: int | None, *, pad: bool = False) -> ResidualStream:
@@ -247,6 +341,8 @@ class ResidualStream:
             "position": self.position,
             "model_name": self.model_name,
             "d_model": self.d_model,
+            "special": list(self.special),
+            "predictions": [[list(pair) for pair in layer] for layer in self.predictions],
         }
         with atomic_path(path) as temporary, open(temporary, "wb") as file:
             np.savez_compressed(
@@ -312,15 +408,21 @@ class ResidualStream:
     def title(self, layer: int) -> str:
         r"""
         A title for *layer*: ``"layer 5 · ' capital'"`` (the token in repr quotes so
-        that leading spaces and control characters show).  Pass it as
-        ``residual_grid(..., title=s.title)``.
+        that leading spaces and control characters show), and with the logit lens
+        read, that layer's most likely next token: ``"layer 7 · ' capital' → ' Paris'
+        31%"``.  Pass it as ``residual_grid(..., title=s.title)``.
 
         It is matplotlib text: a ``$`` in the token is escaped (``\$``) so that it is
         drawn as it is, never as mathtext.
         """
         index = check_index(layer, self.n_layers, "layer", of=self._layers_text)
-        token = self.token
-        return f"layer {index}" + (f" · {literal(repr(token))}" if token is not None else "")
+        title = f"layer {index}"
+        if self.token is not None:
+            title += f" · {literal(repr(self.token))}"
+        if self.predictions and self.predictions[index]:
+            token, probability = self.predictions[index][0]
+            title += f" → {literal(repr(token))} {_percent(probability)}"
+        return title
 
 
 def layer_titles(stream: Any) -> Callable[[int], str]:
@@ -343,7 +445,15 @@ def _labels(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
         labels = json.loads(scalar(arrays, "labels"))
         if not isinstance(labels, dict):
             raise ValueError(f"labels must be a JSON object; got {type(labels).__name__}")
-        known = ("tokens", "layer_names", "position", "model_name", "d_model")
+        known = (
+            "tokens",
+            "layer_names",
+            "position",
+            "model_name",
+            "d_model",
+            "special",
+            "predictions",
+        )
         return {key: labels[key] for key in known if labels.get(key) is not None}
     if version != 1:
         raise ValueError(f"unknown format {version!r}; this mpl-residual reads 1 and {FORMAT}")
