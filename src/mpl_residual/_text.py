@@ -17,3 +17,15 @@ def literal(text: str) -> str:
     'cost: \\$5 or \\$\\$'
     """
     return text.replace("$", r"\$")
+
+
+def percent(p: float) -> str:
+    """
+    A probability as a short percentage; the small ones that would read 0% do not.
+
+    >>> percent(0.3149), percent(0.004), percent(0.00002)
+    ('31%', '0.4%', '<0.1%')
+    """
+    if p >= 0.01:
+        return f"{p:.0%}"
+    return f"{p:.1%}" if p >= 0.001 else "<0.1%"

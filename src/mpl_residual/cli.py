@@ -15,6 +15,7 @@ from typing import Any
 from ._atomic import atomic_path, check_folder
 from ._layers import frame_layers
 from ._layout import MAX_PIXELS, check_pixels
+from ._text import percent
 from .animation import build_animation
 from .artist import ResidualStreamArtist
 from .compare import compare
@@ -180,6 +181,27 @@ def _model_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
         action="store_true",
         help="allow a model's own code from the Hub to run (off by default)",
     )
+    group.add_argument(
+        "--lens",
+        metavar="K",
+        type=_count,
+        nargs="?",
+        const=5,
+        help="read the logit lens: each layer's K most likely next tokens (default K: 5) "
+        "through the model's own final norm and head; titles show the first",
+    )
+
+
+def _position_options(group: Any, *, default: int | None, text: str) -> Any:
+    choice = group.add_mutually_exclusive_group()
+    choice.add_argument("--position", type=int, default=default, help=text)
+    choice.add_argument(
+        "--token",
+        metavar="WORD",
+        help="the token that reads WORD (its last one; case, spaces and the markers "
+        "Ġ ▁ ## aside), instead of --position",
+    )
+    return choice
 
 
 def _fold_options(group: Any) -> None:
@@ -229,12 +251,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _model_options(render, required=False)
     what = render.add_argument_group("what to draw")
-    what.add_argument(
-        "--position",
-        type=int,
+    _position_options(
+        what,
         default=None,
-        help="the token, counted over real tokens; negative from the end "
-        "(default: -1; the sample's default is its last word)",
+        text="the token, counted over real tokens; negative counts back from the last "
+        "that is not a special token such as [SEP] (default: -1, the last word)",
     )
     _fold_options(what)
     what.add_argument(
@@ -313,12 +334,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _model_options(capture, required=True)
     where = capture.add_argument_group("what to keep")
-    choice = where.add_mutually_exclusive_group()
-    choice.add_argument(
-        "--position",
-        type=int,
+    choice = _position_options(
+        where,
         default=-1,
-        help="the token to keep, counted over real tokens (default: -1)",
+        text="the token to keep, counted over real tokens; negative counts back from the "
+        "last that is not a special token (default: -1, the last word)",
     )
     choice.add_argument(
         "--all-positions",
@@ -357,7 +377,17 @@ def _parse_layers(spec: str | None) -> Any:
         ) from None
 
 
-def _model_stream(args: argparse.Namespace, *, position: int | None) -> ResidualStream:
+def _wanted(args: argparse.Namespace) -> int | str | None:
+    """The token asked for: --token WORD, else --position N (None: not given)."""
+    return args.token if args.token is not None else args.position
+
+
+def _option(args: argparse.Namespace) -> str:
+    """How the token was asked for, for messages: ``--token 'x'`` or ``--position -1``."""
+    return f"--token {args.token!r}" if args.token is not None else f"--position {args.position}"
+
+
+def _model_stream(args: argparse.Namespace, *, position: int | str | None) -> ResidualStream:
     if not args.prompt:
         raise UsageError("--model needs --prompt TEXT")
     try:
@@ -381,12 +411,17 @@ def _model_stream(args: argparse.Namespace, *, position: int | None) -> Residual
             rows=args.rows,
             pad=args.pad,
             final=getattr(args, "final", "normed"),
+            lens=args.lens,
         )
     except IndexError as err:  # a position the prompt does not have
-        raise UsageError(f"--position: {err}") from None
+        raise UsageError(f"{_option(args)}: {err}") from None
     except ValueError as err:
         if args.rows is not None and "rows=" in str(err):
             raise UsageError(_rows_error(args.rows, err)) from None
+        if "no token reads" in str(err):
+            raise UsageError(f"--token: {err}") from None
+        if args.lens is not None and "output embedding" in str(err):
+            raise UsageError(f"--lens: {err}") from None
         raise
     return replace(stream, model_name=args.model)
 
@@ -439,20 +474,24 @@ def _input_stream(args: argparse.Namespace) -> ResidualStream:
                     )
                 return stream
             if stream.values.ndim == 4:
-                return stream.at(-1 if args.position is None else args.position)
-            if args.position is not None:
+                return stream.at(-1 if _wanted(args) is None else _wanted(args))
+            if _wanted(args) is not None:
                 raise UsageError(
-                    f"--position: {str(path)!r} holds one position already; capture with "
-                    "--all-positions to choose later"
+                    f"{_option(args)}: {str(path)!r} holds one position already; capture "
+                    "with --all-positions to choose later"
                 )
             return stream
         if args.tokens:
             return _model_stream(args, position=None) if args.model else load_sample(position=None)
         if args.model:
-            return _model_stream(args, position=-1 if args.position is None else args.position)
-        return load_sample() if args.position is None else load_sample(position=args.position)
+            return _model_stream(args, position=-1 if _wanted(args) is None else _wanted(args))
+        return load_sample() if _wanted(args) is None else load_sample(position=_wanted(args))
     except IndexError as err:  # the position, whatever the source
-        raise UsageError(f"--position {args.position}: {err}") from None
+        raise UsageError(f"{_option(args)}: {err}") from None
+    except ValueError as err:  # a word that no token reads
+        if args.token is None or "no token reads" not in str(err):
+            raise
+        raise UsageError(f"--token: {err}") from None
 
 
 def _parse_mark(spec: str | None) -> dict[str, Any]:
@@ -484,8 +523,8 @@ def _compared(args: argparse.Namespace, stream: ResidualStream) -> ResidualStrea
     other = ResidualStream.load(path)
     if other.values.ndim == 4:
         try:
-            other = other.at(-1 if args.position is None else args.position)
-        except IndexError as err:
+            other = other.at(-1 if _wanted(args) is None else _wanted(args))
+        except (IndexError, ValueError) as err:
             raise UsageError(f"--compare {str(path)!r}: {err}") from None
     if args.rows is not None:
         other = _refold(other, args.rows, args.pad)
@@ -568,12 +607,17 @@ def _render(args: argparse.Namespace) -> str:
         raise UsageError("pass either --input FILE or --model NAME, not both")
     if args.prompt and not args.model:
         raise UsageError("--prompt needs --model NAME_OR_PATH")
+    if args.lens is not None and not args.model:
+        raise UsageError(
+            "--lens reads the model's own head: it needs --model NAME_OR_PATH (a stream "
+            "captured with --lens shows its predictions by itself)"
+        )
     if args.vmin is not None and args.vmax is not None and args.vmin > args.vmax:
         raise UsageError(f"--vmin {args.vmin:g} is above --vmax {args.vmax:g}")
     if args.tokens:
         if suffix in ANIMATIONS:
             raise UsageError(f"--tokens draws a picture; use {', '.join(PICTURES)}")
-        for option in ("compare", "profile", "position", "mark"):
+        for option in ("compare", "profile", "position", "token", "mark", "lens"):
             if getattr(args, option) is not None:
                 raise UsageError(f"--tokens draws every position; drop --{option}")
     fps = 5.0 if args.fps is None else args.fps
@@ -622,8 +666,7 @@ def _render(args: argparse.Namespace) -> str:
         count += f", compared with {Path(args.compare).name}"
     rows, cols = stream.shape[-2:]
     what = stream.model_name or "stream"
-    token = f" at {stream.token!r}" if stream.token is not None else ""
-    return f"wrote {out} ({count}, {rows}x{cols} grid, {_size(out)}) from {what}{token}"
+    return f"wrote {out} ({count}, {rows}x{cols} grid, {_size(out)}) from {what}{_reads(stream)}"
 
 
 def _capture(args: argparse.Namespace) -> str:
@@ -631,11 +674,26 @@ def _capture(args: argparse.Namespace) -> str:
     if out.suffix.lower() != ".npz":
         raise UsageError(f"capture writes .npz; got {str(out)!r}")
     _check_output_folder(out)
-    stream = _model_stream(args, position=None if args.all_positions else args.position)
+    if args.lens is not None and args.all_positions:
+        raise UsageError("--lens reads one position; drop --all-positions")
+    stream = _model_stream(args, position=None if args.all_positions else _wanted(args))
     stream.save(out)
     shape = "x".join(map(str, stream.shape))
     where = "every position" if stream.position is None else repr(stream.token)
-    return f"wrote {out} ({shape} {stream.dtype}, {where}, {_size(out)}) from {args.model}"
+    lens = f", logit lens top {len(stream.predictions[-1])}" if stream.predictions else ""
+    return (
+        f"wrote {out} ({shape} {stream.dtype}, {where}{lens}, {_size(out)}) "
+        f"from {args.model}{_reads(stream, at=False)}"
+    )
+
+
+def _reads(stream: ResidualStream, *, at: bool = True) -> str:
+    """`` at ' is'`` and, with the logit lens, `` → ' Paris' 31% at the last layer``."""
+    text = f" at {stream.token!r}" if at and stream.token is not None else ""
+    if stream.predictions:
+        token, probability = stream.predictions[-1][0]
+        text += f" → {token!r} {percent(probability)} at the last layer"
+    return text
 
 
 def _one_line(err: BaseException) -> str:

@@ -9,7 +9,7 @@ from .stream import ResidualStream
 __all__ = ["load_sample"]
 
 
-def load_sample(*, position: int | None = -2) -> ResidualStream:
+def load_sample(*, position: int | str | None = -1) -> ResidualStream:
     """
     A small residual stream of real activations, shipped inside the package.
 
@@ -20,9 +20,11 @@ def load_sample(*, position: int | None = -2) -> ResidualStream:
 
     Parameters
     ----------
-    position : int or None, default: -2
-        The token to keep: ``-2`` is ``"paris"`` (``-1`` is ``[SEP]``).  ``None`` keeps
-        every token: values of shape ``(layers, tokens, rows, cols)``.
+    position : int, str or None, default: -1
+        The token to keep, as in `ResidualStream.at`: ``-1`` is ``"paris"``, the last
+        word (negative positions count back from the last token that is not special,
+        so ``[SEP]`` is ``12``), and ``"tower"`` names a token.  ``None`` keeps every
+        token: values of shape ``(layers, tokens, rows, cols)``.
 
     Returns
     -------

@@ -15,7 +15,7 @@ from ._arrays import _describe, as_float_array, as_index, check_index
 from ._atomic import atomic_path
 from ._npzfile import MAX_BYTES, UnreadableFile, read_npy, read_npz, scalar
 from ._positions import resolve
-from ._text import literal
+from ._text import literal, percent
 from .grid import to_grid
 
 __all__ = ["ResidualStream"]
@@ -85,13 +85,6 @@ def _predictions(value: Any, n_layers: int) -> tuple[Predictions, ...]:
             row.append((token, p))
         checked.append(tuple(row))
     return tuple(checked)
-
-
-def _percent(p: float) -> str:
-    """``"31%"``; ``"0.4%"`` and ``"<0.1%"`` for the small ones that would read 0%."""
-    if p >= 0.01:
-        return f"{p:.0%}"
-    return f"{p:.1%}" if p >= 0.001 else "<0.1%"
 
 
 @dataclass(frozen=True, eq=False)
@@ -421,7 +414,7 @@ class ResidualStream:
             title += f" · {literal(repr(self.token))}"
         if self.predictions and self.predictions[index]:
             token, probability = self.predictions[index][0]
-            title += f" → {literal(repr(token))} {_percent(probability)}"
+            title += f" → {literal(repr(token))} {percent(probability)}"
         return title
 
 
