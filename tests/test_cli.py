@@ -258,7 +258,7 @@ def test_offline_model_name_fails_with_one_line(tmp_path):
         (["--position", "99"], "--position 99: position=99 is out of range for 13 tokens"),
         (["--position", "-13"], "out of range for 13 tokens counted back from the last that"),
         (["--token", "london"], "--token: no token reads 'london'; the tokens are '[CLS]', 'the'"),
-        (["--token", "x", "--position", "1"], "argument --position: not allowed with argument --token"),
+        (["--token", "x", "--position", "1"], "argument --position: not allowed with argument"),
         (["--lens"], "--lens reads the model's own head: it needs --model"),
         (["--lens", "0"], "argument --lens: invalid positive integer value: '0'"),
         (["--vmin", "3", "--vmax", "-3"], "--vmin 3 is above --vmax -3"),
