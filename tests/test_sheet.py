@@ -92,3 +92,34 @@ def test_the_colorbar_spans_the_grids_not_their_layout_rows():
     assert bar.y0 == pytest.approx(min(g.y0 for g in grids), abs=1)
     assert bar.y1 == pytest.approx(max(g.y1 for g in grids), abs=1)
     assert bar.x0 > max(g.x1 for g in grids)
+
+
+def _lensed(n_layers=7, token="is", answer="paris"):
+    values = np.random.default_rng(0).standard_normal((n_layers, 8, 8)).astype(np.float32)
+    predictions = tuple(((answer, 0.5 + 0.05 * i), ("rome", 0.1)) for i in range(n_layers))
+    return ResidualStream(values, tokens=("the", token), position=1, predictions=predictions)
+
+
+def test_long_titles_break_alike_and_never_run_into_each_other():
+    fig = layer_sheet(_lensed())
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    artists = _artists(fig)
+    titles = [a.axes.title for a in artists]
+    assert {t.get_text().count("\n") for t in titles} == {1}  # one break, the same everywhere
+    assert titles[3].get_text() == "layer 3 · 'is'\n→ 'paris' 65%"
+    boxes = [t.get_window_extent(renderer) for t in titles]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert not a.overlaps(b)
+    # Titles that fit stay on one line.
+    wide = layer_sheet(_lensed(), figsize=(30, 6))
+    assert all("\n" not in a.axes.get_title() for a in _artists(wide))
+    plt.close("all")
+
+
+def test_a_break_that_does_not_shorten_the_widest_line_is_not_made():
+    fig = layer_sheet(_lensed(token="a", answer="a very long answer token"))
+    titles = [a.axes.get_title() for a in _artists(fig)]
+    assert titles[0].startswith("layer 0 · 'a'\n→ ")  # not "layer 0\n'a'\n→ ..."
+    plt.close("all")

@@ -42,6 +42,38 @@ def _best_ncols(n_panels: int, n_rows: int, n_cols: int, target: float = 4 / 3) 
     return min(range(1, n_panels + 1), key=mismatch)
 
 
+#: Where long titles break, in turn: before the logit lens's prediction, then between
+#: the layer and its token.
+_BREAKS = ((" → ", "\n→ "), (" · ", "\n"))
+
+
+def _fit_titles(axes: list[Any], texts: list[Any]) -> None:
+    """
+    Title each panel, every title broken the same way onto as few lines as keep them
+    all within their panels (``"layer 7 · ' capital'\n→ ' Paris' 31%"``): titles of
+    small multiples must not run into each other.
+    """
+    titles = [ax.set_title(text) for ax, text in zip(axes, texts, strict=False)]
+    canvas = axes[0].get_figure(root=True).canvas if axes else None
+    if not all(isinstance(t, str) for t in texts) or not hasattr(canvas, "get_renderer"):
+        return
+    renderer = canvas.get_renderer()
+
+    def widest() -> float:
+        return max(t.get_window_extent(renderer).width for t in titles)
+
+    room = min(ax.bbox.width for ax in axes) * 0.95  # constrained layout shrinks a bit
+    for mark, new_line in _BREAKS:
+        before, texts = widest(), [t.get_text() for t in titles]
+        if before <= room:
+            return
+        for title in titles:
+            title.set_text(title.get_text().replace(mark, new_line))
+        if widest() >= before:  # the break did not shorten the longest line: undo it
+            for title, text in zip(titles, texts, strict=True):
+                title.set_text(text)
+
+
 def layer_sheet(
     stream: Any,
     *,
@@ -132,9 +164,10 @@ def layer_sheet(
         if first is None:  # every panel shares the first one's norm and stream
             first, norm, data = artist, artist.norm, artist.stream
             grid_kwargs = {k: v for k, v in grid_kwargs.items() if k not in ("vmin", "vmax")}
-        ax.set_title(title(layer) if callable(title) else title)
         ax.set_xticks([])
         ax.set_yticks([])
+    texts = [title(layer) if callable(title) else title for layer in picked]
+    _fit_titles(list(axes[: len(picked)]), texts)
     for ax in axes[len(picked) :]:
         ax.set_visible(False)
     if options is not None:
