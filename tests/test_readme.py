@@ -29,6 +29,19 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch):
         assert namespace["ax"].get_title() == "layer 6 · 'france'"
 
 
+def test_readme_blocks_that_need_a_hub_model_compile():
+    """```py blocks load a model from the Hub (GPT-2 for the logit lens), which no test
+    may download: they are compiled, and the calls they make exist."""
+    from mpl_residual import hf
+
+    blocks = re.findall(r"```py\n(.*?)```", README.read_text(), flags=re.S)
+    assert blocks
+    for block in blocks:
+        compile(block, str(README), "exec")
+        for name in re.findall(r"\bhf\.(\w+)\(", block):
+            assert callable(getattr(hf, name)), name
+
+
 def test_readme_hover_example_prints_what_its_code_gives(tmp_path, monkeypatch):
     from matplotlib.backend_bases import MouseEvent
 

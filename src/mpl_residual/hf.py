@@ -48,6 +48,7 @@ except ImportError as err:  # pragma: no cover - exercised in a subprocess
 
 from ._arrays import _describe, as_float_array, as_index, check_index
 from ._positions import resolve
+from ._tokens import label_tokens
 from .grid import to_grid
 from .stream import Predictions, ResidualStream
 
@@ -790,13 +791,6 @@ def logit_lens(
 # -- the one-liner --------------------------------------------------------------------------
 
 
-def _special_ids(tokenizer: Any) -> set[int]:
-    """The ids of the tokenizer's special tokens, its unknown-word token aside."""
-    ids = set(getattr(tokenizer, "all_special_ids", ()) or ())
-    ids.discard(getattr(tokenizer, "unk_token_id", None))
-    return ids
-
-
 def residual_stream(
     model: nn.Module,
     tokenizer: Any,
@@ -884,10 +878,7 @@ def residual_stream(
         inputs = tokenizer(list(text), return_tensors="pt", padding=True)
     sequence = _Positions(None, batch_index, _mask_tensor(inputs.get("attention_mask")))
     sequence.resolve(*inputs["input_ids"].shape)
-    ids = inputs["input_ids"][sequence.batch][sequence.real].tolist()
-    tokens = tuple(tokenizer.decode([i]) for i in ids)
-    specials = _special_ids(tokenizer)
-    special = tuple(i for i, token_id in enumerate(ids) if token_id in specials)
+    tokens, special = label_tokens(tokenizer, inputs["input_ids"][sequence.batch][sequence.real])
     index = None if position is None else resolve(position, tokens, special)
     device = getattr(model, "device", None)
     if device is not None and getattr(model, "hf_device_map", None) is None:
