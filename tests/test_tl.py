@@ -12,7 +12,6 @@ transformers = pytest.importorskip("transformers")
 transformer_lens = pytest.importorskip("transformer_lens")
 
 from hf_models import tiny_model, tiny_tokenizer  # noqa: E402
-
 from mpl_residual import ResidualStream, hf, tl  # noqa: E402
 
 TEXT = "the capital of france is paris"
