@@ -251,3 +251,37 @@ def test_not_a_model():
         hf.capture(object(), torch.zeros((1, 2), dtype=torch.long))
     with pytest.raises(TypeError, match="tokenizer is None, and the model carries none"):
         hf.residual_stream(tiny_model("gpt2"), None, TEXT)
+
+
+# -- load_model -----------------------------------------------------------------------------
+
+
+def test_load_model_gives_a_causal_lm_with_its_head(tmp_path, tokenizer):
+    model = lensable("llama")
+    model.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    loaded, loaded_tokenizer = hf.load_model(tmp_path, device="cpu")
+    assert type(loaded).__name__ == "LlamaForCausalLM" and not loaded.training
+    want = hf.residual_stream(model, tokenizer, TEXT, lens=2)
+    got = hf.residual_stream(loaded, loaded_tokenizer, TEXT, lens=2)
+    np.testing.assert_array_equal(got, want)
+    assert got.predictions == want.predictions
+    half, _ = hf.load_model(str(tmp_path), dtype="bfloat16")
+    assert half.dtype == torch.bfloat16
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "err", "match"),
+    [
+        ({"dtype": "float8"}, ValueError, "dtype must be a torch.dtype or one of 'float32'"),
+        ({"device": "gpu:0"}, ValueError, "device='gpu:0' is not a torch device"),
+    ],
+)
+def test_load_model_bad_options(tmp_path, kwargs, err, match):
+    with pytest.raises(err, match=match):
+        hf.load_model(tmp_path, **kwargs)
+
+
+def test_load_model_from_an_empty_folder_says_so(tmp_path):
+    with pytest.raises(OSError, match=r"could not load a model from the folder '.*'"):
+        hf.load_model(tmp_path, device="cpu")

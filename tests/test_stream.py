@@ -137,9 +137,15 @@ def test_padding_fits_within_a_row():
 
 @pytest.mark.parametrize("text", ODD)
 def test_every_character_survives_save_and_load(tmp_path, text):
-    stream = _stream(tokens=(text, text + "x"), layer_names=(text, "b", text), model_name=text)
+    predictions = (((text, 0.5),), (), ((text + "y", 1.0), ("z", 0.0)))
+    stream = _stream(
+        tokens=(text, text + "x"),
+        layer_names=(text, "b", text),
+        model_name=text,
+        predictions=predictions,
+    )
     back = ResidualStream.load(stream.save(tmp_path / "s.npz"))
-    assert back.tokens == stream.tokens
+    assert back.tokens == stream.tokens and back.predictions == predictions
     assert back.layer_names == stream.layer_names
     assert back.model_name == stream.model_name
     assert (back.position, back.d_model) == (1, 6)
