@@ -180,7 +180,8 @@ def test_the_lens_survives_save_load_and_refold(tokenizer, tmp_path):
             ValueError,
             r"reads one position; this stream keeps every position .* stream\.at",
         ),
-        (lambda m, t, s: hf.residual_stream(m, t, TEXT, lens=0), ValueError, "at least 1"),
+        (lambda m, t, s: hf.residual_stream(m, t, TEXT, lens=0), ValueError, "lens must be at"),
+        (lambda m, t, s: hf.residual_stream(m, t, TEXT, lens=True), TypeError, "lens must be a"),
     ],
 )
 def test_bad_lens_input(call, err, match, tokenizer):
@@ -285,3 +286,24 @@ def test_load_model_bad_options(tmp_path, kwargs, err, match):
 def test_load_model_from_an_empty_folder_says_so(tmp_path):
     with pytest.raises(OSError, match=r"could not load a model from the folder '.*'"):
         hf.load_model(tmp_path, device="cpu")
+
+
+def test_lens_of_a_model_offloaded_to_disk(tokenizer, tmp_path):
+    """accelerate keeps offloaded weights on the meta device and loads them per call."""
+    pytest.importorskip("accelerate")
+    model = lensable("gpt2")
+    model.save_pretrained(tmp_path / "model")
+    device_map = {"transformer.wte": "cpu", "transformer.wpe": "cpu", "transformer.drop": "cpu"}
+    device_map.update({f"transformer.h.{i}": "cpu" if i < 2 else "disk" for i in range(3)})
+    # lm_head shares its weights with wte (tied), so it stays where wte is.
+    device_map.update({"transformer.ln_f": "disk", "lm_head": "cpu"})
+    dispatched = transformers.AutoModelForCausalLM.from_pretrained(
+        tmp_path / "model", device_map=device_map, offload_folder=str(tmp_path / "offload")
+    ).eval()
+    assert dispatched.transformer.ln_f.weight.device.type == "meta"
+    want = hf.residual_stream(model, tokenizer, TEXT, lens=3)
+    got = hf.residual_stream(dispatched, tokenizer, TEXT, lens=3)
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    assert [[t for t, _ in layer] for layer in got.predictions] == [
+        [t for t, _ in layer] for layer in want.predictions
+    ]

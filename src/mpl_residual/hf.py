@@ -412,8 +412,6 @@ class _Recorder:
 
     def __init__(self, blocks: Sequence[nn.Module], owner: nn.Module, positions: _Positions):
         self.positions = positions
-        self.blocks = blocks
-        self.owner = owner
         self.final_norm = _reports_final_norm(owner)
         self.layers: list[torch.Tensor | None] = [None] * len(blocks)
         self.raw: torch.Tensor | None = None
@@ -518,8 +516,9 @@ def capture(
 
     Parameters
     ----------
-    model : transformers.PreTrainedModel or torch.nn.Module
-        Any causal LM, encoder or vision transformer with a list of blocks.
+    model : transformers.PreTrainedModel, torch.nn.Module or nnsight LanguageModel
+        Any causal LM, encoder or vision transformer with a list of blocks (an nnsight
+        wrapper is unwrapped to the model inside it).
     inputs : dict, BatchEncoding or tensor
         Model inputs, as a tokenizer returns them, or a tensor of input ids.
     position, batch_index, rows, pad
@@ -620,8 +619,15 @@ class _Lens:
         self.cap = float(cap) if isinstance(cap, (int, float)) and cap > 0 else None
 
     def _to(self, module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """*x* where *module* computes, in its dtype."""
         weight = next(module.parameters(), None)
-        return x if weight is None else x.to(weight.device, weight.dtype)
+        if weight is None:
+            return x
+        device = weight.device
+        if device.type == "meta":  # offloaded by accelerate: its hook brings the weights
+            device = getattr(getattr(module, "_hf_hook", None), "execution_device", None)
+            device = torch.device("cpu") if device is None else torch.device(device)
+        return x.to(device, weight.dtype)
 
     def normed(self, x: torch.Tensor) -> torch.Tensor:
         """*x* through the final norm (as is without one), in the model's dtype."""
@@ -645,8 +651,8 @@ class _Lens:
             found = "no final norm" if self.norm is None else type(self.norm).__name__
             raise RuntimeError(
                 f"the model's last hidden state is not its last block's output through "
-                f"the final norm found ({found}); the logit lens would not read what the "
-                "model reads. Pass final='raw' only to see the stream, without lens="
+                f"the final norm found ({found}), so a logit lens would not read what the "
+                "model reads; capture the stream without lens="
             )
 
     def top(
@@ -659,8 +665,9 @@ class _Lens:
                 f"reads {self.width}: this stream is not from this model"
             )
         x = vectors[None]  # (batch, seq, d_model), as the model calls its own modules
-        if normed_last:
-            x = torch.cat([self.normed(x[:, :-1]), self._to(self.head, x[:, -1:])], dim=1)
+        if normed_last:  # the last layer is through the final norm already
+            before = self._to(self.head, self.normed(x[:, :-1]))
+            x = torch.cat([before, self._to(self.head, x[:, -1:])], dim=1)
         else:
             x = self.normed(x)
         probabilities = torch.softmax(self.logits(x)[0], dim=-1).cpu()
@@ -687,10 +694,10 @@ def _token_text(tokenizer: Any, token_id: int) -> str:
     return f"#{token_id}"
 
 
-def _check_k(k: Any) -> int:
-    k = as_index(k, "lens" if k is None else "k", expected="a positive integer")
+def _check_k(k: Any, name: str) -> int:
+    k = as_index(k, name, expected="a positive integer")
     if k < 1:
-        raise ValueError(f"k must be at least 1 (the predictions kept per layer); got {k}")
+        raise ValueError(f"{name} must be at least 1 (the predictions kept per layer); got {k}")
     return k
 
 
@@ -763,11 +770,10 @@ def logit_lens(
     >>> model, tokenizer = hf.load_model("gpt2")  # doctest: +SKIP
     >>> stream = hf.residual_stream(model, tokenizer, "The capital of France is")  # doctest: +SKIP
     >>> lensed = hf.logit_lens(model, stream, tokenizer=tokenizer)  # doctest: +SKIP
-    >>> lensed.predictions[-1][0]  # doctest: +SKIP
-    (' the', 0.0857...)
+    >>> token, probability = lensed.predictions[-1][0]  # doctest: +SKIP
     """
     model = _module(model)
-    k = _check_k(k)
+    k = _check_k(k, "k")
     normed_last = _normed_last(stream, final)
     if not isinstance(stream, ResidualStream):
         stream = ResidualStream(as_float_array(stream, name="stream"))
@@ -861,7 +867,7 @@ def residual_stream(
         if tokenizer is None:
             raise TypeError("tokenizer is None, and the model carries none; pass its tokenizer")
     model = _module(model)
-    k = None if lens is None else _check_k(lens)
+    k = None if lens is None else _check_k(lens, "lens")
     if k is not None and position is None:
         raise ValueError("lens= reads one position; position=None keeps every position")
     lens_reader = None if k is None else _Lens(model, blocks)  # no head: fail before the run
