@@ -44,8 +44,15 @@ def _strings(value: Any, name: str) -> tuple[str, ...]:
     return items
 
 
+def _sequence(value: Any, name: str, what: str) -> tuple:
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"{name} must be a sequence of {what}; got {type(value).__name__}")
+    return tuple(value)
+
+
 def _special(value: Any, tokens: tuple[str, ...]) -> tuple[int, ...]:
-    indices = tuple(sorted({as_index(i, "special") for i in value}))
+    items = _sequence(value, "special", "token indices")
+    indices = tuple(sorted({as_index(i, "special", expected="token indices") for i in items}))
     if indices and not tokens:
         raise ValueError("special names positions among tokens, but there are no tokens")
     if indices and not (0 <= indices[0] and indices[-1] < len(tokens)):
@@ -56,7 +63,7 @@ def _special(value: Any, tokens: tuple[str, ...]) -> tuple[int, ...]:
 
 
 def _predictions(value: Any, n_layers: int) -> tuple[Predictions, ...]:
-    layers = tuple(value)
+    layers = _sequence(value, "predictions", "one tuple of (token, probability) per layer")
     if layers and len(layers) != n_layers:
         raise ValueError(
             f"predictions for {len(layers)} layers of {_count(range(n_layers), 'layer')}; "
@@ -65,7 +72,7 @@ def _predictions(value: Any, n_layers: int) -> tuple[Predictions, ...]:
     checked = []
     for layer, pairs in enumerate(layers):
         row = []
-        for pair in pairs:
+        for pair in _sequence(pairs, f"predictions[{layer}]", "(token, probability) pairs"):
             try:
                 token, probability = pair
             except (TypeError, ValueError):
@@ -77,7 +84,13 @@ def _predictions(value: Any, n_layers: int) -> tuple[Predictions, ...]:
                     f"predictions[{layer}] has a token of type {type(token).__name__}; "
                     "tokens are str"
                 )
-            p = float(probability)
+            try:
+                p = float(probability)
+            except (TypeError, ValueError):
+                raise TypeError(
+                    f"predictions[{layer}] gives {token!r} the probability {probability!r}; "
+                    "expected a number"
+                ) from None
             if not 0.0 <= p <= 1.0:  # NaN fails too
                 raise ValueError(
                     f"predictions[{layer}] gives {token!r} the probability {p!r}; expected 0 to 1"
