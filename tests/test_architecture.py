@@ -11,7 +11,16 @@ PACKAGE = Path(__file__).parents[1] / "src" / "mpl_residual"
 PARTS = {
     "Fold": {"grid", "_arrays", "_text"},
     "Scale": {"scaling"},
-    "Data": {"stream", "sample", "_atomic", "_npzfile", "_positions", "normalize", "outliers"},
+    "Data": {
+        "stream",
+        "stats",
+        "sample",
+        "_atomic",
+        "_npzfile",
+        "_positions",
+        "normalize",
+        "outliers",
+    },
     "Artist": {
         "artist",
         "heatmap",

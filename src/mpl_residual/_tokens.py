@@ -15,7 +15,13 @@ def label_tokens(tokenizer: Any, ids: Sequence[int]) -> tuple[tuple[str, ...], t
     that one stands for a word.
     """
     ids = [int(i) for i in ids]
-    specials = set(getattr(tokenizer, "all_special_ids", ()) or ())
-    specials.discard(getattr(tokenizer, "unk_token_id", None))
+    specials = special_ids(tokenizer)
     tokens = tuple(tokenizer.decode([i]) for i in ids)
     return tokens, tuple(i for i, token_id in enumerate(ids) if token_id in specials)
+
+
+def special_ids(tokenizer: Any) -> set[int]:
+    """The ids of the tokenizer's special tokens, its unknown-word token aside."""
+    ids = set(getattr(tokenizer, "all_special_ids", ()) or ())
+    ids.discard(getattr(tokenizer, "unk_token_id", None))
+    return ids

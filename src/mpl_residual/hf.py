@@ -31,7 +31,7 @@ from __future__ import annotations
 import inspect
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
@@ -48,12 +48,15 @@ except ImportError as err:  # pragma: no cover - exercised in a subprocess
 
 from ._arrays import _describe, as_float_array, as_index, check_index
 from ._positions import resolve
-from ._tokens import label_tokens
+from ._tokens import label_tokens, special_ids
 from .grid import to_grid
+from .stats import DimensionStats, Moments
 from .stream import Predictions, ResidualStream
 
 __all__ = [
+    "DimensionStats",
     "capture",
+    "dimension_stats",
     "find_blocks",
     "from_outputs",
     "load_model",
@@ -408,14 +411,22 @@ def _contains(parent: nn.Module, child: nn.Module) -> bool:
 
 
 class _Recorder:
-    """The hooks of one `capture`: each keeps only the requested position(s)."""
+    """
+    The hooks of one forward: each hands the hidden states going by to *take*, which
+    keeps what it needs of them (the requested positions, or their statistics).
+    """
 
-    def __init__(self, blocks: Sequence[nn.Module], owner: nn.Module, positions: _Positions):
-        self.positions = positions
+    def __init__(
+        self,
+        blocks: Sequence[nn.Module],
+        owner: nn.Module,
+        take: Callable[[torch.Tensor], Any],
+    ):
+        self.take = take
         self.final_norm = _reports_final_norm(owner)
-        self.layers: list[torch.Tensor | None] = [None] * len(blocks)
-        self.raw: torch.Tensor | None = None
-        self.normed: torch.Tensor | None = None
+        self.layers: list[Any] = [None] * len(blocks)
+        self.raw: Any = None
+        self.normed: Any = None
         self.handles = []
         for i, block in enumerate(blocks):
             self.handles.append(
@@ -427,20 +438,20 @@ class _Recorder:
     def _pre_hook(self, i: int):
         def hook(module: nn.Module, args: tuple, kwargs: dict) -> None:
             hidden = args[0] if args else kwargs["hidden_states"]
-            self.layers[i] = self.positions.take(hidden)
+            self.layers[i] = self.take(hidden)
 
         return hook
 
     def _last_block(self, module: nn.Module, args: tuple, output: Any) -> None:
-        self.raw = self.positions.take(_first_tensor(output))
+        self.raw = self.take(_first_tensor(output))
         if not self.final_norm:
             self.normed = self.raw
 
     def _owner(self, module: nn.Module, args: tuple, output: Any) -> None:
         if self.final_norm:
-            self.normed = self.positions.take(_first_tensor(output))
+            self.normed = self.take(_first_tensor(output))
 
-    def stack(self, final: str) -> list[torch.Tensor]:
+    def stack(self, final: str) -> list[Any]:
         """Every layer recorded, the last one *final* ("normed" or "raw")."""
         last = self.normed if final == "normed" else self.raw
         if last is None:
@@ -462,7 +473,10 @@ def _run(
     batch_index: int,
     blocks: Sequence[nn.Module] | None,
     final: str,
+    take: Callable[[torch.Tensor], Any] | None = None,
 ) -> _Recorder:
+    """One forward of the model's body with hooks; *take* (default: the positions
+    asked for) is what each hook keeps."""
     if final not in ("normed", "raw"):
         raise ValueError(f"final must be 'normed' or 'raw'; got {final!r}")
     model = _module(model)
@@ -479,7 +493,7 @@ def _run(
     ids = kwargs.get("input_ids")
     if isinstance(ids, torch.Tensor) and ids.ndim == 2 and "decoder_input_ids" not in kwargs:
         positions.resolve(*ids.shape)  # bad indices or masks fail before the forward
-    recorder = _Recorder(blocks, _owner(model, blocks[0]), positions)
+    recorder = _Recorder(blocks, _owner(model, blocks[0]), take or positions.take)
     try:
         with torch.no_grad():
             body(**kwargs)
@@ -797,6 +811,28 @@ def logit_lens(
 # -- the one-liner --------------------------------------------------------------------------
 
 
+def _padded(tokenizer: Any, texts: list[str], max_length: int | None = None) -> Any:
+    """
+    A batch padded on the right, whatever the tokenizer's own side: there every real
+    token keeps the position it has alone (left padding shifts the absolute positions
+    of GPT-2 or BERT).  A tokenizer without a pad token gets its end-of-sequence token.
+    """
+    if tokenizer.pad_token is None:
+        if tokenizer.eos_token is None:
+            raise ValueError(
+                "the tokenizer has neither a pad token nor an end-of-sequence token to pad "
+                "the batch with; set tokenizer.pad_token first"
+            )
+        tokenizer.pad_token = tokenizer.eos_token
+    truncation = {} if max_length is None else {"truncation": True, "max_length": max_length}
+    side = getattr(tokenizer, "padding_side", None)
+    tokenizer.padding_side = "right"
+    try:
+        return tokenizer(texts, return_tensors="pt", padding=True, **truncation)
+    finally:
+        tokenizer.padding_side = side
+
+
 def residual_stream(
     model: nn.Module,
     tokenizer: Any,
@@ -874,14 +910,7 @@ def residual_stream(
     if isinstance(text, str):
         inputs = tokenizer(text, return_tensors="pt")
     else:
-        if tokenizer.pad_token is None:
-            if tokenizer.eos_token is None:
-                raise ValueError(
-                    "the tokenizer has neither a pad token nor an end-of-sequence token to pad "
-                    "the batch with; set tokenizer.pad_token first"
-                )
-            tokenizer.pad_token = tokenizer.eos_token
-        inputs = tokenizer(list(text), return_tensors="pt", padding=True)
+        inputs = _padded(tokenizer, list(text))
     sequence = _Positions(None, batch_index, _mask_tensor(inputs.get("attention_mask")))
     sequence.resolve(*inputs["input_ids"].shape)
     tokens, special = label_tokens(tokenizer, inputs["input_ids"][sequence.batch][sequence.real])
@@ -915,6 +944,248 @@ def residual_stream(
         special=special,
         predictions=predictions,
     )
+
+
+# -- statistics over a corpus -----------------------------------------------------------------
+
+
+class _BatchMoments:
+    """What the hooks keep of one batch: the moments of the tokens it counts."""
+
+    def __init__(self, keep: torch.Tensor, text: torch.Tensor, position: torch.Tensor, ids):
+        self.keep = keep  # (batch, seq) bool: the tokens counted
+        self.text = text  # per counted token: its text's index in the corpus
+        self.position = position  # ... its position among the real tokens of its text
+        self.ids = ids  # ... its token id
+
+    def __call__(self, hidden: torch.Tensor) -> Moments:
+        x = hidden[self.keep.to(hidden.device)]  # (tokens, d_model), on the model's device
+        magnitude = x.abs()
+        absmax, at = magnitude.max(dim=0)
+        x = x.double()
+        mean = x.mean(dim=0)
+        at = at.cpu()
+        return Moments(
+            np.array([len(x)]),
+            mean.cpu().numpy()[None],
+            ((x - mean) ** 2).sum(dim=0).cpu().numpy()[None],
+            magnitude.double().sum(dim=0).cpu().numpy()[None],
+            absmax.double().cpu().numpy()[None],
+            self.text[at].numpy()[None],
+            self.position[at].numpy()[None],
+            self.ids[at].numpy()[None],
+        )
+
+
+def _batches(texts: Iterable[str], size: int) -> Iterable[list[str]]:
+    batch: list[str] = []
+    for text in texts:
+        if not isinstance(text, str):
+            raise TypeError(f"texts must hold str only; got {type(text).__name__} {text!r:.60}")
+        batch.append(text)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _distributed() -> tuple[int, int]:
+    """``(rank, world size)``, starting torch.distributed where a launcher set it up."""
+    import torch.distributed as dist
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if not dist.is_available() or (world < 2 and not dist.is_initialized()):
+        return 0, 1
+    if not dist.is_initialized():
+        try:
+            from accelerate import PartialState
+
+            PartialState()  # accelerate's own set-up: backend, device, rendezvous
+        except ImportError:
+            dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return dist.get_rank(), dist.get_world_size()
+
+
+def _gathered(mine: Moments | None, world: int) -> list[Moments | None]:
+    """Every process's moments, in rank order."""
+    if world == 1:
+        return [mine]
+    import torch.distributed as dist
+
+    everyone: list[Any] = [None] * world
+    dist.all_gather_object(everyone, mine)
+    return everyone
+
+
+def dimension_stats(
+    model: nn.Module,
+    tokenizer: Any,
+    texts: Iterable[str],
+    *,
+    batch_size: int = 8,
+    max_length: int | None = None,
+    progress: bool = True,
+    special: bool = False,
+    final: Literal["normed", "raw"] = "normed",
+    rows: int | None = None,
+    pad: bool = False,
+    blocks: Sequence[nn.Module] | None = None,
+) -> DimensionStats:
+    """
+    Statistics of every dimension at every layer, over every real token of a corpus.
+
+    The model runs on batches of *texts* with hooks, as in `capture`: each layer's
+    hidden states are reduced to their moments as they go by (no
+    ``output_hidden_states``), and the moments of all batches merge exactly in
+    float64 (Chan et al.), so memory is ``O(layers x d_model)`` whatever the size of the
+    corpus.  Padding is never counted; special tokens (``[CLS]``, ``<s>``) are not
+    unless *special*.
+
+    Under ``accelerate launch`` or ``torchrun``, each process takes every n-th batch
+    and the processes merge their moments at the end, so the result (on every
+    process) equals a single-process run; put each process's model on its own device
+    (``model.to(accelerate.PartialState().device)``).
+
+    Parameters
+    ----------
+    model, tokenizer
+        A transformers model (or nnsight wrapper) and its tokenizer.
+    texts : iterable of str
+        A list, a generator, a ``datasets.Dataset`` column...: read once, in order.
+    batch_size : int, default: 8
+        Texts per forward pass.
+    max_length : int, optional
+        Truncate each text to this many tokens.
+    progress : bool, default: True
+        A progress bar (tqdm, where installed; on the main process only).
+    special : bool, default: False
+        Count the tokenizer's special tokens too.
+    final : {"normed", "raw"}, default: "normed"
+        The last layer, as in `capture`.
+    rows, pad
+        How the fields fold into grids (`to_grid`).
+    blocks : ModuleList, optional
+        As in `capture`.
+
+    Returns
+    -------
+    DimensionStats
+        ``count``, ``mean``, ``std``, ``mean_abs`` and ``absmax``, each
+        ``(layers, rows, cols)``; `~DimensionStats.where` tells the token of each
+        ``absmax``.
+
+    Examples
+    --------
+    >>> stats = hf.dimension_stats(model, tokenizer, open("corpus.txt"))  # doctest: +SKIP
+    >>> stats.outliers(factor=100)  # doctest: +SKIP
+    array([138, 447])
+    """
+    if tokenizer is None:
+        tokenizer = getattr(model, "tokenizer", None)
+    model = _module(model)
+    batch_size = _check_k(batch_size, "batch_size")
+    if max_length is not None:
+        max_length = _check_k(max_length, "max_length")
+    if isinstance(texts, str):
+        raise TypeError("texts must be an iterable of texts; got one str (wrap it in a list)")
+    rank, world = _distributed()
+    specials = torch.tensor(sorted(special_ids(tokenizer)), dtype=torch.long)
+    device = getattr(model, "device", None)
+    total: Moments | None = None
+    normed_differs = False
+    n_texts = 0
+    bar = _progress(texts, batch_size, enabled=progress and rank == 0)
+    try:
+        for index, batch in enumerate(_batches(texts, batch_size)):
+            start, n_texts = n_texts, n_texts + len(batch)
+            if bar is not None:
+                bar.update(1)
+            if index % world != rank:
+                continue
+            inputs = _padded(tokenizer, batch, max_length)
+            ids, mask = inputs["input_ids"], inputs["attention_mask"].bool()
+            keep = mask if special else mask & ~torch.isin(ids, specials)
+            rows_at, cols_at = torch.nonzero(keep, as_tuple=True)
+            position = (mask.long().cumsum(dim=1) - 1)[rows_at, cols_at]
+            take = _BatchMoments(keep, start + rows_at, position, ids[rows_at, cols_at])
+            if device is not None and getattr(model, "hf_device_map", None) is None:
+                inputs = inputs.to(device)
+            if not len(rows_at):
+                continue  # texts with no token to count
+            recorder = _run(
+                model, inputs, position=None, batch_index=0, blocks=blocks, final=final,
+                take=take,
+            )  # fmt: skip
+            batch_moments = recorder.stack(final)
+            normed_differs |= recorder.final_norm and not np.array_equal(
+                recorder.raw.mean, recorder.normed.mean
+            )
+            merged = batch_moments[0]
+            for layer in batch_moments[1:]:
+                merged = _stacked(merged, layer)
+            total = merged if total is None else total.merge(merged)
+    finally:
+        if bar is not None:
+            bar.close()
+    parts = [part for part in _gathered(total, world) if part is not None]
+    if not parts:
+        raise ValueError(
+            f"no token to count in {n_texts} texts"
+            + ("" if special else " (special tokens are left out; pass special=True)")
+        )
+    total = parts[0]
+    for part in parts[1:]:
+        total = total.merge(part)
+    names = ["embeddings"] + [f"block {i}" for i in range(1, total.mean.shape[0])]
+    if final == "normed" and _any(normed_differs, world):
+        names[-1] += " + final norm"
+    config = getattr(model, "config", None)
+    vocabulary = sorted(set(total.where_token.ravel().tolist()))
+    lookup = {token_id: i for i, token_id in enumerate(vocabulary)}
+    total = replace(
+        total, where_token=np.vectorize(lookup.get, otypes=[np.int64])(total.where_token)
+    )
+    return DimensionStats(
+        total,
+        layer_names=tuple(names),
+        n_texts=n_texts,
+        model_name=getattr(config, "name_or_path", None) or None,
+        tokens=tuple(tokenizer.decode([i]) for i in vocabulary),
+        rows=rows,
+        pad=pad,
+    )
+
+
+def _stacked(a: Moments, b: Moments) -> Moments:
+    """The moments of two sets of layers, one above the other."""
+    return Moments(
+        *(
+            np.concatenate([x, y])
+            for x, y in zip(a.arrays().values(), b.arrays().values(), strict=True)
+        )
+    )
+
+
+def _any(flag: bool, world: int) -> bool:
+    if world == 1:
+        return flag
+    import torch.distributed as dist
+
+    everyone: list[Any] = [None] * world
+    dist.all_gather_object(everyone, bool(flag))
+    return any(everyone)
+
+
+def _progress(texts: Any, batch_size: int, *, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    total = -(-len(texts) // batch_size) if hasattr(texts, "__len__") else None
+    return tqdm(total=total, unit="batch", desc="dimension stats", leave=False)
 
 
 # -- loading a model ----------------------------------------------------------------------

