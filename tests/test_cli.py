@@ -15,14 +15,16 @@ from mpl_residual import ResidualStream, load_sample
 EXE = Path(sys.executable).with_name("mpl-residual")
 
 
-def run(*args, cwd, env=None, check_rc=None):
+def run(*args, cwd, env=None, check_rc=None, stdin=None):
     cmd = [
         str(EXE) if EXE.exists() else sys.executable,
         *([] if EXE.exists() else ["-m", "mpl_residual"]),
         *args,
     ]
     full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg", **(env or {})}
-    proc = subprocess.run(cmd, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        cmd, cwd=cwd, env=full_env, input=stdin, capture_output=True, text=True, timeout=300
+    )
     if check_rc is not None:
         assert proc.returncode == check_rc, proc.stderr
     return proc
@@ -492,3 +494,71 @@ def test_every_token_and_a_profile(tmp_path):
     run("render", "--profile", "absmax", "-o", "p.html", cwd=tmp_path, check_rc=0)
     with Image.open(tmp_path / "p.png") as im:
         assert im.size[1] > im.size[0] * 0.8  # the sheet, and the panel under it
+
+
+# -- stats ---------------------------------------------------------------------------------------
+
+CORPUS = (
+    "The cat sat on the mat.\n\nParis is the capital of France.\r\nThe Eiffel Tower is tall.\n"
+)
+
+
+def test_stats_round_trip(tmp_path, minilm):
+    from mpl_residual.stats import DimensionStats
+
+    (tmp_path / "corpus.txt").write_text(CORPUS)
+    proc = run(
+        "stats", "--model", minilm, "--texts", "corpus.txt", "-o", "s.npz", "--batch-size", "2",
+        cwd=tmp_path, check_rc=0,
+    )  # fmt: skip
+    assert proc.stdout.startswith("wrote s.npz (7 layers x 384 dims over 22 tokens of 3 texts;")
+    assert proc.stderr == ""  # no progress bar off a terminal
+    stats = DimensionStats.load(tmp_path / "s.npz")
+    assert stats.model_name == minilm and stats.n_texts == 3
+    piped = run(
+        "stats", "--model", minilm, "--texts", "-", "-o", "p.npz", "--batch-size", "2",
+        cwd=tmp_path, check_rc=0, stdin=CORPUS,
+    )  # fmt: skip
+    assert "22 tokens of 3 texts" in piped.stdout
+    np.testing.assert_array_equal(DimensionStats.load(tmp_path / "p.npz").absmax, stats.absmax)
+    proc = run("render", "--input", "s.npz", "-o", "a.png", cwd=tmp_path, check_rc=0)
+    assert "7 layers, 16x24 grid" in proc.stdout
+    proc = run("render", "--input", "s.npz", "--field", "mean", "--rows", "8", "-o", "m.gif",
+               cwd=tmp_path, check_rc=0)  # fmt: skip
+    assert "7 frames, 8x48 grid" in proc.stdout
+
+
+def test_stats_usage_errors(tmp_path, minilm):
+    proc = run("stats", "--model", minilm, "--texts", "nope.txt", "-o", "s.npz", cwd=tmp_path)
+    assert proc.returncode == 2 and "--texts 'nope.txt': no such file" in proc.stderr
+    (tmp_path / "c.txt").write_text(CORPUS)
+    proc = run("stats", "--model", minilm, "--texts", "c.txt", "-o", "s.png", cwd=tmp_path)
+    assert proc.returncode == 2 and "stats writes .npz; got 's.png'" in proc.stderr
+    proc = run("stats", "--model", minilm, "--texts", "c.txt", "-o", "s.npz", "--batch-size",
+               "0", cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 2 and "invalid positive integer value: '0'" in proc.stderr
+    (tmp_path / "blank.txt").write_text("\n \n")
+    proc = run("stats", "--model", minilm, "--texts", "blank.txt", "-o", "s.npz", cwd=tmp_path)
+    assert proc.returncode == 1 and "no token to count in 0 texts" in _one_line(proc)
+    assert not (tmp_path / "s.npz").exists()
+    load_sample().save(tmp_path / "stream.npz")
+    proc = run("render", "--input", "stream.npz", "--field", "std", cwd=tmp_path, check_rc=2)
+    assert "--field: 'stream.npz' holds a stream, not the statistics" in proc.stderr
+
+
+def test_stats_under_torchrun(tmp_path, minilm):
+    from mpl_residual.stats import DimensionStats
+
+    (tmp_path / "corpus.txt").write_text((CORPUS + "\n") * 5)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
+           "2", "-m", "mpl_residual", "stats", "--model", minilm, "--texts", "corpus.txt",
+           "--batch-size", "2", "-o", "two.npz"]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.count("wrote two.npz") == 1  # the first process reports
+    run("stats", "--model", minilm, "--texts", "corpus.txt", "--batch-size", "2", "-o", "one.npz",
+        cwd=tmp_path, check_rc=0)  # fmt: skip
+    one, two = (DimensionStats.load(tmp_path / f"{n}.npz") for n in ("one", "two"))
+    np.testing.assert_allclose(two.std, one.std, rtol=1e-6, atol=1e-9)
+    assert two.n_tokens == one.n_tokens == 5 * 22

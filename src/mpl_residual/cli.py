@@ -22,9 +22,11 @@ from .compare import compare
 from .export import SUPPORTED_SUFFIXES, check_fps, save_animation
 from .markers import mark_dims
 from .normalize import normalize
+from .normalize import unit as unit_of
 from .profile import layer_profile
 from .sample import load_sample
 from .sheet import layer_sheet, sheet_layout
+from .stats import FIELDS, DimensionStats
 from .stream import ResidualStream
 from .styles import STYLES, style_context
 from .tokens import token_sheet
@@ -93,6 +95,24 @@ examples:
   mpl-residual render --input eiffel.npz --position -1 -o eiffel.gif
 """
 
+STATS_HELP = """\
+Run a model over a corpus and save the statistics of every dimension at every layer
+(count, mean, std, mean |x|, largest |x| and where it occurred) as a plain .npz file.
+Padding and special tokens are never counted (--special counts the latter); memory does
+not grow with the corpus. Under torchrun or accelerate launch, each process takes its
+share of the batches and the first writes the merged result.
+"""
+
+STATS_EXAMPLES = """\
+examples:
+  mpl-residual stats --model gpt2 --texts corpus.txt -o stats.npz
+  cat corpus.txt | mpl-residual stats --model gpt2 --texts - -o stats.npz
+  torchrun --nproc_per_node 8 -m mpl_residual stats --model meta-llama/Llama-3.1-8B \\
+      --dtype bfloat16 --texts corpus.txt --batch-size 16 --max-length 512 -o stats.npz
+  # then draw a field:
+  mpl-residual render --input stats.npz --field absmax --mark factor:100 -o absmax.png
+"""
+
 MAIN_HELP = """\
 Look inside a transformer: draw its residual stream (the hidden state after every
 layer), folded into a grid, as an animation or a sheet of small multiples.
@@ -155,7 +175,9 @@ def _colormap(name: str) -> str:
     )
 
 
-def _model_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
+def _model_options(
+    parser: argparse.ArgumentParser, *, required: bool, prompt: bool = True
+) -> None:
     group = parser.add_argument_group("model")
     group.add_argument(
         "--model",
@@ -163,7 +185,8 @@ def _model_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
         required=required,
         help="a Hugging Face model name or a local folder",
     )
-    group.add_argument("--prompt", metavar="TEXT", help="the text to run the model on")
+    if prompt:
+        group.add_argument("--prompt", metavar="TEXT", help="the text to run the model on")
     group.add_argument(
         "--device",
         choices=("auto", "cpu", "cuda"),
@@ -181,6 +204,8 @@ def _model_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
         action="store_true",
         help="allow a model's own code from the Hub to run (off by default)",
     )
+    if not prompt:
+        return
     group.add_argument(
         "--lens",
         metavar="K",
@@ -263,6 +288,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SPEC",
         help="a subset: START:STOP:STEP (the last layer is kept when "
         "stepping) or a list like 0,6,12",
+    )
+    what.add_argument(
+        "--field",
+        choices=FIELDS,
+        help="with an --input made by `mpl-residual stats`: which statistic to draw "
+        "(default: absmax)",
     )
     views = render.add_argument_group("analysis")
     views.add_argument(
@@ -355,6 +386,47 @@ def build_parser() -> argparse.ArgumentParser:
     )
     capture.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     capture.set_defaults(run=_capture)
+
+    stats = commands.add_parser(
+        "stats",
+        help="statistics of every dimension over a corpus, saved as .npz",
+        description=STATS_HELP,
+        epilog=STATS_EXAMPLES,
+        formatter_class=_FORMATTER,
+    )
+    stats.add_argument(
+        "-o", "--output", metavar="OUT", required=True, help="the .npz file to write"
+    )
+    _model_options(stats, required=True, prompt=False)
+    corpus = stats.add_argument_group("corpus")
+    corpus.add_argument(
+        "--texts",
+        metavar="FILE",
+        required=True,
+        help="one text per line (blank lines skipped); - reads standard input",
+    )
+    corpus.add_argument(
+        "--batch-size",
+        metavar="N",
+        type=_count,
+        default=8,
+        help="texts per forward pass (default: 8)",
+    )
+    corpus.add_argument(
+        "--max-length", metavar="N", type=_count, help="truncate each text to N tokens"
+    )
+    corpus.add_argument(
+        "--special", action="store_true", help="count special tokens ([CLS], <s>) too"
+    )
+    corpus.add_argument(
+        "--final",
+        choices=("normed", "raw"),
+        default="normed",
+        help="the last layer after the model's final norm (default) or before it",
+    )
+    _fold_options(corpus)
+    stats.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    stats.set_defaults(run=_stats)
     return parser
 
 
@@ -465,6 +537,13 @@ def _input_stream(args: argparse.Namespace) -> ResidualStream:
                 raise UsageError(f"--input {str(path)!r}: no such file")
             if path.suffix.lower() not in INPUTS:
                 raise UsageError(f"--input {str(path)!r}: expected a .npz or .npy file")
+            if DimensionStats.is_file(path):
+                return _stats_stream(args, path)
+            if args.field is not None:
+                raise UsageError(
+                    f"--field: {str(path)!r} holds a stream, not the statistics that "
+                    "`mpl-residual stats` writes"
+                )
             stream = ResidualStream.load(path)
             if args.tokens:
                 if stream.values.ndim != 4:
@@ -492,6 +571,26 @@ def _input_stream(args: argparse.Namespace) -> ResidualStream:
         if args.token is None or "no token reads" not in str(err):
             raise
         raise UsageError(f"--token: {err}") from None
+
+
+#: Fields of `DimensionStats` that are never negative: drawn from 0, on a sequential map.
+NON_NEGATIVE = ("count", "std", "mean_abs", "absmax")
+FIELD_LABELS = {
+    "count": "tokens",
+    "mean": "mean",
+    "std": "standard deviation",
+    "mean_abs": "mean |x|",
+    "absmax": "largest |x|",
+}
+
+
+def _stats_stream(args: argparse.Namespace, path: Path) -> ResidualStream:
+    """One field of a statistics file, as a stream."""
+    for option in ("position", "token", "tokens", "compare"):
+        if getattr(args, option) not in (None, False):
+            raise UsageError(f"--{option}: {str(path)!r} holds statistics over every token")
+    stats = DimensionStats.load(path)
+    return stats.stream(args.field or "absmax")
 
 
 def _parse_mark(spec: str | None) -> dict[str, Any]:
@@ -545,6 +644,14 @@ def _drawn(
 ) -> tuple[Any, Any]:
     """The animation (None for a picture) and the figure of a render."""
     grid = {"robust": args.robust, "vmin": args.vmin, "vmax": args.vmax, "cmap": args.cmap}
+    colorbar: bool | dict = True
+    if args.input and DimensionStats.is_file(args.input):
+        field = args.field or "absmax"
+        label = FIELD_LABELS[field]
+        colorbar = {"label": f"{label}, {unit_of(args.normalize)}" if args.normalize else label}
+        if field in NON_NEGATIVE:
+            grid["vmin"] = 0.0 if args.vmin is None else args.vmin
+            grid["cmap"] = args.cmap or "viridis"
     layers = _parse_layers(args.layers)
     if args.tokens:
         return None, token_sheet(stream, layers=layers, normalize=args.normalize, **grid)
@@ -564,21 +671,29 @@ def _drawn(
             stream,
             pyplot=False,
             layers=layers,
-            colorbar=True,
+            colorbar=colorbar,
             normalize=args.normalize,
             profile=args.profile,
             **grid,
         )
     else:
-        return None, _sheet(stream, layers, args, grid)
+        return None, _sheet(stream, layers, args, grid, colorbar)
     anim.mark_rendered()  # saved by the caller, or given up with a usage error
     return anim, anim.figure
 
 
-def _sheet(stream: ResidualStream, layers: Any, args: argparse.Namespace, grid: dict) -> Any:
+def _sheet(
+    stream: ResidualStream,
+    layers: Any,
+    args: argparse.Namespace,
+    grid: dict,
+    colorbar: bool | dict = True,
+) -> Any:
     """A layer sheet, with a profile panel under it for --profile."""
     if args.profile is None:
-        return layer_sheet(stream, layers=layers, normalize=args.normalize, **grid)
+        return layer_sheet(
+            stream, layers=layers, normalize=args.normalize, colorbar=colorbar, **grid
+        )
     import matplotlib.pyplot as plt
 
     n_panels = len(frame_layers(len(stream), layers))
@@ -586,7 +701,15 @@ def _sheet(stream: ResidualStream, layers: Any, args: argparse.Namespace, grid: 
     panel = max(1.4, 0.3 * height)  # the profile's height, in inches
     fig = plt.figure(figsize=(width, height + panel), layout="constrained")
     top, bottom = fig.subfigures(2, 1, height_ratios=[height, panel])
-    layer_sheet(stream, layers=layers, normalize=args.normalize, fig=top, ncols=ncols, **grid)
+    layer_sheet(
+        stream,
+        layers=layers,
+        normalize=args.normalize,
+        fig=top,
+        ncols=ncols,
+        colorbar=colorbar,
+        **grid,
+    )
     layer_profile(stream, ax=bottom.add_subplot(), stat=args.profile)
     return fig
 
@@ -687,6 +810,75 @@ def _capture(args: argparse.Namespace) -> str:
     )
 
 
+def _texts(spec: str) -> Any:
+    """The lines of --texts (a file, or - for standard input), read lazily."""
+    if spec == "-":
+        return _lines(sys.stdin)
+    path = Path(spec)
+    if not path.is_file():
+        raise UsageError(f"--texts {spec!r}: no such file")
+    return _lines(open(path, encoding="utf-8"))  # noqa: SIM115 - closed by _lines
+
+
+def _lines(lines: Any) -> Any:
+    """Each line without its line break, blank ones skipped; the file closed at the end."""
+    try:
+        for line in lines:
+            text = line.rstrip("\r\n")
+            if text.strip():
+                yield text
+    finally:
+        if lines is not sys.stdin:
+            lines.close()
+
+
+def _stats(args: argparse.Namespace) -> str:
+    import os
+
+    out = Path(args.output)
+    if out.suffix.lower() != ".npz":
+        raise UsageError(f"stats writes .npz; got {str(out)!r}")
+    _check_output_folder(out)
+    texts = _texts(args.texts)
+    try:
+        from . import hf
+    except ImportError:
+        raise CommandError(
+            "--model needs torch and transformers: pip install 'mpl-residual[hf]'"
+        ) from None
+    model, tokenizer = hf.load_model(  # under a launcher, each process on its own GPU
+        args.model, device=args.device, dtype=args.dtype, trust_remote_code=args.trust_remote_code
+    )
+    try:
+        stats = hf.dimension_stats(
+            model,
+            tokenizer,
+            texts,
+            batch_size=args.batch_size,
+            max_length=args.max_length,
+            progress=sys.stderr.isatty(),
+            special=args.special,
+            final=args.final,
+            rows=args.rows,
+            pad=args.pad,
+        )
+    except ValueError as err:
+        if args.rows is not None and "rows=" in str(err):
+            raise UsageError(_rows_error(args.rows, err)) from None
+        raise
+    if int(os.environ.get("RANK", "0")) != 0:
+        return ""  # the first process writes and reports
+    stats = replace(stats, model_name=args.model)
+    stats.save(out)
+    outliers = stats.outliers(100.0)
+    found = ", ".join(map(str, outliers[:8])) + (" ..." if len(outliers) > 8 else "")
+    return (
+        f"wrote {out} ({stats.n_layers} layers x {stats.d_model} dims over "
+        f"{stats.n_tokens:,} tokens of {stats.n_texts:,} texts; dims over 100x the median "
+        f"|x|: {found or 'none'}; {_size(out)}) from {args.model}"
+    )
+
+
 def _reads(stream: ResidualStream, *, at: bool = True) -> str:
     """`` at ' is'`` and, with the logit lens, `` → ' Paris' 31% at the last layer``."""
     text = f" at {stream.token!r}" if at and stream.token is not None else ""
@@ -722,7 +914,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130
-    print(message)
+    if message:
+        print(message)
     return 0
 
 

@@ -1234,14 +1234,22 @@ def _torch_dtype(dtype: Any) -> torch.dtype | None:
 
 
 def _torch_device(device: Any) -> torch.device:
+    """
+    *device* as a torch device; ``"auto"`` is the GPU if there is one.  Under a launcher
+    (torchrun, accelerate launch) a GPU without an index is the process's own,
+    ``cuda:LOCAL_RANK``.
+    """
     if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
         device = torch.device(device)
     except (RuntimeError, TypeError) as err:
         raise ValueError(f"device={device!r} is not a torch device: {_one_line(err)}") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError(f"device={str(device)!r}: torch sees no CUDA device here")
+    local = os.environ.get("LOCAL_RANK")
+    if device.type == "cuda" and device.index is None and local is not None:
+        device = torch.device("cuda", int(local))
     return device
 
 
@@ -1266,7 +1274,8 @@ def load_model(
     name_or_path : str or path-like
         A Hugging Face model name (``"gpt2"``) or a local folder.
     device : str or torch.device, optional
-        Where to put the model; default (or ``"auto"``): the GPU if torch sees one.
+        Where to put the model; default (or ``"auto"``): the GPU if torch sees one
+        (under torchrun or accelerate launch, the process's own: ``cuda:LOCAL_RANK``).
     dtype : str or torch.dtype, optional
         ``"float32"``, ``"bfloat16"``, ``"float16"`` (or a torch dtype); default: the
         checkpoint's own default as transformers loads it (float32).
