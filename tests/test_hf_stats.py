@@ -143,13 +143,27 @@ def test_a_progress_bar_on_request(minilm, capsys):
 
 # -- two processes --------------------------------------------------------------------------
 
+#: Two processes on the CPU. accelerate's own multi-CPU launch needs MPI; its multi-GPU
+#: launcher, on a machine without a GPU, starts CPU processes with gloo all the same.
+LAUNCHERS = {
+    "torchrun": ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"],
+    "accelerate": ["-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+                   "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"],
+}  # fmt: skip
 
-def _torchrun(tmp_path, *args):
+
+@pytest.mark.parametrize("launcher", sorted(LAUNCHERS))
+def test_two_processes_equal_one(minilm, tmp_path, launcher):
+    if launcher == "accelerate":
+        pytest.importorskip("accelerate")
+    model, tokenizer = minilm
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(TEXTS * 3))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")])
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    worker = [str(HERE / "stats_worker.py"), str(corpus), str(tmp_path / "two.npz")]
     proc = subprocess.run(
-        [*cmd, str(HERE / "stats_worker.py"), *args],
+        [sys.executable, *LAUNCHERS[launcher], *worker],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -157,14 +171,6 @@ def _torchrun(tmp_path, *args):
         timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc
-
-
-def test_two_processes_equal_one(minilm, tmp_path):
-    model, tokenizer = minilm
-    corpus = tmp_path / "corpus.txt"
-    corpus.write_text("\n".join(TEXTS * 3))
-    _torchrun(tmp_path, str(corpus), str(tmp_path / "two.npz"))
     two = DimensionStats.load(tmp_path / "two.npz")
     one = hf.dimension_stats(model, tokenizer, TEXTS * 3, batch_size=4, progress=False)
     assert two.n_tokens == one.n_tokens and two.n_texts == one.n_texts == 3 * len(TEXTS)
@@ -172,15 +178,3 @@ def test_two_processes_equal_one(minilm, tmp_path):
         np.testing.assert_allclose(two.field(name), one.field(name), rtol=1e-6, atol=1e-9)
     np.testing.assert_array_equal(two.moments.where_text, one.moments.where_text)
     assert two.where(6, 7) == one.where(6, 7)
-
-
-def test_a_batch_of_texts_gives_each_text_what_it_gives_alone():
-    """GPT-2's absolute positions: a left-padded batch would shift them."""
-    model, tokenizer = tiny_model("gpt2"), tiny_tokenizer()
-    tokenizer.padding_side = "left"
-    texts = ["the cat", "the capital of france is paris"]
-    for b, text in enumerate(texts):
-        alone = hf.residual_stream(model, tokenizer, text)
-        batched = hf.residual_stream(model, tokenizer, texts, batch_index=b)
-        np.testing.assert_allclose(batched, alone, rtol=1e-5, atol=1e-6)
-    assert tokenizer.padding_side == "left"

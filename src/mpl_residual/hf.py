@@ -991,30 +991,35 @@ def _batches(texts: Iterable[str], size: int) -> Iterable[list[str]]:
 
 
 def _distributed() -> tuple[int, int]:
-    """``(rank, world size)``, starting torch.distributed where a launcher set it up."""
+    """
+    ``(rank, world size)``: those of torch.distributed, which is started from the
+    environment that torchrun and accelerate launch set where nobody started it yet.
+    """
     import torch.distributed as dist
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if not dist.is_available() or (world < 2 and not dist.is_initialized()):
         return 0, 1
     if not dist.is_initialized():
-        try:
-            from accelerate import PartialState
-
-            PartialState()  # accelerate's own set-up: backend, device, rendezvous
-        except ImportError:
-            dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        cuda = torch.cuda.is_available()
+        if cuda:
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group("nccl" if cuda else "gloo")
     return dist.get_rank(), dist.get_world_size()
 
 
-def _gathered(mine: Moments | None, world: int) -> list[Moments | None]:
-    """Every process's moments, in rank order."""
+def _gathered(mine: Any, world: int) -> list[Any]:
+    """Every process's *mine*, in rank order (over gloo, whatever the main backend)."""
     if world == 1:
         return [mine]
     import torch.distributed as dist
 
-    everyone: list[Any] = [None] * world
-    dist.all_gather_object(everyone, mine)
+    group = dist.new_group(backend="gloo")
+    try:
+        everyone: list[Any] = [None] * world
+        dist.all_gather_object(everyone, mine, group=group)
+    finally:
+        dist.destroy_process_group(group)
     return everyone
 
 
@@ -1138,7 +1143,7 @@ def dimension_stats(
     for part in parts[1:]:
         total = total.merge(part)
     names = ["embeddings"] + [f"block {i}" for i in range(1, total.mean.shape[0])]
-    if final == "normed" and _any(normed_differs, world):
+    if final == "normed" and any(_gathered(normed_differs, world)):
         names[-1] += " + final norm"
     config = getattr(model, "config", None)
     vocabulary = sorted(set(total.where_token.ravel().tolist()))
@@ -1165,16 +1170,6 @@ def _stacked(a: Moments, b: Moments) -> Moments:
             for x, y in zip(a.arrays().values(), b.arrays().values(), strict=True)
         )
     )
-
-
-def _any(flag: bool, world: int) -> bool:
-    if world == 1:
-        return flag
-    import torch.distributed as dist
-
-    everyone: list[Any] = [None] * world
-    dist.all_gather_object(everyone, bool(flag))
-    return any(everyone)
 
 
 def _progress(texts: Any, batch_size: int, *, enabled: bool) -> Any:
