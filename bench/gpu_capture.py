@@ -1,6 +1,8 @@
 """
 Capture on a GPU: ``hf.capture(position=-1)`` against a plain forward and the
-``output_hidden_states`` path, for a Llama-architecture model of about 1B parameters.
+``output_hidden_states`` path, for a Llama-architecture model of about 1B parameters;
+and ``hf.dimension_stats`` over the same tokens (one text, tokenized by a word-level
+tokenizer whose words are the ids), every token's statistics at every layer.
 
 The model has Llama-3.2-1B's shape (16 blocks, d_model 2048, 32 heads, 8 KV heads,
 MLP 8192, vocab 128256; 1.24B parameters), random init, bf16, on one CUDA device, at
@@ -20,7 +22,18 @@ import time
 
 from _common import capture_figures, emit, table
 
-MODES = ("forward", "hidden_states", "capture")
+MODES = ("forward", "hidden_states", "capture", "stats")
+
+
+def word_tokenizer(vocab_size: int):
+    """A tokenizer whose words ``w0`` ... are the ids: texts that tokenize to given ids."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {f"w{i}": i for i in range(vocab_size - 1)} | {"<pad>": vocab_size - 1}
+    raw = Tokenizer(models.WordLevel(vocab, unk_token="<pad>"))
+    raw.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    return PreTrainedTokenizerFast(tokenizer_object=raw, pad_token="<pad>")
 
 
 def build(device: str, tiny: bool):
@@ -60,7 +73,9 @@ def measure(model, config, seq: int, device: str, repeats: int) -> dict:
 
     from mpl_residual import hf
 
-    ids = torch.randint(0, config.vocab_size, (1, seq), device=device)
+    ids = torch.randint(0, config.vocab_size - 1, (1, seq), device=device)
+    tokenizer = word_tokenizer(config.vocab_size)
+    text = " ".join(f"w{i}" for i in ids[0].tolist())  # the same tokens, as a corpus of one
     cuda = device.startswith("cuda")
 
     def sync() -> None:
@@ -73,8 +88,10 @@ def measure(model, config, seq: int, device: str, repeats: int) -> dict:
                 model(ids, use_cache=False)
             elif mode == "hidden_states":
                 hf.from_outputs(model(ids, use_cache=False, output_hidden_states=True))
-            else:
+            elif mode == "capture":
                 hf.capture(model, ids)
+            else:  # every token's statistics, tokenizing included
+                hf.dimension_stats(model, tokenizer, [text], batch_size=1, progress=False)
         sync()
 
     result = {}
@@ -115,7 +132,16 @@ def main(argv: list[str] | None = None) -> dict:
     rows, figures = [], {}
     for seq in lengths:
         got = measure(model, config, seq, args.device, args.repeats)
+        stats = got.pop("stats")
         seq_rows, seq_figures = capture_figures(seq, got)
+        ratio = stats["seconds"] / got["forward"]["seconds"]
+        seconds = f"{stats['seconds']:.3g} (x{ratio:.3f} of forward)"
+        seq_rows.append(
+            {"seq": seq, "mode": "stats", "extra peak MB": stats["extra_mb"], "seconds": seconds}
+        )
+        seq_figures[f"seq{seq}_stats_time_ratio_vs_forward"] = round(ratio, 4)
+        if stats["extra_mb"] is not None:
+            seq_figures[f"seq{seq}_stats_extra_mb"] = round(stats["extra_mb"], 1)
         rows += seq_rows
         figures.update(seq_figures)
     print(table(rows, ["seq", "mode", "extra peak MB", "seconds"]))

@@ -29,12 +29,14 @@ from .sample import load_sample
 from .scaling import robust_limits
 from .sheet import layer_sheet
 from .slider import layer_slider
+from .stats import DimensionStats
 from .stream import ResidualStream
 from .styles import STYLES, style_context
 from .tokens import token_sheet
 
 __all__ = [
     "DimMarkers",
+    "DimensionStats",
     "LayerAnimation",
     "LayerProfile",
     "ResidualAxes",

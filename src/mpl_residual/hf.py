@@ -54,7 +54,6 @@ from .stats import DimensionStats, Moments
 from .stream import Predictions, ResidualStream
 
 __all__ = [
-    "DimensionStats",
     "capture",
     "dimension_stats",
     "find_blocks",
@@ -957,24 +956,28 @@ class _BatchMoments:
         self.text = text  # per counted token: its text's index in the corpus
         self.position = position  # ... its position among the real tokens of its text
         self.ids = ids  # ... its token id
+        self.last: tuple[torch.Tensor, Moments] | None = None
 
     def __call__(self, hidden: torch.Tensor) -> Moments:
-        x = hidden[self.keep.to(hidden.device)]  # (tokens, d_model), on the model's device
+        if self.last is not None and self.last[0] is hidden:
+            return self.last[1]  # the last block's output, reported as is (no final norm)
+        x = hidden[self.keep.to(hidden.device)].double()  # (tokens, d_model), float64
+        variance, mean = torch.var_mean(x, dim=0, correction=0)
         magnitude = x.abs()
         absmax, at = magnitude.max(dim=0)
-        x = x.double()
-        mean = x.mean(dim=0)
         at = at.cpu()
-        return Moments(
+        moments = Moments(
             np.array([len(x)]),
             mean.cpu().numpy()[None],
-            ((x - mean) ** 2).sum(dim=0).cpu().numpy()[None],
-            magnitude.double().sum(dim=0).cpu().numpy()[None],
-            absmax.double().cpu().numpy()[None],
+            (variance * len(x)).cpu().numpy()[None],
+            magnitude.sum(dim=0).cpu().numpy()[None],
+            absmax.cpu().numpy()[None],
             self.text[at].numpy()[None],
             self.position[at].numpy()[None],
             self.ids[at].numpy()[None],
         )
+        self.last = (hidden, moments)
+        return moments
 
 
 def _batches(texts: Iterable[str], size: int) -> Iterable[list[str]]:
@@ -1123,9 +1126,7 @@ def dimension_stats(
                 take=take,
             )  # fmt: skip
             batch_moments = recorder.stack(final)
-            normed_differs |= recorder.final_norm and not np.array_equal(
-                recorder.raw.mean, recorder.normed.mean
-            )
+            normed_differs |= recorder.normed is not recorder.raw
             merged = batch_moments[0]
             for layer in batch_moments[1:]:
                 merged = _stacked(merged, layer)

