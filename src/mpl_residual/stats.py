@@ -122,22 +122,13 @@ class DimensionStats:
     Statistics of every dimension at every layer over the real tokens of a corpus,
     as `mpl_residual.hf.dimension_stats` gathers them.
 
-    Each field is a ``(layers, rows, cols)`` array, folded like a stream, so that
-    `residual_grid`, `animate` and `layer_sheet` draw it directly (`stream` adds the
-    layer names for titles).  Standard deviations are over all tokens (``ddof=0``).
-
-    Attributes
-    ----------
-    count : numpy.ndarray
-        Tokens seen, the same for every dimension of a layer.
-    mean, std, mean_abs, absmax : numpy.ndarray
-        Mean, standard deviation, mean of ``|x|`` and largest ``|x|``, float64.
-    layer_names : tuple of str
-        As in `ResidualStream`.
-    n_texts : int
-        Texts read.
-    model_name : str or None
-        Where the model came from.
+    The fields `count` (tokens seen, the same for every dimension of a layer), `mean`,
+    `std` (over all tokens, ``ddof=0``), `mean_abs` (the mean of ``|x|``) and `absmax`
+    (the largest ``|x|``) are float64 ``(layers, rows, cols)`` arrays, folded like a
+    stream, so that `residual_grid`, `animate` and `layer_sheet` draw them directly
+    (`stream` adds the layer names for titles).  Beside them: ``layer_names`` (as in
+    `ResidualStream`), ``n_texts`` (texts read), ``model_name``, and the running
+    ``moments`` they come from, which merge exactly with those of other texts.
 
     Examples
     --------
