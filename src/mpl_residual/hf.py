@@ -949,35 +949,39 @@ def residual_stream(
 
 
 class _BatchMoments:
-    """What the hooks keep of one batch: the moments of the tokens it counts."""
+    """
+    What the hooks keep of one batch: the moments of the tokens it counts, as tensors on
+    the device of each layer (one transfer per batch, not one per layer: `gather`).
+    """
 
     def __init__(self, keep: torch.Tensor, text: torch.Tensor, position: torch.Tensor, ids):
         self.keep = keep  # (batch, seq) bool: the tokens counted
-        self.text = text  # per counted token: its text's index in the corpus
-        self.position = position  # ... its position among the real tokens of its text
-        self.ids = ids  # ... its token id
-        self.last: tuple[torch.Tensor, Moments] | None = None
+        # per counted token: its text's index in the corpus, its position among the real
+        # tokens of that text, its id
+        self.where = torch.stack([text, position, ids], dim=1)
+        self.last: tuple[torch.Tensor, tuple] | None = None
 
-    def __call__(self, hidden: torch.Tensor) -> Moments:
+    def __call__(self, hidden: torch.Tensor) -> tuple[torch.Tensor, ...]:
         if self.last is not None and self.last[0] is hidden:
             return self.last[1]  # the last block's output, reported as is (no final norm)
-        x = hidden[self.keep.to(hidden.device)].double()  # (tokens, d_model), float64
+        device = hidden.device
+        x = hidden[self.keep.to(device)].double()  # (tokens, d_model), float64
         variance, mean = torch.var_mean(x, dim=0, correction=0)
         magnitude = x.abs()
         absmax, at = magnitude.max(dim=0)
-        at = at.cpu()
-        moments = Moments(
-            np.array([len(x)]),
-            mean.cpu().numpy()[None],
-            (variance * len(x)).cpu().numpy()[None],
-            magnitude.sum(dim=0).cpu().numpy()[None],
-            absmax.cpu().numpy()[None],
-            self.text[at].numpy()[None],
-            self.position[at].numpy()[None],
-            self.ids[at].numpy()[None],
-        )
+        where = self.where.to(device)[at]  # (d_model, 3)
+        moments = (mean, variance * len(x), magnitude.sum(dim=0), absmax, where)
         self.last = (hidden, moments)
         return moments
+
+    @staticmethod
+    def gather(layers: list[tuple[torch.Tensor, ...]], count: int) -> Moments:
+        """The moments of every layer, on the CPU."""
+        mean, m2, sum_abs, absmax, where = (
+            torch.stack([layer[i].to("cpu") for layer in layers]).numpy() for i in range(5)
+        )
+        counts = np.full(len(layers), count, dtype=np.int64)
+        return Moments(counts, mean, m2, sum_abs, absmax, *np.moveaxis(where, -1, 0))
 
 
 def _batches(texts: Iterable[str], size: int) -> Iterable[list[str]]:
@@ -1125,11 +1129,8 @@ def dimension_stats(
                 model, inputs, position=None, batch_index=0, blocks=blocks, final=final,
                 take=take,
             )  # fmt: skip
-            batch_moments = recorder.stack(final)
             normed_differs |= recorder.normed is not recorder.raw
-            merged = batch_moments[0]
-            for layer in batch_moments[1:]:
-                merged = _stacked(merged, layer)
+            merged = _BatchMoments.gather(recorder.stack(final), len(rows_at))
             total = merged if total is None else total.merge(merged)
     finally:
         if bar is not None:
@@ -1160,16 +1161,6 @@ def dimension_stats(
         tokens=tuple(tokenizer.decode([i]) for i in vocabulary),
         rows=rows,
         pad=pad,
-    )
-
-
-def _stacked(a: Moments, b: Moments) -> Moments:
-    """The moments of two sets of layers, one above the other."""
-    return Moments(
-        *(
-            np.concatenate([x, y])
-            for x, y in zip(a.arrays().values(), b.arrays().values(), strict=True)
-        )
     )
 
 
