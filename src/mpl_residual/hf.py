@@ -965,12 +965,13 @@ class _BatchMoments:
         if self.last is not None and self.last[0] is hidden:
             return self.last[1]  # the last block's output, reported as is (no final norm)
         device = hidden.device
-        x = hidden[self.keep.to(device)].double()  # (tokens, d_model), float64
-        variance, mean = torch.var_mean(x, dim=0, correction=0)
-        magnitude = x.abs()
+        x = hidden[self.keep.to(device)]  # (tokens, d_model)
+        variance, mean = torch.var_mean(x.double(), dim=0, correction=0)
+        magnitude = x.abs()  # the maximum is exact in the model's dtype; the sum is float64
         absmax, at = magnitude.max(dim=0)
         where = self.where.to(device)[at]  # (d_model, 3)
-        moments = (mean, variance * len(x), magnitude.sum(dim=0), absmax, where)
+        total = magnitude.sum(dim=0, dtype=torch.float64)
+        moments = (mean, variance * len(x), total, absmax.double(), where)
         self.last = (hidden, moments)
         return moments
 
