@@ -1,6 +1,7 @@
 """`DimensionStats` and its moments: exact merges, fields that draw, files that load."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -143,3 +144,40 @@ def test_statistics_of_nothing_are_refused():
         _stats(layer_names=("a", "b"))
     with pytest.raises(ValueError, match="rows=5 does not divide d_model=24"):
         _stats(rows=5)
+
+
+def test_a_nan_is_the_largest_whatever_the_order():
+    x = np.ones((1, 2, 1))
+    x[0, 1, 0] = np.nan
+    a, b = _moments(x[:, :1], text0=0), _moments(x[:, 1:], text0=1)
+    for merged in (a.merge(b), b.merge(a), Moments.empty(1, 1).merge(b).merge(a)):
+        assert np.isnan(merged.absmax.item()) and merged.where_text.item() == 1
+
+
+def test_statistics_of_two_runs_merge_into_those_of_one(tmp_path):
+    x = np.random.default_rng(3).standard_normal((3, 60, 24))
+    x[1, 45, 7] = 500.0
+    fields = {"layer_names": ("embeddings", "block 1", "block 2"), "model_name": "m"}
+    first = DimensionStats(_moments(x[:, :30]), n_texts=30, tokens=("a", "b", "c"), **fields)
+    second = DimensionStats(
+        _moments(x[:, 30:]), n_texts=30, tokens=("c", "d", "a"), **fields
+    )  # its own token table
+    first.save(tmp_path / "1.npz")
+    second.save(tmp_path / "2.npz")
+    merged = DimensionStats.load(tmp_path / "1.npz").merge(DimensionStats.load(tmp_path / "2.npz"))
+    whole = _moments(x)
+    np.testing.assert_allclose(merged.moments.mean, whole.mean, rtol=1e-12)
+    np.testing.assert_allclose(merged.moments.m2, whole.m2, rtol=1e-9)
+    np.testing.assert_array_equal(merged.moments.absmax, whole.absmax)
+    assert merged.n_texts == 60 and merged.n_tokens == 60
+    assert merged.tokens == ("a", "b", "c", "d")
+    # text 45 is the second run's text 15; its token 45 % 3 = 0 is the second's "c"
+    assert merged.where(1, 7) == (45, 0, "c")
+    assert merged.moments.where_text.max() < 60
+    with pytest.raises(ValueError, match="cannot merge statistics of 2 layers x d_model=24"):
+        merged.merge(DimensionStats(_moments(x[:2])))
+    with pytest.raises(ValueError, match="cannot merge statistics of 'other' into 'm'"):
+        merged.merge(replace(first, model_name="other"))
+    with pytest.raises(TypeError, match="other must be DimensionStats; got ndarray"):
+        merged.merge(x)
+    assert first.merge(replace(second, tokens=())).where(1, 7)[2] is None

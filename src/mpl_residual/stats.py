@@ -96,8 +96,12 @@ class Moments:
             delta = other.mean - self.mean
             mean = self.mean + delta * weight
             m2 = self.m2 + other.m2 + delta**2 * na * weight
-        later = (other.absmax > self.absmax) | (
-            (other.absmax == self.absmax) & (other.where_text < self.where_text)
+        # NaN counts as the largest (so that it shows), and of equal maxima the earliest
+        # text wins, so that the result does not depend on how the corpus was split.
+        mine, theirs = np.isnan(self.absmax), np.isnan(other.absmax)
+        later = (other.absmax > self.absmax) | (theirs & ~mine)
+        later |= ((other.absmax == self.absmax) | (theirs & mine)) & (
+            other.where_text < self.where_text
         )
         later &= other.where_text >= 0
         pick = lambda a, b: np.where(later, b, a)  # noqa: E731
@@ -254,6 +258,50 @@ class DimensionStats:
         typical = np.median(m.sum_abs / m.count[:, None], axis=1, keepdims=True)
         return np.flatnonzero(((m.absmax > factor * typical) & (typical > 0)).any(axis=0))
 
+    def merge(self, other: DimensionStats) -> DimensionStats:
+        """
+        The statistics of both corpora, exactly as if one run had read *other*'s texts
+        after these: for runs on separate machines or days, saved and merged later.
+
+        Examples
+        --------
+        >>> stats = DimensionStats.load("part1.npz").merge(DimensionStats.load("part2.npz"))
+        ... # doctest: +SKIP
+        """
+        if not isinstance(other, DimensionStats):
+            raise TypeError(f"other must be DimensionStats; got {type(other).__name__}")
+        shape, theirs = self.moments.mean.shape, other.moments.mean.shape
+        if shape != theirs:
+            raise ValueError(
+                f"cannot merge statistics of {theirs[0]} layers x d_model={theirs[1]} into "
+                f"{shape[0]} layers x d_model={shape[1]}"
+            )
+        if other.model_name != self.model_name and None not in (self.model_name, other.model_name):
+            raise ValueError(
+                f"cannot merge statistics of {other.model_name!r} into {self.model_name!r}"
+            )
+        tokens, where_token = self.tokens, other.moments.where_token
+        if not (self.tokens and other.tokens):
+            tokens = ()  # the spellings of one side are unknown: none are told
+        else:  # other's spellings, appended where they are new
+            index = {token: i for i, token in enumerate(tokens)}
+            for token in other.tokens:
+                index.setdefault(token, len(index))
+            tokens = tuple(index)
+            where_token = np.array([index[t] for t in other.tokens], dtype=np.int64)[where_token]
+        later = replace(
+            other.moments,
+            where_text=other.moments.where_text + self.n_texts,
+            where_token=where_token,
+        )
+        return replace(
+            self,
+            moments=self.moments.merge(later),
+            n_texts=self.n_texts + other.n_texts,
+            model_name=self.model_name or other.model_name,
+            tokens=tokens,
+        )
+
     def refold(self, rows: int | None, *, pad: bool = False) -> DimensionStats:
         """The same statistics folded into another grid."""
         return replace(self, rows=rows, pad=pad)
@@ -263,8 +311,8 @@ class DimensionStats:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """
         Save as a plain ``.npz`` that loads with ``allow_pickle=False``: the running
-        moments (so that files can be merged later) and the labels as JSON text.  Written
-        whole or not at all.
+        moments (so that files can be merged later, with `merge`) and the labels as JSON
+        text.  Written whole or not at all.
         """
         path = Path(path)
         labels = {
