@@ -178,3 +178,27 @@ def test_two_processes_equal_one(minilm, tmp_path, launcher):
         np.testing.assert_allclose(two.field(name), one.field(name), rtol=1e-6, atol=1e-9)
     np.testing.assert_array_equal(two.moments.where_text, one.moments.where_text)
     assert two.where(6, 7) == one.where(6, 7)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+def test_batch_moments_are_float64_exact_for_a_massive_dimension(dtype):
+    generator = torch.Generator().manual_seed(0)
+    hidden = torch.randn(4, 9, 8, generator=generator) * 0.01
+    hidden[..., 3] += 3000.0  # a massive dimension: a huge mean, a tiny spread
+    hidden[..., 5] *= 1e4  # a wide one around zero
+    hidden = hidden.to(dtype)
+    keep = torch.rand(4, 9, generator=generator) > 0.3
+    rows, cols = torch.nonzero(keep, as_tuple=True)
+    take = hf._BatchMoments(keep, rows, cols, torch.zeros_like(rows))
+    moments = take.moments([take(hidden), take(hidden * 2)])
+    for layer, scale in enumerate((1, 2)):
+        x = (hidden[keep] * scale).double().numpy()
+        np.testing.assert_allclose(moments.mean[layer], x.mean(axis=0), rtol=1e-12)
+        m2 = ((x - x.mean(axis=0)) ** 2).sum(axis=0)
+        np.testing.assert_allclose(moments.m2[layer], m2, rtol=1e-12)
+        np.testing.assert_allclose(moments.sum_abs[layer], np.abs(x).sum(axis=0), rtol=1e-12)
+        np.testing.assert_array_equal(moments.absmax[layer], np.abs(x).max(axis=0))
+        at = np.abs(x).argmax(axis=0)
+        assert moments.where_text[layer].tolist() == rows[at].tolist()
+        assert moments.where_position[layer].tolist() == cols[at].tolist()
+    assert moments.count.tolist() == [len(rows)] * 2

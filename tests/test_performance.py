@@ -97,6 +97,16 @@ def test_gpu_benchmark_runs_on_the_cpu_with_a_tiny_model():
     assert "capture" in out and "hidden_states" in out
 
 
+def test_stats_benchmark_runs_on_a_small_corpus(monkeypatch):
+    pytest.importorskip("transformers")
+    monkeypatch.syspath_prepend(str(BENCH))
+    import stats_speed
+
+    got = stats_speed.speed(1, 300, batch=8)
+    assert got["tokens"] >= got["tokens_counted"] >= 300 and got["ratio"] > 0
+    assert stats_speed.child("stats", 300)["extra_mb"] < 1000
+
+
 def test_a_layer_sheet_holds_its_stream_once():
     stream = np.random.default_rng(0).standard_normal((12, 16, 24))
     from mpl_residual import ResidualStreamArtist, layer_sheet

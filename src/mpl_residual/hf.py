@@ -950,38 +950,49 @@ def residual_stream(
 
 class _BatchMoments:
     """
-    What the hooks keep of one batch: the moments of the tokens it counts, as tensors on
-    the device of each layer (one transfer per batch, not one per layer: `gather`).
+    What the hooks keep of one batch: for each layer, the reductions of the tokens it
+    counts, left on the layer's device until the batch is done (`moments`), so that a
+    hook costs a handful of kernels and no transfer.
     """
 
     def __init__(self, keep: torch.Tensor, text: torch.Tensor, position: torch.Tensor, ids):
-        self.keep = keep  # (batch, seq) bool: the tokens counted
+        # the tokens counted, as indices into the flattened (batch * seq) hidden states
+        self.flat = torch.flatten(keep).nonzero().squeeze(1)
         # per counted token: its text's index in the corpus, its position among the real
         # tokens of that text, its id
         self.where = torch.stack([text, position, ids], dim=1)
+        self.on: dict[torch.device, torch.Tensor] = {}
         self.last: tuple[torch.Tensor, tuple] | None = None
 
     def __call__(self, hidden: torch.Tensor) -> tuple[torch.Tensor, ...]:
         if self.last is not None and self.last[0] is hidden:
             return self.last[1]  # the last block's output, reported as is (no final norm)
         device = hidden.device
-        x = hidden[self.keep.to(device)]  # (tokens, d_model)
-        variance, mean = torch.var_mean(x.double(), dim=0, correction=0)
-        magnitude = x.abs()  # the maximum is exact in the model's dtype; the sum is float64
-        absmax, at = magnitude.max(dim=0)
-        where = self.where.to(device)[at]  # (d_model, 3)
-        total = magnitude.sum(dim=0, dtype=torch.float64)
-        moments = (mean, variance * len(x), total, absmax.double(), where)
-        self.last = (hidden, moments)
-        return moments
+        if device not in self.on:
+            self.on[device] = self.flat.to(device)
+        x = hidden.reshape(-1, hidden.shape[-1]).index_select(0, self.on[device])
+        # Two passes in float64 (the mean, then the squares of the deviations from it):
+        # exact where sum(x**2) - n * mean**2 would cancel, and twice as fast as var_mean.
+        exact = x.double()
+        mean = exact.mean(dim=0)
+        m2 = (exact - mean).square_().sum(dim=0)
+        magnitude = x.abs()
+        absmax, at = magnitude.max(dim=0)  # exact in the model's dtype
+        reductions = (mean, m2, magnitude.double().sum(dim=0), absmax, at)
+        self.last = (hidden, reductions)
+        return reductions
 
-    @staticmethod
-    def gather(layers: list[tuple[torch.Tensor, ...]], count: int) -> Moments:
-        """The moments of every layer, on the CPU."""
-        mean, m2, sum_abs, absmax, where = (
-            torch.stack([layer[i].to("cpu") for layer in layers]).numpy() for i in range(5)
+    def moments(self, layers: list[tuple[torch.Tensor, ...]]) -> Moments:
+        """The moments of every layer of the batch, on the CPU."""
+        first = layers[0][0].device  # a model split by device_map has layers elsewhere
+        mean, m2, sum_abs, absmax, at = (
+            torch.stack([layer[i].to(first) for layer in layers])
+            .to("cpu", torch.float64 if i < 4 else torch.long)
+            .numpy()
+            for i in range(5)
         )
-        counts = np.full(len(layers), count, dtype=np.int64)
+        where = self.where.numpy()[at]  # (layers, d_model, 3)
+        counts = np.full(len(layers), len(self.where), dtype=np.int64)
         return Moments(counts, mean, m2, sum_abs, absmax, *np.moveaxis(where, -1, 0))
 
 
@@ -1102,6 +1113,7 @@ def dimension_stats(
         max_length = _check_k(max_length, "max_length")
     if isinstance(texts, str):
         raise TypeError("texts must be an iterable of texts; got one str (wrap it in a list)")
+    blocks = list(find_blocks(model) if blocks is None else _block_list(blocks))  # once
     rank, world = _distributed()
     specials = torch.tensor(sorted(special_ids(tokenizer)), dtype=torch.long)
     device = getattr(model, "device", None)
@@ -1131,7 +1143,7 @@ def dimension_stats(
                 take=take,
             )  # fmt: skip
             normed_differs |= recorder.normed is not recorder.raw
-            merged = _BatchMoments.gather(recorder.stack(final), len(rows_at))
+            merged = take.moments(recorder.stack(final))
             total = merged if total is None else total.merge(merged)
     finally:
         if bar is not None:
