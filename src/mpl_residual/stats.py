@@ -265,8 +265,8 @@ class DimensionStats:
 
         Examples
         --------
-        >>> stats = DimensionStats.load("part1.npz").merge(DimensionStats.load("part2.npz"))
-        ... # doctest: +SKIP
+        >>> first = DimensionStats.load("part1.npz")  # doctest: +SKIP
+        >>> both = first.merge(DimensionStats.load("part2.npz"))  # doctest: +SKIP
         """
         if not isinstance(other, DimensionStats):
             raise TypeError(f"other must be DimensionStats; got {type(other).__name__}")
