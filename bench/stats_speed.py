@@ -11,6 +11,8 @@ the corpus synthetic sentences of 6 to 30 words, in batches of 8 (the default of
   tokens, against tokenizing the same batches and running ``model(**inputs)`` under
   ``torch.no_grad`` (what a user's loop costs before keeping anything). The two run
   back to back ``--repeats`` times; the ratio is the median of the pairs' ratios.
+  A control runs the forward a second time after the statistics, and its ratio to the
+  first (1 but for this machine's noise) says how far to trust the other.
   Target: at least 0.9x at the default batch size. Again on a random 6-layer BERT
   1024 wide (5k tokens), to show how the share of the statistics shrinks as the model
   widens (the forward grows with ``d_model**2``, the reductions with ``d_model``).
@@ -139,16 +141,20 @@ def speed(repeats: int, n_tokens: int, batch: int = BATCH, width: int | None = N
         return hf.dimension_stats(model, tokenizer, texts, batch_size=batch, progress=False)
 
     stats = ours()
-    times: dict[str, list[float]] = {"forward": [], "stats": []}
-    for _ in range(repeats):  # back to back, so that a slow spell of the machine hits both
-        for path, fn in (("forward", base), ("stats", ours)):
+    times: dict[str, list[float]] = {"forward": [], "stats": [], "again": []}
+    for _ in range(repeats):  # back to back, so that a slow spell of the machine hits all
+        for path, fn in (("forward", base), ("stats", ours), ("again", base)):
             start = time.perf_counter()
             fn()
             times[path].append(time.perf_counter() - start)
     forward_s, stats_s = (statistics.median(times[path]) for path in ("forward", "stats"))
-    # The ratio of each pair, then the median: a slow spell of this shared machine
-    # (runs here vary by 20%) slows both halves of a pair alike.
-    pairs = [b / o for b, o in zip(times["forward"], times["stats"], strict=True)]
+
+    def ratio(path: str) -> float:
+        # The ratio of each pair, then the median: a slow spell of this shared machine
+        # (runs here vary by 20%) slows both halves of a pair alike.
+        pairs = zip(times["forward"], times[path], strict=True)
+        return statistics.median(b / o for b, o in pairs)
+
     return {
         "model": model_name,
         "batch": batch,
@@ -157,7 +163,10 @@ def speed(repeats: int, n_tokens: int, batch: int = BATCH, width: int | None = N
         "tokens_counted": stats.n_tokens,
         "forward_tokens_per_s": counted / forward_s,
         "stats_tokens_per_s": counted / stats_s,
-        "ratio": statistics.median(pairs),
+        "ratio": ratio("stats"),
+        # the forward against itself, run after the statistics: what the noise of this
+        # machine alone makes of a ratio that should be 1
+        "control": ratio("again"),
     }
 
 
@@ -208,10 +217,19 @@ def main() -> None:
                     "forward tokens/s": got["forward_tokens_per_s"],
                     "dimension_stats tokens/s": got["stats_tokens_per_s"],
                     "ratio": got["ratio"],
+                    "control": got["control"],
                 }
                 for got in speeds
             ],
-            ["model", "batch", "tokens", "forward tokens/s", "dimension_stats tokens/s", "ratio"],
+            [
+                "model",
+                "batch",
+                "tokens",
+                "forward tokens/s",
+                "dimension_stats tokens/s",
+                "ratio",
+                "control",
+            ],
         )
     )
     rows, figures = [], {}
@@ -229,11 +247,12 @@ def main() -> None:
             "speed_tokens": speeds[0]["tokens"],
             **{
                 f"{prefix}batch{got['batch']}_{name}": round(
-                    got[key], 3 if key == "ratio" else None
+                    got[key], 3 if key in ("ratio", "control") else None
                 )
                 for prefix, got in zip(["", "", "wide_"], speeds, strict=True)
                 for name, key in (
                     ("ratio_vs_forward", "ratio"),
+                    ("control_forward_vs_itself", "control"),
                     ("forward_tokens_per_s", "forward_tokens_per_s"),
                     ("stats_tokens_per_s", "stats_tokens_per_s"),
                 )
