@@ -51,7 +51,7 @@ from ._positions import resolve
 from ._tokens import label_tokens, special_ids
 from .grid import to_grid
 from .stats import DimensionStats, Moments
-from .stream import Predictions, ResidualStream
+from .stream import Predictions, ResidualStream, layer_names
 
 __all__ = [
     "capture",
@@ -426,6 +426,7 @@ class _Recorder:
         self.layers: list[Any] = [None] * len(blocks)
         self.raw: Any = None
         self.normed: Any = None
+        self.last_output: torch.Tensor | None = None
         self.handles = []
         for i, block in enumerate(blocks):
             self.handles.append(
@@ -442,13 +443,17 @@ class _Recorder:
         return hook
 
     def _last_block(self, module: nn.Module, args: tuple, output: Any) -> None:
-        self.raw = self.take(_first_tensor(output))
+        self.last_output = _first_tensor(output)
+        self.raw = self.take(self.last_output)
         if not self.final_norm:
             self.normed = self.raw
 
     def _owner(self, module: nn.Module, args: tuple, output: Any) -> None:
         if self.final_norm:
-            self.normed = self.take(_first_tensor(output))
+            hidden = _first_tensor(output)
+            # the last block's own tensor (no final norm, as in BERT) is taken once
+            self.normed = self.raw if hidden is self.last_output else self.take(hidden)
+        self.last_output = None
 
     def stack(self, final: str) -> list[Any]:
         """Every layer recorded, the last one *final* ("normed" or "raw")."""
@@ -810,6 +815,19 @@ def logit_lens(
 # -- the one-liner --------------------------------------------------------------------------
 
 
+def _on_device(model: nn.Module, inputs: Any) -> Any:
+    """*inputs* on the model's device (accelerate moves them itself on a dispatched
+    model)."""
+    device = getattr(model, "device", None)
+    if device is None or getattr(model, "hf_device_map", None) is not None:
+        return inputs
+    return inputs.to(device)
+
+
+def _model_name(model: nn.Module) -> str | None:
+    return getattr(getattr(model, "config", None), "name_or_path", None) or None
+
+
 def _padded(tokenizer: Any, texts: list[str], max_length: int | None = None) -> Any:
     """
     A batch padded on the right, whatever the tokenizer's own side: there every real
@@ -914,17 +932,12 @@ def residual_stream(
     sequence.resolve(*inputs["input_ids"].shape)
     tokens, special = label_tokens(tokenizer, inputs["input_ids"][sequence.batch][sequence.real])
     index = None if position is None else resolve(position, tokens, special)
-    device = getattr(model, "device", None)
-    if device is not None and getattr(model, "hf_device_map", None) is None:
-        inputs = inputs.to(device)
+    inputs = _on_device(model, inputs)
     recorder = _run(
         model, inputs, position=index, batch_index=batch_index, blocks=blocks, final=final
     )
     stack = recorder.stack(final)
-    names = ["embeddings"] + [f"block {i}" for i in range(1, len(recorder.layers) + 1)]
     normed_last = final == "normed" and not torch.equal(recorder.raw, recorder.normed)
-    if normed_last:
-        names[-1] += " + final norm"
     predictions = ()
     if lens_reader is not None:
         if recorder.final_norm:
@@ -932,13 +945,12 @@ def residual_stream(
         predictions = lens_reader.top(
             torch.stack(stack), normed_last=normed_last, k=k, tokenizer=tokenizer
         )
-    config = getattr(model, "config", None)
     return ResidualStream(
         _fold(stack, rows, pad),
         tokens=tokens,
-        layer_names=tuple(names),
+        layer_names=layer_names(len(recorder.layers), final_norm=normed_last),
         position=index,
-        model_name=getattr(config, "name_or_path", None) or None,
+        model_name=_model_name(model),
         d_model=int(stack[-1].shape[-1]),
         special=special,
         predictions=predictions,
@@ -962,11 +974,8 @@ class _BatchMoments:
         # tokens of that text, its id
         self.where = torch.stack([text, position, ids], dim=1)
         self.on: dict[torch.device, torch.Tensor] = {}
-        self.last: tuple[torch.Tensor, tuple] | None = None
 
     def __call__(self, hidden: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        if self.last is not None and self.last[0] is hidden:
-            return self.last[1]  # the last block's output, reported as is (no final norm)
         device = hidden.device
         if device not in self.on:
             self.on[device] = self.flat.to(device)
@@ -978,9 +987,7 @@ class _BatchMoments:
         m2 = (exact - mean).square_().sum(dim=0)
         magnitude = x.abs()
         absmax, at = magnitude.max(dim=0)  # exact in the model's dtype
-        reductions = (mean, m2, magnitude.double().sum(dim=0), absmax, at)
-        self.last = (hidden, reductions)
-        return reductions
+        return mean, m2, magnitude.double().sum(dim=0), absmax, at
 
     def moments(self, layers: list[tuple[torch.Tensor, ...]]) -> Moments:
         """The moments of every layer of the batch, on the CPU."""
@@ -1116,7 +1123,6 @@ def dimension_stats(
     blocks = list(find_blocks(model) if blocks is None else _block_list(blocks))  # once
     rank, world = _distributed()
     specials = torch.tensor(sorted(special_ids(tokenizer)), dtype=torch.long)
-    device = getattr(model, "device", None)
     total: Moments | None = None
     normed_differs = False
     n_texts = 0
@@ -1134,13 +1140,11 @@ def dimension_stats(
             rows_at, cols_at = torch.nonzero(keep, as_tuple=True)
             position = (mask.long().cumsum(dim=1) - 1)[rows_at, cols_at]
             take = _BatchMoments(keep, start + rows_at, position, ids[rows_at, cols_at])
-            if device is not None and getattr(model, "hf_device_map", None) is None:
-                inputs = inputs.to(device)
             if not len(rows_at):
                 continue  # texts with no token to count
             recorder = _run(
-                model, inputs, position=None, batch_index=0, blocks=blocks, final=final,
-                take=take,
+                model, _on_device(model, inputs), position=None, batch_index=0, blocks=blocks,
+                final=final, take=take,
             )  # fmt: skip
             normed_differs |= recorder.normed is not recorder.raw
             merged = take.moments(recorder.stack(final))
@@ -1157,10 +1161,7 @@ def dimension_stats(
     total = parts[0]
     for part in parts[1:]:
         total = total.merge(part)
-    names = ["embeddings"] + [f"block {i}" for i in range(1, total.mean.shape[0])]
-    if final == "normed" and any(_gathered(normed_differs, world)):
-        names[-1] += " + final norm"
-    config = getattr(model, "config", None)
+    normed_last = final == "normed" and any(_gathered(normed_differs, world))
     vocabulary = sorted(set(total.where_token.ravel().tolist()))
     lookup = {token_id: i for i, token_id in enumerate(vocabulary)}
     total = replace(
@@ -1168,9 +1169,9 @@ def dimension_stats(
     )
     return DimensionStats(
         total,
-        layer_names=tuple(names),
+        layer_names=layer_names(total.mean.shape[0] - 1, final_norm=normed_last),
         n_texts=n_texts,
-        model_name=getattr(config, "name_or_path", None) or None,
+        model_name=_model_name(model),
         tokens=tuple(tokenizer.decode([i]) for i in vocabulary),
         rows=rows,
         pad=pad,

@@ -431,6 +431,21 @@ class ResidualStream:
         return title
 
 
+def layer_names(n_blocks: int, *, final_norm: bool = False) -> tuple[str, ...]:
+    """
+    The names of the ``n_blocks + 1`` layers of a model's stream, as every adapter
+    gives them: ``"embeddings"``, then ``"block 1"`` ... ``"block N"``, the last with
+    ``" + final norm"`` when the model's final norm was applied to it.
+
+    >>> layer_names(2, final_norm=True)
+    ('embeddings', 'block 1', 'block 2 + final norm')
+    """
+    names = ["embeddings", *(f"block {i}" for i in range(1, n_blocks + 1))]
+    if final_norm:
+        names[-1] += " + final norm"
+    return tuple(names)
+
+
 def layer_titles(stream: Any) -> Callable[[int], str]:
     """
     The default title of each layer of *stream*: `ResidualStream.title` for a stream

@@ -38,7 +38,7 @@ from ._arrays import as_index, check_index
 from ._positions import find_token
 from ._tokens import label_tokens
 from .grid import to_grid
-from .stream import ResidualStream
+from .stream import ResidualStream, layer_names
 
 __all__ = ["from_cache", "hook_names"]
 
@@ -189,7 +189,7 @@ def from_cache(
     return ResidualStream(
         np.ascontiguousarray(to_grid(vectors.numpy(), rows, pad=pad)),
         tokens=labels,
-        layer_names=("embeddings", *(f"block {i}" for i in range(1, n_layers + 1))),
+        layer_names=layer_names(n_layers),
         position=None if position is None else index,
         model_name=model_name if isinstance(model_name, str) and model_name else None,
         d_model=d_model,
