@@ -6,7 +6,7 @@ The logit lens reads each layer's residual vector as if it were the last one: th
 the model's own final norm and output embedding, then a softmax over the vocabulary.
 ``hf.residual_stream(..., lens=k)`` keeps the ``k`` most likely next tokens of every
 layer in :attr:`~mpl_residual.ResidualStream.predictions`, and every title then shows
-the first: ``layer 3 · 'is' → 'paris' 91%``.
+the first: ``block 3 · 'is' → 'paris' 91%``.
 
 With GPT-2 it is::
 

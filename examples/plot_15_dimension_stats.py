@@ -51,27 +51,30 @@ stats = hf.dimension_stats(model, tokenizer, texts, batch_size=32, progress=Fals
 print(f"{stats.n_tokens} tokens of {stats.n_texts} texts, {stats.n_layers} layers")
 
 # %%
-# The largest ``|x|`` of every dimension, layer by layer.
-# :meth:`~mpl_residual.DimensionStats.outliers` lists the dimensions whose extreme is
-# beyond a multiple of the layer's median ``mean_abs``, and
-# :func:`~mpl_residual.mark_dims` outlines them. A small sentence encoder such as MiniLM
-# has no *massive* activations of the kind large language models have (hundreds of
-# times the median, ``factor=100``): its largest dimensions reach about 15 times the
-# typical size, so this example asks for 15.
+# How massive each dimension ever got: ``max_ratio`` is the largest ``|x|`` over the
+# median ``|x|`` of the same token's vector, over every token (the one rule for
+# "massive", see :func:`~mpl_residual.outlier_dims`).
+# :meth:`~mpl_residual.DimensionStats.outliers` lists the dimensions whose ratio passes
+# a factor in some layer, and :func:`~mpl_residual.mark_dims` outlines them. A small
+# sentence encoder such as MiniLM has no *massive* activations of the kind large
+# language models have (hundreds of times the median, ``factor=100``): its largest
+# dimensions reach a few dozen times the median of their vector, so this example asks
+# for 20. Fields that cannot be negative draw from 0, labelled with what they are.
 
-massive = stats.outliers(factor=15)
-print("dimensions over 15x the typical size:", massive.tolist())
+massive = stats.outliers(factor=20)
+print("dimensions over 20x the median |x| of their vector:", massive.tolist())
 
-sheet = mr.layer_sheet(stats.stream("absmax"), vmin=0, cmap="magma")
+sheet = mr.layer_sheet(stats.stream("max_ratio"))
 for artist in sheet.findobj(mr.ResidualStreamArtist):
     mr.mark_dims(artist, dims=massive, labels=False)
 
 # %%
-# Where each extreme happened: the text, the position among its tokens, and the token.
+# Where each was most massive: the text, the position among its tokens, and the token.
 
 for dim in massive[:4]:
-    text, position, token = stats.where(-1, dim)
-    print(f"dim {dim}: {token!r} at position {position} of {texts[text]!r}")
+    layer = int(stats.max_ratio.reshape(stats.n_layers, -1)[:, dim].argmax())
+    text, position, token = stats.where(layer, dim, field="max_ratio")
+    print(f"dim {dim}, {stats.layer_names[layer]}: {token!r} at position {position} of {texts[text]!r}")
 
 # %%
 # The typical size tells another story: a dimension can be large on every token (a

@@ -336,9 +336,9 @@ def test_debug_shows_the_traceback(tmp_path):
 def test_every_unexpected_error_is_one_line(tmp_path):
     # Anything at all, even an exception type the command never heard of.
     code = (
-        "import sys, mpl_residual.cli as cli\n"
+        "import sys, mpl_residual.cli as cli, mpl_residual.cli.render as render\n"
         "def boom(args): raise LookupError('deep inside')\n"
-        "cli._render = boom\n"
+        "render.run = boom\n"
         "sys.exit(cli.main(['render']))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -1,3 +1,5 @@
+import inspect
+
 import numpy as np
 import pytest
 
@@ -6,6 +8,7 @@ transformers = pytest.importorskip("transformers")
 
 from hf_models import builders, hook_count, minilm_path, tiny_model  # noqa: E402
 from mpl_residual import ResidualStream, hf, residual_grid  # noqa: E402
+from mpl_residual.model.positions import position_ids  # noqa: E402
 
 ARCHS = sorted(builders())
 
@@ -43,11 +46,21 @@ def test_capture_equals_from_outputs(arch, side):
         for b in (0, 1)
     }
     assert hook_count(model) == hooks  # every hook removed
+    run_with = dict(inputs)
+    takes_ids = "position_ids" in inspect.signature(model.forward).parameters
+    if side == "left" and takes_ids:
+        # Left padding (changed on purpose): capture runs the real tokens at their own
+        # positions, as each text alone; so must the model whose outputs it equals.
+        run_with["position_ids"] = position_ids(inputs["attention_mask"])
     with torch.no_grad():
-        outputs = model(**inputs, output_hidden_states=True)
+        outputs = model(**run_with, output_hidden_states=True)
     n_layers = model.config.num_hidden_layers + 1
     for (p, b), got in captured.items():
-        want = hf.from_outputs(outputs, position=p, batch_index=b, attention_mask=inputs)
+        if side == "left" and not takes_ids:  # BLOOM: positions from the mask itself
+            with pytest.warns(hf.LeftPaddingWarning, match="padded on the left"):
+                want = hf.from_outputs(outputs, position=p, batch_index=b, attention_mask=inputs)
+        else:
+            want = hf.from_outputs(outputs, position=p, batch_index=b, attention_mask=run_with)
         assert got.dtype == want.dtype == np.float32
         np.testing.assert_array_equal(got, want)
         if p is None:
@@ -324,10 +337,10 @@ def test_minilm_residual_stream(minilm):
     assert stream.special == (0, 7)
     assert stream.token == "of" and stream.position == 5
     assert stream.layer_names == ("embeddings", *(f"block {i}" for i in range(1, 7)))
-    assert stream.title(5) == "layer 5 · 'of'" and stream.d_model == 384
+    assert stream.title(5) == "block 5 · 'of'" and stream.d_model == 384
     assert np.asarray(stream).shape == (7, 16, 24)
     artist = residual_grid(stream, layer=-1, title=stream.title)
-    assert artist.n_layers == 7 and artist.axes.get_title() == "layer 6 · 'of'"
+    assert artist.n_layers == 7 and artist.axes.get_title() == "block 6 · 'of'"
 
 
 @pytest.mark.parametrize(
@@ -558,3 +571,41 @@ def test_clip_vision_and_text_stacks():
         hf.capture(tower, {"pixel_values": pixels}, position=3),
         hf.from_outputs(alone, position=3),
     )
+
+
+# -- a batch padded on the left ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("arch", ["gpt2", "bert", "opt", "llama"])
+def test_left_padding_gives_each_row_what_it_gives_alone(arch):
+    """Models with absolute positions (GPT-2, BERT) would compute a left-padded text at
+    shifted positions; capture gives the real tokens their own positions."""
+    from hf_models import tiny_tokenizer
+
+    model, tokenizer = tiny_model(arch), tiny_tokenizer()
+    texts = ["the capital of france is paris", "the cat sat"]
+    tokenizer.padding_side = "left"
+    batch = tokenizer(texts, return_tensors="pt", padding=True)
+    assert batch["attention_mask"][1, 0] == 0  # really padded on the left
+    for b, text in enumerate(texts):
+        alone = tokenizer(text, return_tensors="pt")
+        for position in (-1, 0, 1, None):
+            want = hf.capture(model, alone, position=position)
+            got = hf.capture(model, batch, batch_index=b, position=position)
+            np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_from_outputs_of_a_left_padded_batch_without_position_ids_warns_once():
+    model = tiny_model("gpt2")
+    inputs = _batch(side="left")
+    with torch.no_grad():
+        outputs = model(**inputs, output_hidden_states=True)
+    with pytest.warns(hf.LeftPaddingWarning) as said:
+        hf.from_outputs(outputs, attention_mask=inputs, position=None, batch_index=1)
+    assert len(said) == 1 and "hf.capture(model, inputs)" in str(said[0].message)
+    # right padding, or position ids given with the inputs: nothing to say
+    with torch.no_grad():
+        right = model(**_batch(side="right"), output_hidden_states=True)
+    hf.from_outputs(right, attention_mask=_batch(side="right"))
+    given = {**inputs, "position_ids": position_ids(inputs["attention_mask"])}
+    hf.from_outputs(model(**given, output_hidden_states=True), attention_mask=given)

@@ -12,7 +12,7 @@ transformers = pytest.importorskip("transformers")
 
 from hf_models import tiny_model, tiny_tokenizer  # noqa: E402
 from mpl_residual import ResidualStream, hf  # noqa: E402
-from mpl_residual.hf import _final_norm, _module  # noqa: E402
+from mpl_residual.model.anatomy import final_norm_of, unwrap  # noqa: E402
 
 TEXT = "the capital of france is"
 LENS_ARCHS = ["gpt2", "llama", "gpt_neox", "opt", "bloom", "phi", "gemma", "gemma2"]
@@ -142,7 +142,7 @@ def test_titles_read_the_top_prediction(tokenizer):
     model = lensable("gpt_neox")
     stream = hf.residual_stream(model, tokenizer, TEXT, lens=2, position="capital")
     token, probability = stream.predictions[2][0]
-    assert stream.title(2) == f"layer 2 · 'capital' → {token!r} {probability:.0%}"
+    assert stream.title(2) == f"block 2 · 'capital' → {token!r} {probability:.0%}"
 
 
 def test_the_lens_survives_save_load_and_refold(tokenizer, tmp_path):
@@ -212,7 +212,7 @@ def test_a_final_norm_the_lens_cannot_find_is_an_error(tokenizer):
     model.transformer.register_forward_hook(
         lambda module, args, out: type(out)(last_hidden_state=out.last_hidden_state * 2)
     )
-    assert _final_norm(model.transformer, model.transformer.h[0]) is norm
+    assert final_norm_of(model.transformer) is norm
     with pytest.raises(RuntimeError, match="is not its last block's output through the final"):
         hf.residual_stream(model, tokenizer, TEXT, lens=2)
     hf.residual_stream(model, tokenizer, TEXT)  # the stream alone is still drawn
@@ -233,7 +233,7 @@ def nnsight_lm(tokenizer):
 
 def test_nnsight_language_model_is_unwrapped(nnsight_lm, tokenizer):
     model, wrapped = nnsight_lm
-    assert _module(wrapped) is model
+    assert unwrap(wrapped) is model
     want = hf.residual_stream(model, tokenizer, TEXT, lens=3)
     got = hf.residual_stream(wrapped, None, TEXT, lens=3)  # the wrapper's own tokenizer
     np.testing.assert_array_equal(got, want)

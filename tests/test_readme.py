@@ -26,7 +26,7 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch):
         exec(compile(block, str(README), "exec"), namespace)  # noqa: S102
     assert (tmp_path / "residual.png").stat().st_size > 0
     if "stream" in namespace and hasattr(namespace["stream"], "title"):
-        assert namespace["ax"].get_title() == "layer 6 · 'france'"
+        assert namespace["ax"].get_title() == "block 6 · 'france'"
 
 
 def test_readme_blocks_that_need_a_hub_model_compile():

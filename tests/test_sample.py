@@ -17,7 +17,7 @@ def test_sample_is_real_minilm_activations():
     assert load_sample(position=-2).token == "of" and load_sample(position="Tower").position == 5
     assert every.special == (0, 12)
     artist = residual_grid(one, layer=-1, title=one.title)
-    assert artist.axes.get_title() == "layer 6 · 'paris'"
+    assert artist.axes.get_title() == "block 6 · 'paris'"
 
 
 def test_sample_matches_a_fresh_capture():

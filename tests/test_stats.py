@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from mpl_residual import layer_sheet, residual_grid
+from mpl_residual.outliers import median_ratio
 from mpl_residual.stats import FIELDS, DimensionStats, Moments
 
 
@@ -14,6 +15,9 @@ def _moments(x: np.ndarray, text0: int = 0) -> Moments:
     """The moments of x (layers, tokens, d_model), token t being text text0 + t."""
     magnitude = np.abs(x)
     at = magnitude.argmax(axis=1)
+    # max_ratio (new with the one rule for "massive"): each |x| over its vector's median
+    ratio = median_ratio(x)
+    ratio_at = ratio.argmax(axis=1)
     return Moments(
         np.full(len(x), x.shape[1]),
         x.mean(axis=1),
@@ -23,6 +27,10 @@ def _moments(x: np.ndarray, text0: int = 0) -> Moments:
         text0 + at,
         np.zeros_like(at),
         at % 3,
+        ratio.max(axis=1),
+        text0 + ratio_at,
+        np.zeros_like(ratio_at),
+        ratio_at % 3,
     )
 
 
@@ -181,3 +189,56 @@ def test_statistics_of_two_runs_merge_into_those_of_one(tmp_path):
     with pytest.raises(TypeError, match="other must be DimensionStats; got ndarray"):
         merged.merge(x)
     assert first.merge(replace(second, tokens=())).where(1, 7)[2] is None
+
+
+# -- fields that cannot be negative draw from 0, labelled ------------------------------------
+
+
+@pytest.mark.parametrize("field", ["count", "std", "mean_abs", "absmax", "max_ratio"])
+def test_fields_that_cannot_be_negative_draw_from_zero_with_a_label(field):
+    from matplotlib.figure import Figure
+
+    from mpl_residual import animate
+    from mpl_residual.stats import FIELD_LABELS
+
+    stream = _stats().stream(field)
+    ax = Figure().add_subplot()
+    artist = residual_grid(stream, ax=ax, colorbar=True)
+    assert artist.norm.vmin == 0 and artist.norm.vmax > 0
+    assert artist.cmap.name.startswith("viridis")  # sequential, whatever the style's map
+    assert artist.colorbar.ax.get_ylabel() == FIELD_LABELS[field]
+    fig = layer_sheet(stream)
+    sheet = fig.axes[0].collections[0]
+    assert sheet.norm.vmin == 0 and fig.axes[-1].get_ylabel() == FIELD_LABELS[field]
+    anim = animate(stream, fig=Figure(), colorbar=True)
+    assert anim.artist.norm.vmin == 0
+    assert anim.artist.colorbar.ax.get_ylabel() == FIELD_LABELS[field]
+
+
+def test_a_signed_field_keeps_a_symmetric_scale_and_says_what_it_is():
+    artist = residual_grid(_stats().stream("mean"), colorbar=True)
+    assert artist.norm.vmin == -artist.norm.vmax
+    assert artist.colorbar.ax.get_ylabel() == "mean"
+
+
+def test_explicit_limits_norm_and_colormap_still_win():
+    from matplotlib.colors import LogNorm
+
+    stream = _stats().stream("absmax")
+    artist = residual_grid(stream, vmin=-1, vmax=2, cmap="magma", colorbar={"label": "mine"})
+    assert (artist.norm.vmin, artist.norm.vmax) == (-1, 2)
+    assert artist.cmap.name.startswith("magma") and artist.colorbar.ax.get_ylabel() == "mine"
+    assert isinstance(residual_grid(stream, norm=LogNorm()).norm, LogNorm)
+
+
+def test_a_normalized_field_says_its_unit_and_ln_makes_it_signed():
+    from mpl_residual import normalize
+
+    stream = _stats().stream("absmax")
+    rms = residual_grid(stream, normalize="rms", colorbar=True)
+    assert rms.colorbar.ax.get_ylabel() == "largest |x|, × RMS of the layer"
+    assert rms.norm.vmin == 0
+    ln = residual_grid(stream, normalize="ln", colorbar=True)
+    assert ln.norm.vmin == -ln.norm.vmax  # centred: signed now
+    assert normalize(stream, "ln").scale == "signed"
+    assert normalize(stream, "rms").quantity == "largest |x|, × RMS of the layer"

@@ -115,16 +115,16 @@ def test_the_last_matching_token_is_taken_whatever_its_marker():
 def test_predictions_make_the_title_and_survive_save_and_load(tmp_path):
     predictions = (((" Paris", 0.31), (" France", 0.2)), (("$", 0.004),), ((" a", 0.0001),))
     stream = _stream(predictions=predictions, special=(0,))
-    assert stream.title(0) == "layer 0 · ' capital' → ' Paris' 31%"
-    assert stream.title(1) == "layer 1 · ' capital' → '\\$' 0.4%"
-    assert stream.title(2) == "layer 2 · ' capital' → ' a' <0.1%"
+    assert stream.title(0) == "embeddings · ' capital' → ' Paris' 31%"
+    assert stream.title(1) == "block 1 · ' capital' → '\\$' 0.4%"
+    assert stream.title(2) == "block 2 · ' capital' → ' a' <0.1%"
     back = ResidualStream.load(stream.save(tmp_path / "p.npz"))
     assert back.predictions == predictions and back.special == (0,)
     assert back.refold(3).predictions == predictions
     no_token = ResidualStream(stream.values, predictions=predictions)
     assert no_token.title(0) == "layer 0 → ' Paris' 31%"
     quiet = _stream(predictions=((), (), ()))
-    assert quiet.title(0) == "layer 0 · ' capital'"
+    assert quiet.title(0) == "embeddings · ' capital'"
 
 
 def test_predictions_belong_to_one_position():
@@ -291,4 +291,53 @@ def test_titles_show_tokens_as_they_are(token):
     title = ax.title
     assert not title._preprocess_math(title.get_text())[1]  # never mathtext
     shown = title._preprocess_math(title.get_text())[0]
-    assert shown == f"layer 0 · {token!r}"
+    assert shown == f"embeddings · {token!r}"
+
+
+# -- titles name the layer ---------------------------------------------------------------------
+
+
+def _normed_last():
+    """A stream whose last layer is after the model's final norm, as hf names it."""
+    return _stream(layer_names=("embeddings", "block 1", "block 2 + final norm"))
+
+
+def test_a_normed_last_layer_is_titled_as_such_in_every_view(tmp_path):
+    """Titles name the layer (changed on purpose: they used to read "layer 2", which let
+    a normed last layer pass for a raw one)."""
+    import re
+
+    from matplotlib.figure import Figure
+
+    from mpl_residual import animate, layer_sheet
+
+    stream = _normed_last()
+    assert stream.title(2) == "block 2 + final norm · ' capital'"
+    anim = animate(stream, fig=Figure())
+    anim.show_layer(2)
+    assert anim.figure.axes[0].get_title() == "block 2 + final norm · ' capital'"
+    assert anim.frame_names == ("embeddings", "block 1", "block 2 + final norm")
+    html = anim.to_html()
+    assert re.search(r'class="mr-frame">embeddings<', html)
+    assert '"names":["embeddings","block 1","block 2 + final norm"]' in html
+    sheet = layer_sheet(stream)
+    # (a small panel breaks its title before the token)
+    assert sheet.axes[2].get_title().replace("\n", " · ") == "block 2 + final norm · ' capital'"
+    plain = ResidualStream(stream.values)  # no names: the index, as before
+    assert plain.title(2) == "layer 2"
+
+
+def test_the_command_line_titles_a_saved_stream_by_its_layer_names(tmp_path):
+    import subprocess
+    import sys
+
+    _normed_last().save(tmp_path / "s.npz")
+    subprocess.run(
+        [sys.executable, "-m", "mpl_residual", "render", "--input", "s.npz", "-o", "s.svg"],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        env={"MPLBACKEND": "Agg", "PATH": ""},
+    )
+    svg = (tmp_path / "s.svg").read_text()
+    assert "block 2 + final norm" in svg  # as a comment or text, whatever svg.fonttype

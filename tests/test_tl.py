@@ -116,7 +116,7 @@ def test_labels_from_tokens_and_positions_by_name(twin):
     _, cache = hooked.run_with_cache(ids)
     stream = tl.from_cache(cache, tokens=ids[0], position="paris")
     assert stream.token == "paris" and stream.position == 3
-    assert stream.title(3) == "layer 3 · 'paris'"
+    assert stream.title(3) == "block 3 · 'paris'"
     strings = tl.from_cache(cache, tokens=["a", "b", "c", "d", "e", "f"], position=-1)
     assert strings.token == "f"
     every = tl.from_cache(cache, position=None, tokens=ids[0])

@@ -17,7 +17,6 @@ from .animation import LayerAnimation, animate
 from .artist import ResidualStreamArtist
 from .axes import ResidualAxes
 from .compare import compare
-from .export import save_animation
 from .grid import grid_shape, to_grid
 from .heatmap import residual_grid
 from .markers import DimMarkers, mark_dims
@@ -26,6 +25,7 @@ from .notebook import interact
 from .outliers import outlier_dims
 from .profile import LayerProfile, layer_profile
 from .sample import load_sample
+from .save import save_animation
 from .scaling import robust_limits
 from .sheet import layer_sheet
 from .slider import layer_slider

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+import warnings
 from typing import Any
 
 import numpy as np
@@ -32,9 +33,11 @@ def as_float_array(x: Any, *, name: str = "x") -> np.ndarray:
 
     numpy arrays, nested sequences and torch tensors (any device, any dtype, with or
     without ``requires_grad``) are accepted.  float32 and float64 are kept, float16 and
-    bfloat16 become float32, integers and booleans become float64.  A float32 or
-    float64 masked array is returned as is; other masked arrays are converted with
-    their mask kept.
+    bfloat16 become float32, integers and booleans become float64, and ``longdouble``
+    becomes float64 (what matplotlib and the colour scale compute in): values beyond
+    float64's range become ±inf, with a warning that says so.  A float32 or float64
+    masked array is returned as is; other masked arrays are converted with their mask
+    kept.
 
     Raises
     ------
@@ -65,6 +68,8 @@ def as_float_array(x: Any, *, name: str = "x") -> np.ndarray:
     kind = arr.dtype.kind
     if kind == "c":
         raise TypeError(f"{name} must be real-valued; got complex data ({_describe(arr)})")
+    if kind == "f" and arr.dtype.itemsize > 8:
+        return _from_longdouble(arr, name)
     if kind in "fiub":
         if kind == "f" and arr.dtype.itemsize >= 4:
             return arr
@@ -78,6 +83,22 @@ def as_float_array(x: Any, *, name: str = "x") -> np.ndarray:
         f"{name} must hold numbers; got {_describe(arr)}"
         + (f" from a {type(x).__name__}" if not isinstance(x, np.ndarray) else "")
     )
+
+
+def _from_longdouble(arr: np.ndarray, name: str) -> np.ndarray:
+    """*arr* (extended precision) in float64, saying so when values do not fit."""
+    with np.errstate(over="ignore"):
+        wide = arr.astype(np.float64)
+    overflowed = np.isinf(wide) & np.isfinite(arr)
+    if overflowed.any():
+        warnings.warn(
+            f"{name} holds {int(overflowed.sum())} value(s) beyond float64's range "
+            f"(±{np.finfo(np.float64).max:.3g}), e.g. {arr[overflowed].flat[0]:.4g}; they "
+            "are drawn as ±inf",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return wide
 
 
 def as_index(value: Any, name: str, *, expected: str = "an integer") -> int:

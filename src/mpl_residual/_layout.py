@@ -59,12 +59,15 @@ def check_pixels(fig: Figure, dpi: float, *, name: str = "dpi") -> None:
     """
     Raise ValueError, naming *name*, if *fig* at *dpi* is too large a picture to render.
     """
-    width, height = (round(v * dpi) for v in fig.get_size_inches())
-    if width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
+    width, height = (float(v) * dpi for v in fig.get_size_inches())  # inf for 1e308
+    if min(width, height) < 1 or not (
+        width <= MAX_SIDE and height <= MAX_SIDE and width * height <= MAX_PIXELS
+    ):
+        made = " x ".join(f"{v:.0f}" if v < 1e15 else f"{v:.3g}" for v in (width, height))
         raise ValueError(
-            f"{name}={dpi:g} makes {width} x {height} pixel pictures of this "
-            f"{fig.get_figwidth():g} x {fig.get_figheight():g} inch figure; at most "
-            f"{MAX_SIDE} pixels a side and {MAX_PIXELS:,} in all"
+            f"{name}={dpi:g} makes {made} pixel pictures of this "
+            f"{fig.get_figwidth():g} x {fig.get_figheight():g} inch figure; at least 1 and "
+            f"at most {MAX_SIDE} pixels a side, {MAX_PIXELS:,} in all"
         )
 
 

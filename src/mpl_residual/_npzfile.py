@@ -1,19 +1,37 @@
-"""Reading ``.npz`` and ``.npy`` files that may come from anywhere, cheaply and safely."""
+"""
+Reading ``.npz`` and ``.npy`` files that may come from anywhere, cheaply and safely.
+
+A file is bounded before anything is inflated: only the members its kind uses are
+read, the zip directory's sizes are checked against a budget for all of them together
+and against how much each may inflate (a compressed file of zeros is a bomb: 2 MB that
+unpacks to 2 GiB), and each array's header against the bytes its member holds.  A
+refusal costs a look at the directory and the headers: no memory, no time.  Whatever
+else a corrupt file makes the readers raise becomes one `UnreadableFile` naming it.
+"""
 
 from __future__ import annotations
 
 import math
 import zipfile
-import zlib
+from collections.abc import Collection
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
+from ._text import printable
+
 __all__: list[str] = []
 
-#: Largest array a file may declare, in bytes, before anything is decompressed.
+#: Largest total a file's arrays may declare, in bytes, before anything is inflated.
 MAX_BYTES = 4 * 2**30
+#: Largest ratio of a member's inflated size to its compressed size.  Float data
+#: compresses to about 0.9 of its size; 50 is far above anything real and far below a
+#: bomb (zeros compress about 1000 times).
+MAX_INFLATION = 50.0
+#: Members up to this size inflate as much as they like: labels and small arrays
+#: compress well and cost nothing.
+SMALL_MEMBER = 2**20
 
 _FORMAT = np.lib.format
 
@@ -34,70 +52,134 @@ def _header(file: IO[bytes], where: str) -> tuple[tuple[int, ...], np.dtype]:
     return shape, dtype
 
 
-def _check_size(shape: tuple[int, ...], dtype: np.dtype, where: str, max_bytes: int) -> None:
-    size = math.prod(shape) * dtype.itemsize
-    if size > max_bytes:
-        raise UnreadableFile(
-            f"{where} declares a {' x '.join(map(str, shape))} {dtype} array of "
-            f"{size / 2**30:.3g} GiB, more than max_bytes={max_bytes} allows"
-        )
+def _declared(shape: tuple[int, ...], dtype: np.dtype) -> int:
+    return math.prod(shape) * dtype.itemsize
+
+
+def _gib(size: float) -> str:
+    return f"{size / 2**30:.3g} GiB"
+
+
+def _array(shape: tuple[int, ...], dtype: np.dtype) -> str:
+    return f"{' x '.join(map(str, shape))} {dtype} array"
 
 
 def _reason(err: BaseException) -> str:
-    return " ".join(str(err).split()) or type(err).__name__
+    return printable(" ".join(str(err).split()) or type(err).__name__)
 
 
-def read_npz(path: Path, *, max_bytes: int = MAX_BYTES) -> dict[str, np.ndarray]:
+def _bounded(
+    archive: zipfile.ZipFile,
+    where: str,
+    members: Collection[str] | None,
+    max_bytes: int,
+    max_inflation: float,
+) -> dict[str, zipfile.ZipInfo]:
+    """The members to read, by array name, once their declared sizes are checked."""
+    chosen: dict[str, zipfile.ZipInfo] = {}
+    for info in archive.infolist():
+        name = info.filename.removesuffix(".npy")
+        if members is not None and name not in members:
+            continue  # never inflated
+        if name in chosen:
+            raise UnreadableFile(f"{where} holds the array {name!r} twice")
+        chosen[name] = info
+    total = sum(info.file_size for info in chosen.values())
+    if total > max_bytes + 2**16 * len(chosen):  # headers aside
+        raise UnreadableFile(
+            f"{where} unpacks to {_gib(total)}, more than max_bytes={max_bytes} allows"
+        )
+    for name, info in chosen.items():
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > SMALL_MEMBER and ratio > max_inflation:
+            raise UnreadableFile(
+                f"{where} ({printable(repr(name))}) inflates {ratio:.0f} times, from "
+                f"{info.compress_size:,} to {info.file_size:,} bytes, more than "
+                f"max_inflation={max_inflation:g} allows: a compressed file of one value "
+                "repeated, not of activations (raise max_inflation to read it anyway)"
+            )
+    return chosen
+
+
+def read_npz(
+    path: Path,
+    *,
+    members: Collection[str] | None = None,
+    max_bytes: int = MAX_BYTES,
+    max_inflation: float = MAX_INFLATION,
+) -> dict[str, np.ndarray]:
     """
-    Every array of a ``.npz`` file, each checked from its header (and the zip
-    directory's declared size) against *max_bytes* before it is decompressed.
+    The arrays of a ``.npz`` file named in *members* (None: every one), bounded before
+    anything is inflated: together at most *max_bytes*, each inflating at most
+    *max_inflation* times, each array's header within its member.  Other members are
+    never read.
 
     Raises
     ------
     UnreadableFile
-        (a ValueError) for a truncated, empty or corrupt file, a bad CRC, Python
-        objects, or an array larger than *max_bytes*; the message names *path*.
+        (a ValueError) for a truncated, empty, corrupt or oversized file, a bad CRC,
+        Python objects, or anything else a corrupt file makes the readers raise; the
+        message names *path*.
+    OSError
+        The file cannot be opened (permissions, a folder): the file system's error.
     """
-    where = repr(str(path))
-    try:
-        with zipfile.ZipFile(path) as archive:
-            arrays = {}
-            for info in archive.infolist():
-                name = info.filename.removesuffix(".npy")
-                member = f"{where} ({name!r})"
-                if info.file_size > max_bytes + 2**16:  # the directory's word, header aside
+    where = printable(repr(str(path)))
+    with open(path, "rb") as file:  # errors here are the file system's, raised as they are
+        try:
+            with zipfile.ZipFile(file) as archive:
+                chosen = _bounded(archive, where, members, max_bytes, max_inflation)
+                declared = 0
+                for name, info in chosen.items():  # every header before any array
+                    member = f"{where} ({printable(repr(name))})"
+                    with archive.open(info) as data:
+                        shape, dtype = _header(data, member)
+                    size = _declared(shape, dtype)
+                    if size > info.file_size:
+                        raise UnreadableFile(
+                            f"{member} declares a {_array(shape, dtype)} of {_gib(size)}, "
+                            f"more than the {info.file_size:,} bytes it holds"
+                        )
+                    declared += size
+                if declared > max_bytes:
                     raise UnreadableFile(
-                        f"{member} unpacks to {info.file_size / 2**30:.3g} GiB, more than "
+                        f"{where} declares arrays of {_gib(declared)}, more than "
                         f"max_bytes={max_bytes} allows"
                     )
-                with archive.open(info) as file:
-                    shape, dtype = _header(file, member)
-                    _check_size(shape, dtype, member, max_bytes)
-                with archive.open(info) as file:
-                    arrays[name] = _FORMAT.read_array(file, allow_pickle=False)
-            return arrays
-    except UnreadableFile:
-        raise
-    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, KeyError) as err:
-        if isinstance(err, OSError) and not isinstance(err, zipfile.BadZipFile):
-            if err.errno is not None:  # the file system's, not the data's
-                raise
-        raise UnreadableFile(f"{where} is not a readable .npz file: {_reason(err)}") from None
+                arrays = {}
+                for name, info in chosen.items():
+                    with archive.open(info) as data:
+                        arrays[name] = _FORMAT.read_array(data, allow_pickle=False)
+                return arrays
+        except UnreadableFile:
+            raise
+        except Exception as err:  # noqa: BLE001 - a corrupt file makes readers raise anything
+            raise UnreadableFile(f"{where} is not a readable .npz file: {_reason(err)}") from None
 
 
 def read_npy(path: Path, *, max_bytes: int = MAX_BYTES) -> np.ndarray:
     """The array of a ``.npy`` file, checked from its header first (see `read_npz`)."""
-    where = repr(str(path))
-    try:
-        with open(path, "rb") as file:
+    where = printable(repr(str(path)))
+    with open(path, "rb") as file:
+        try:
             shape, dtype = _header(file, where)
-            _check_size(shape, dtype, where, max_bytes)
+            declared = _declared(shape, dtype)
+            if declared > max_bytes:
+                raise UnreadableFile(
+                    f"{where} declares a {_array(shape, dtype)} of {_gib(declared)}, more "
+                    f"than max_bytes={max_bytes} allows"
+                )
+            held = Path(path).stat().st_size - file.tell()
+            if declared > held:
+                raise UnreadableFile(
+                    f"{where} is not a readable .npy file: it declares a "
+                    f"{_array(shape, dtype)} of {declared:,} bytes but holds {held:,}"
+                )
             file.seek(0)
             return _FORMAT.read_array(file, allow_pickle=False)
-    except UnreadableFile:
-        raise
-    except (EOFError, ValueError) as err:
-        raise UnreadableFile(f"{where} is not a readable .npy file: {_reason(err)}") from None
+        except UnreadableFile:
+            raise
+        except Exception as err:  # noqa: BLE001 - as in read_npz
+            raise UnreadableFile(f"{where} is not a readable .npy file: {_reason(err)}") from None
 
 
 def scalar(arrays: dict[str, Any], key: str, default: Any = None) -> Any:

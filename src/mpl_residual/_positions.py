@@ -6,6 +6,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from ._arrays import as_index, check_index
+from .errors import TokenNotFound
 
 __all__: list[str] = []
 
@@ -40,15 +41,19 @@ def find_token(word: str, tokens: Sequence[str]) -> int:
     """
     target = bare(word)
     if not target:
-        raise ValueError(f"position={word!r} names no word; give a token's text, e.g. 'paris'")
+        raise TokenNotFound(
+            f"position={word!r} names no word; give a token's text, e.g. 'paris'", word=word
+        )
     for index in range(len(tokens) - 1, -1, -1):
         if bare(tokens[index]) == target:
             return index
     shown = ", ".join(map(repr, tokens[:_SHOWN]))
     more = f", ... ({len(tokens)} in all)" if len(tokens) > _SHOWN else ""
-    raise ValueError(
+    raise TokenNotFound(
         f"no token reads {word!r}; the tokens are {shown}{more}. A word the tokenizer "
-        "splits into several tokens is found by one of them"
+        "splits into several tokens is found by one of them",
+        word=word,
+        tokens=tokens,
     )
 
 

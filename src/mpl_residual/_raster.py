@@ -21,6 +21,49 @@ from matplotlib.collections import QuadMesh
 __all__: list[str] = []
 
 
+def mesh_like(artist: Any, **properties: Any) -> QuadMesh:
+    """A `QuadMesh` of *artist*'s cells, placed and clipped as it is, with *properties*."""
+    mesh = QuadMesh(artist.get_coordinates(), transform=artist.get_transform(), **properties)
+    mesh.set_figure(artist.get_figure(root=False))
+    mesh.set_clip_box(artist.get_clip_box())
+    clip = artist.get_clip_path()
+    if clip is not None:
+        mesh.set_clip_path(clip)
+    return mesh
+
+
+#: Bits of a cell's number that one drawing spells, in its red, green and blue bytes.
+BITS = 24
+
+
+def number_colors(n: int, part: int) -> np.ndarray:
+    """
+    Opaque RGBA colours (floats in 0..1) for cells ``0 .. n - 1`` that spell the *part*-th
+    24 bits of each cell's number in their red, green and blue bytes: a grid of more
+    than 2^24 cells is spelled by two drawings (any grid a canvas can hold: 2^48).
+    """
+    bits = (np.arange(n, dtype=np.int64) >> (BITS * part)) & (2**BITS - 1)
+    rgba = np.stack([(bits >> 16) & 255, (bits >> 8) & 255, bits & 255, np.full(n, 255)], -1)
+    return rgba / 255
+
+
+def cell_numbers(*drawings: np.ndarray) -> np.ndarray:
+    """
+    Which cell each pixel shows (-1 where none), from the RGBA bytes of the drawings of
+    `number_colors` part 0, 1, ...; a pixel is a cell's where the drawing is opaque.
+
+    >>> colors = (number_colors(3, 0) * 255).round().astype(np.uint8)
+    >>> cell_numbers(colors[None]).tolist()
+    [[0, 1, 2]]
+    """
+    numbers = np.zeros(drawings[0].shape[:2], np.int64)
+    for part, rgba in enumerate(drawings):
+        spelled = (rgba[..., 0].astype(np.int64) << 16) | (rgba[..., 1].astype(np.int64) << 8)
+        numbers |= (spelled | rgba[..., 2]) << (BITS * part)
+    numbers[drawings[0][..., 3] != 255] = -1
+    return numbers
+
+
 def _key(artist: Any, renderer: RendererAgg) -> tuple:
     clip = artist.get_clip_box()
     path = artist.get_clip_path()
@@ -73,31 +116,21 @@ class CellRaster:
         """Let Agg draw the mesh with each cell's number as its colour, and read it back."""
         rows, cols = artist.stream.shape[1:]
         n = rows * cols
-        numbers = np.arange(1, n + 1)
-        colors = np.stack(
-            [(numbers >> 16) & 255, (numbers >> 8) & 255, numbers & 255, np.full(n, 255)], -1
-        )
-        mesh = QuadMesh(
-            artist.get_coordinates(),
-            facecolors=colors / 255,
-            edgecolors="none",
-            linewidths=0,
-            antialiased=False,
-            transform=artist.get_transform(),
-        )
-        mesh._antialiased = False
-        mesh.set_figure(artist.get_figure(root=False))
-        mesh.set_clip_box(artist.get_clip_box())
-        clip = artist.get_clip_path()
-        if clip is not None:
-            mesh.set_clip_path(clip)
-        scratch = RendererAgg(renderer.width, renderer.height, renderer.dpi)
-        scratch.clear()
-        mesh.draw(scratch)
-        rgba = np.asarray(scratch.buffer_rgba())
-        index = (rgba[..., 0].astype(np.int64) << 16) | (rgba[..., 1].astype(np.int64) << 8)
-        index = (index | rgba[..., 2]) - 1
-        index[rgba[..., 3] != 255] = -1
+        drawings = []
+        for part in range(max(1, -(-(n - 1).bit_length() // BITS))):
+            mesh = mesh_like(
+                artist,
+                facecolors=number_colors(n, part),
+                edgecolors="none",
+                linewidths=0,
+                antialiased=False,
+            )
+            mesh._antialiased = False  # QuadMesh draws with a flag of its own
+            scratch = RendererAgg(renderer.width, renderer.height, renderer.dpi)
+            scratch.clear()
+            mesh.draw(scratch)
+            drawings.append(np.asarray(scratch.buffer_rgba()).copy())
+        index = cell_numbers(*drawings)
         painted = np.argwhere(index >= 0)
         if painted.size == 0:
             self._index, self._origin = None, (0, 0)

@@ -1,13 +1,42 @@
-"""Text from a model (tokens, layer and model names) shown literally by matplotlib."""
+"""
+Text that comes from a model or a file (tokens, layer and model names), shown as it is:
+drawn by matplotlib, written into SVG and PDF, printed on a terminal.
+"""
 
 from __future__ import annotations
 
+import re
+
 __all__: list[str] = []
+
+#: Characters that must never reach a terminal, an SVG or a PDF as they are: C0 and C1
+#: controls and DEL (a terminal obeys them; XML forbids most), lone surrogates (no
+#: encoding writes them) and the noncharacters U+FFFE and U+FFFF.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    r"""
+    *text* with every control character, lone surrogate and noncharacter written as
+    its Python escape (``\x1b``, ``\x00``, ``\ud800``): safe on a terminal, in XML and
+    in PDF, and still telling which character it was.  Everything else is kept, right-
+    to-left text and ``$`` included.
+
+    >>> printable("\x1b[2Jpwned\x00 ok é")
+    '\\x1b[2Jpwned\\x00 ok é'
+    """
+    return _UNPRINTABLE.sub(_escape, text)
 
 
 def literal(text: str) -> str:
     r"""
-    *text* with every ``$`` escaped, so that matplotlib never reads it as mathtext.
+    *text* as matplotlib must be given it to draw it as it is: `printable`, and every
+    ``$`` escaped, so that it is never read as mathtext.
 
     Matplotlib typesets text between two unescaped dollar signs (``"$x^2$"``) and fails
     to draw text with an empty pair (``"$$"``); an escaped ``\$`` is drawn as ``$``.
@@ -16,7 +45,7 @@ def literal(text: str) -> str:
     >>> literal("cost: $5 or $$")
     'cost: \\$5 or \\$\\$'
     """
-    return text.replace("$", r"\$")
+    return printable(text).replace("$", r"\$")
 
 
 def percent(p: float) -> str:

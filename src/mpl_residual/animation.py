@@ -8,16 +8,13 @@ from typing import TYPE_CHECKING, Any
 from matplotlib.animation import FuncAnimation
 from matplotlib.figure import Figure, FigureBase
 
-from ._colorbar import with_unit
 from ._layers import LayerSelection, frame_layers
 from ._layout import BelowGrid, fitted_figure
 from .artist import ResidualStreamArtist
-from .grid import as_stream
-from .heatmap import draw_grid
-from .normalize import normalize as normalized
-from .normalize import unit
+from .heatmap import draw_grid, prepared
+from .labels import NO_LABELS, split
 from .profile import LayerProfile, layer_profile
-from .stream import layer_titles
+from .stream import ResidualStream
 
 if TYPE_CHECKING:
     from matplotlib.artist import Artist
@@ -157,12 +154,16 @@ class LayerAnimation(FuncAnimation):
         """
         self._draw_was_started = True
 
+    def show_layer(self, layer: int) -> None:
+        """Show *layer* in every grid (and so in everything that follows them)."""
+        for artist in self._artists:
+            artist.set_layer(layer)
+
     def _first(self) -> tuple:
         return self._show(self._layers[0])
 
     def _show(self, layer: int) -> tuple:
-        for artist in self._artists:
-            artist.set_layer(layer)
+        self.show_layer(layer)
         return (*self._artists, *self.followers)
 
     @property
@@ -198,6 +199,11 @@ class LayerAnimation(FuncAnimation):
     def layers(self) -> tuple[int, ...]:
         """The layer shown in each frame."""
         return self._layers
+
+    @property
+    def frame_names(self) -> tuple[str, ...]:
+        """What each frame shows, by the layers' names (``"block 6 + final norm"``)."""
+        return tuple(self.artist.layer_name(layer) for layer in self._layers)
 
 
 def _grids_of(source: Any) -> list[ResidualStreamArtist] | None:
@@ -270,11 +276,8 @@ def build_animation(
             normalize=normalize,
             **grid_kwargs,
         )
-    data = as_stream(source, rows=grid_kwargs.pop("rows", None))
-    raw = data
-    if normalize is not None:
-        data = normalized(data, normalize)
-        colorbar = with_unit(colorbar, unit(normalize))
+    rows = grid_kwargs.pop("rows", None)
+    data, labels = prepared(source, rows=rows, normalize=normalize)
     if ax is None:
         if fig is None:
             fig = fitted_figure(
@@ -288,29 +291,18 @@ def build_animation(
         fig = ax.get_figure(root=True)  # the root figure, also for Axes in a subfigure
     elif ax.get_figure(root=True) is not fig:
         raise ValueError("ax does not belong to fig; pass one or the other")
-    title = grid_kwargs.pop("title", None) or layer_titles(source)
+    title = grid_kwargs.pop("title", None) or labels.title
     title_format = title if callable(title) else (lambda _layer, text=title: text)
-    d_model = getattr(source, "d_model", None)
-    artist = draw_grid(data, ax=ax, colorbar=colorbar, d_model=d_model, **grid_kwargs)
+    artist = draw_grid(data, labels=labels, ax=ax, colorbar=colorbar, **grid_kwargs)
     frames = frame_layers(artist.n_layers, layers)
     artist.link_title(_label_inside(ax) if blit else ax.title, title_format)
     anim = LayerAnimation(fig, [artist], frames, interval=interval, blit=blit)
     if profile is not None:
-        anim.profile = layer_profile(
-            _with_labels(source, raw),
-            ax=_profile_axes(ax),
-            stat=profile,
-            follow=artist,
-        )
-    anim._show(frames[0])
+        # of the raw values (with the source's layer names, if it has them)
+        raw = source if split(source)[1] is not NO_LABELS else prepared(source, rows=rows)[0]
+        anim.profile = layer_profile(raw, ax=_profile_axes(ax), stat=profile, follow=artist)
+    anim.show_layer(frames[0])
     return anim
-
-
-def _with_labels(source: Any, raw: Any) -> Any:
-    """The raw stream with *source*'s labels, if it has any (for a profile's ticks)."""
-    from .stream import ResidualStream
-
-    return source if isinstance(source, ResidualStream) else raw
 
 
 def _existing(
@@ -348,10 +340,11 @@ def _existing(
     anim = LayerAnimation(root, grids, frames, interval=interval, blit=blit)
     if profile is not None:
         first = grids[0]
+        named = ResidualStream(first.stream, layer_names=first.layer_names)
         anim.profile = layer_profile(
-            first.stream, ax=_profile_axes(first.axes), stat=profile, follow=first
+            named, ax=_profile_axes(first.axes), stat=profile, follow=first
         )
-    anim._show(frames[0])
+    anim.show_layer(frames[0])
     return anim
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -75,6 +75,9 @@ class ResidualStreamArtist(QuadMesh):
         The width of the vectors before folding: cells past it are NaN padding (see
         ``to_grid(..., pad=True)``), and the cursor read-out says so.  Default: the
         trailing cells that are NaN in every layer, if fewer than the rows.
+    layer_names : sequence of str, optional
+        One name per layer (``"embeddings"``, ``"block 1"``, ...), for whatever names
+        the layer on show: the player's frame names, an animation's labels.
     **kwargs
         Passed to `~matplotlib.collections.QuadMesh` (``cmap``, ``norm``,
         ``edgecolors``, ``linewidths``, ``rasterized``, ...).
@@ -92,7 +95,13 @@ class ResidualStreamArtist(QuadMesh):
     """
 
     def __init__(
-        self, stream: Any, *, layer: int = 0, d_model: int | None = None, **kwargs: Any
+        self,
+        stream: Any,
+        *,
+        layer: int = 0,
+        d_model: int | None = None,
+        layer_names: Sequence[str] = (),
+        **kwargs: Any,
     ) -> None:
         data = as_float_array(stream, name="stream")
         if data.ndim == 2:
@@ -117,6 +126,11 @@ class ResidualStreamArtist(QuadMesh):
                     f"d_model={self._d_model} does not fit a grid of {n_cells} cells "
                     f"({data.shape[1]} x {data.shape[2]})"
                 )
+        self._layer_names = tuple(str(name) for name in layer_names)
+        if self._layer_names and len(self._layer_names) != len(data):
+            raise ValueError(
+                f"{len(self._layer_names)} layer names for a stream of {len(data)} layers"
+            )
         self._title: Text | None = None
         self._title_format: Callable[[int], str] | None = None
         self._followers: list[Artist] = []
@@ -148,6 +162,16 @@ class ResidualStreamArtist(QuadMesh):
     def d_model(self) -> int:
         """Number of real dimensions; cells from this flat index on are padding."""
         return self._d_model
+
+    @property
+    def layer_names(self) -> tuple[str, ...]:
+        """One name per layer, if the stream had them (else empty)."""
+        return self._layer_names
+
+    def layer_name(self, layer: int | None = None) -> str:
+        """The name of *layer* (default: the one on show): its own, or ``"layer 5"``."""
+        layer = self._layer if layer is None else check_layer(layer, self.n_layers)
+        return self._layer_names[layer] if self._layer_names else f"layer {layer}"
 
     @property
     def stream(self) -> np.ma.MaskedArray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -10,8 +11,8 @@ import numpy as np
 from ._colorbar import add_colorbar
 from ._layout import fitted_size
 from ._text import literal
-from .grid import as_stream
-from .heatmap import draw_grid
+from .heatmap import DIVERGING_CMAP, draw_grid, prepared
+from .labels import Labels
 from .scaling import stream_norm
 
 if TYPE_CHECKING:
@@ -22,12 +23,13 @@ if TYPE_CHECKING:
 __all__ = ["compare"]
 
 #: The colormap of the difference: diverging, centred on zero.
-DIFF_CMAP = "RdBu_r"
+DIFF_CMAP = DIVERGING_CMAP
 
 
-def _titles(label: str) -> Any:
+def _titles(label: str, described: Labels) -> Any:
+    """``"clean · block 3"``: the label and the layer's name, for every layer."""
     text = literal(label)
-    return lambda layer: f"{text} · layer {layer}"
+    return lambda layer: f"{text} · {literal(described.name(layer))}"
 
 
 def compare(
@@ -89,7 +91,7 @@ def compare(
         if name in grid_kwargs:
             raise TypeError(f"compare() makes its own Axes, titles and colorbars; drop {name}=")
     rows = grid_kwargs.pop("rows", None)
-    first, second = as_stream(a, rows=rows), as_stream(b, rows=rows)
+    (first, described), (second, _) = prepared(a, rows=rows), prepared(b, rows=rows)
     if first.shape != second.shape:
         raise ValueError(
             f"a and b must have the same shape to compare; got {first.shape} and {second.shape}"
@@ -113,16 +115,16 @@ def compare(
         vmin=grid_kwargs.pop("vmin", None),
         vmax=grid_kwargs.pop("vmax", None),
         robust=grid_kwargs.get("robust", True),
+        nonnegative=described.scale == "nonnegative",
     )
-    d_model = getattr(a, "d_model", None)
     artists = [
         draw_grid(
             data,
+            labels=described,
             ax=ax,
             layer=layer,
             norm=norm,
-            title=_titles(label),
-            d_model=d_model,
+            title=_titles(label, described),
             **grid_kwargs,
         )
         for data, ax, label in zip((first, second), axes, labels, strict=False)
@@ -134,11 +136,11 @@ def compare(
         diff_kwargs = {k: v for k, v in grid_kwargs.items() if k not in ("cmap",)}
         artist = draw_grid(
             difference,
+            labels=replace(described, quantity=None, scale="diverging"),
             ax=axes[2],
             layer=layer,
             cmap=DIFF_CMAP,
-            title=_titles(title),
-            d_model=d_model,
+            title=_titles(title, described),
             colorbar={"label": literal(title)},
             **diff_kwargs,
         )

@@ -9,6 +9,7 @@ import einops
 import numpy as np
 
 from ._arrays import _describe, as_float_array, as_index
+from .errors import FoldError
 
 __all__ = ["to_grid", "grid_shape"]
 
@@ -57,15 +58,8 @@ def grid_shape(d_model: int, rows: int | None = None, *, pad: bool = False) -> t
         rows = max(d for d in _divisors(d_model) if d * d <= d_model)
         return rows, d_model // rows
     rows = _check_rows(rows)
-    if rows > d_model:
-        raise ValueError(f"rows={rows} is larger than d_model={d_model}")
-    if d_model % rows and not pad:
-        divisors = _divisors(d_model)
-        shown = ", ".join(map(str, divisors[:10])) + (", ..." if len(divisors) > 10 else "")
-        raise ValueError(
-            f"rows={rows} does not divide d_model={d_model}; valid rows include {shown} "
-            "(or pass pad=True to pad the last row with NaN)"
-        )
+    if rows > d_model or (d_model % rows and not pad):
+        raise FoldError(rows=rows, d_model=d_model, divisors=_divisors(d_model))
     return rows, -(-d_model // rows)
 
 

@@ -13,17 +13,44 @@ from matplotlib.ticker import AutoLocator, MaxNLocator
 from ._colorbar import add_colorbar, check_limits, colorbar_options, with_unit
 from .artist import ResidualStreamArtist
 from .grid import as_stream
+from .labels import NO_LABELS, Labels, split
 from .normalize import normalize as normalized
-from .normalize import unit
+from .normalize import relabelled
 from .scaling import stream_norm
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["residual_grid", "draw_grid"]
+__all__ = ["residual_grid", "draw_grid", "prepared"]
 
 #: Colour of NaN/inf cells when the colormap is given by name.
 BAD_COLOR = "0.5"
+
+#: The default colormaps of values that are never negative (counts, magnitudes) and of
+#: values whose sign means for or against (an attribution, a difference): a sequential
+#: map from zero, a diverging one centred on it.  Other values take the style's own.
+SEQUENTIAL_CMAP = "viridis"
+DIVERGING_CMAP = "RdBu_r"
+
+
+def prepared(
+    stream: Any, *, rows: int | None = None, normalize: str | None = None
+) -> tuple[np.ndarray, Labels]:
+    """
+    What every view draws: *stream* as a checked ``(layers, rows, cols)`` float array
+    (`as_stream`), normalized if asked, and its labels (`split`; the quantity then says
+    the unit of the normalization).
+    """
+    values, labels = split(stream)
+    data = as_stream(values, rows=rows)
+    if normalize is not None:
+        data, labels = normalized(data, normalize), relabelled(labels, normalize)
+    return data, labels
+
+
+def default_cmap(labels: Labels) -> str | None:
+    """The colormap for values of this *labels*' scale (None: the style's)."""
+    return {"nonnegative": SEQUENTIAL_CMAP, "diverging": DIVERGING_CMAP}.get(labels.scale)
 
 
 def _luminance(rgba: tuple[float, ...]) -> float:
@@ -203,12 +230,10 @@ def residual_grid(
     >>> artist = mr.residual_grid(stream, ax=ax, layer=-1, colorbar=True)
     >>> artist.set_layer(6)
     """
-    data = as_stream(stream, rows=rows)
-    if normalize is not None:
-        data = normalized(data, normalize)
-        colorbar = with_unit(colorbar, unit(normalize))
+    data, labels = prepared(stream, rows=rows, normalize=normalize)
     return draw_grid(
         data,
+        labels=labels,
         ax=ax,
         layer=layer,
         cmap=cmap,
@@ -221,7 +246,6 @@ def residual_grid(
         colorbar=colorbar,
         title=title,
         origin=origin,
-        d_model=getattr(stream, "d_model", None),
         **kwargs,
     )
 
@@ -229,6 +253,7 @@ def residual_grid(
 def draw_grid(
     data: np.ndarray,
     *,
+    labels: Labels = NO_LABELS,
     ax: Axes | None = None,
     layer: int = 0,
     cmap: str | Colormap | None = None,
@@ -241,19 +266,25 @@ def draw_grid(
     colorbar: bool | Mapping[str, Any] = False,
     title: str | Callable[[int], str] | None = None,
     origin: Literal["upper", "lower"] = "upper",
-    d_model: int | None = None,
     **kwargs: Any,
 ) -> ResidualStreamArtist:
     """
-    `residual_grid` for a stream that `as_stream` has already checked: the views
+    `residual_grid` for a stream that `prepared` has already checked: the views
     (animations, sheets) convert and check their input once, then draw with this.
-    *d_model* is the stream's width before folding, if known (see
-    `ResidualStreamArtist`).
+    *labels* say what the values are: their width before folding (see
+    `ResidualStreamArtist`), layer names, colorbar label, scale and default title.
     """
     if origin not in ("upper", "lower"):
         raise ValueError(f"origin must be 'upper' or 'lower'; got origin={origin!r}")
-    colorbar = colorbar_options(colorbar)
-    norm = stream_norm(data, norm=norm, vmin=vmin, vmax=vmax, robust=robust)
+    colorbar = colorbar_options(with_unit(colorbar, labels.quantity or ""))
+    nonnegative = labels.scale == "nonnegative"
+    norm = stream_norm(
+        data, norm=norm, vmin=vmin, vmax=vmax, robust=robust, nonnegative=nonnegative
+    )
+    if cmap is None:
+        cmap = default_cmap(labels)
+    if title is None and labels.titled:
+        title = labels.title
     if colorbar is not None and isinstance(norm, Normalize):
         check_limits(norm)  # before anything is drawn
     if ax is None:
@@ -273,7 +304,8 @@ def draw_grid(
     artist = ResidualStreamArtist(
         data,
         layer=layer,
-        d_model=d_model,
+        d_model=labels.d_model,
+        layer_names=labels.layer_names,
         cmap=_marked_cmap(cmap, background),
         norm=norm,
         edgecolors=edgecolor,

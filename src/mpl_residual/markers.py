@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,9 +13,9 @@ from matplotlib.path import Path
 from matplotlib.textpath import TextPath
 from matplotlib.transforms import Affine2D, Bbox
 
-from ._arrays import as_index, as_real
+from ._arrays import as_index
 from .artist import ResidualStreamArtist
-from .outliers import top_dims
+from .outliers import check_factor, median_ratio, top_dims
 
 __all__ = ["DimMarkers", "mark_dims"]
 
@@ -130,14 +129,7 @@ class DimMarkers(Artist):
         values = artist.stream.data[artist.layer].ravel()[: artist.d_model]
         if self._top is not None:
             return top_dims(values, self._top)
-        magnitude = np.abs(values.astype(np.float64))
-        magnitude = np.where(np.isfinite(magnitude), magnitude, np.nan)
-        with warnings.catch_warnings():  # a layer of NaN: nothing to mark
-            warnings.simplefilter("ignore", RuntimeWarning)
-            median = np.nanmedian(magnitude)
-        if not median > 0:
-            return np.zeros(0, int)
-        return np.flatnonzero(magnitude > self._factor * median)
+        return np.flatnonzero(median_ratio(values) > self._factor)
 
     def _update(self, artist: ResidualStreamArtist) -> None:
         dims = self._choose(artist)
@@ -200,7 +192,8 @@ def mark_dims(
         The *top* cells of the layer on show with the largest ``|x|``.
     factor : float, optional
         The cells of the layer on show whose ``|x|`` exceeds *factor* times that
-        layer's median ``|x|``.
+        layer's median ``|x|``: the one rule for massive activations (see
+        `outlier_dims`).
     labels : bool, default: True
         Write each marked cell's dimension above it.
 
@@ -250,7 +243,5 @@ def mark_dims(
         if top < 1:
             raise ValueError(f"top must be at least 1; got top={top}")
     if factor is not None:
-        factor = as_real(factor, "factor")
-        if not factor > 0:
-            raise ValueError(f"factor must be positive; got factor={factor:g}")
+        factor = check_factor(factor)
     return DimMarkers(artist, dims=dims, top=top, factor=factor, labels=labels)

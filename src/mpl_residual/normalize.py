@@ -9,9 +9,10 @@ from typing import Any, Literal
 import numpy as np
 
 from ._arrays import _describe, as_float_array
+from .labels import Labels, split
 from .stream import ResidualStream
 
-__all__ = ["normalize", "NORMALIZATIONS"]
+__all__ = ["normalize", "NORMALIZATIONS", "relabelled"]
 
 #: The normalizations, and the unit their values are in (for colorbar labels).
 NORMALIZATIONS: dict[str | None, str] = {
@@ -33,6 +34,18 @@ def _check(how: Any) -> Normalization:
 def unit(how: Normalization) -> str:
     """What the values are in after *how*: ``"× RMS of the layer"``, or ``""`` raw."""
     return NORMALIZATIONS[_check(how)]
+
+
+def relabelled(labels: Labels, how: Normalization) -> Labels:
+    """
+    *labels* of values normalized by *how*: the quantity says its unit (``"largest |x|,
+    × RMS of the layer"``), and values centred by ``"ln"`` are signed.
+    """
+    if _check(how) is None:
+        return labels
+    quantity = f"{labels.quantity}, {unit(how)}" if labels.quantity else unit(how)
+    scale = "signed" if how == "ln" and labels.scale == "nonnegative" else labels.scale
+    return replace(labels, quantity=quantity, scale=scale)
 
 
 def normalize(stream: Any, how: Normalization) -> Any:
@@ -57,8 +70,9 @@ def normalize(stream: Any, how: Normalization) -> Any:
     Returns
     -------
     numpy.ndarray or ResidualStream
-        The same kind of thing as *stream* (a `ResidualStream` keeps its labels),
-        float, same shape.  One colour scale still spans all layers when it is drawn.
+        The same kind of thing as *stream* (a `ResidualStream` keeps its labels, and
+        its `~ResidualStream.quantity` says the unit), float, same shape.  One colour
+        scale still spans all layers when it is drawn.
 
     Examples
     --------
@@ -70,7 +84,7 @@ def normalize(stream: Any, how: Normalization) -> Any:
     [[1.0, -1.0], [1.0, -1.0]]
     """
     how = _check(how)
-    values = stream.values if isinstance(stream, ResidualStream) else stream
+    values, labels = split(stream)
     data = as_float_array(values, name="stream")
     if np.ma.isMaskedArray(data):
         data = data.filled(np.nan)
@@ -98,6 +112,7 @@ def normalize(stream: Any, how: Normalization) -> Any:
                 scale = big * np.nanstd(unit_values, axis=axes, keepdims=True)
         scale = np.where(scale > 0, scale, 1.0)
         out = ((data - centre) / scale).astype(data.dtype)
-    if isinstance(stream, ResidualStream):
-        return replace(stream, values=out)
-    return out
+    if not isinstance(stream, ResidualStream):
+        return out
+    changed = relabelled(labels, how)
+    return replace(stream, values=out, quantity=changed.quantity, scale=changed.scale)

@@ -1,4 +1,13 @@
-"""Numbers about a stream: its size per layer, and the dimensions with massive activations."""
+"""
+Numbers about a stream: its size per layer, and the dimensions with massive activations.
+
+"Massive" has one meaning everywhere in mpl-residual (Sun et al., 2024): a value is
+massive when ``|x| > factor x`` the median ``|x|`` of its own vector, that is, of the same
+layer at the same token.  `median_ratio` is that ratio; `outlier_dims` and
+``mark_dims(factor=...)`` compare it with *factor*, ``mpl-residual render --mark
+factor:X`` calls `mark_dims`, and `DimensionStats.max_ratio` keeps its largest value
+over a corpus (``DimensionStats.outliers``).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +17,9 @@ from typing import Any, Literal
 import numpy as np
 
 from ._arrays import _describe, as_float_array, as_real
-from .stream import ResidualStream
+from .labels import split
 
-__all__ = ["LAYER_STATS", "layer_stat", "outlier_dims", "top_dims"]
+__all__ = ["LAYER_STATS", "check_factor", "layer_stat", "median_ratio", "outlier_dims", "top_dims"]
 
 #: The statistics `layer_stat` computes, and how a label says them.
 LAYER_STATS: dict[str, str] = {"rms": "RMS", "norm": "L2 norm", "absmax": "max |x|"}
@@ -20,8 +29,7 @@ LayerStat = Literal["rms", "norm", "absmax"]
 
 def _layers(stream: Any) -> np.ndarray:
     """*stream* as ``(layers, d_model)`` floats, NaN where there is no value."""
-    values = stream.values if isinstance(stream, ResidualStream) else stream
-    data = as_float_array(values, name="stream")
+    data = as_float_array(split(stream)[0], name="stream")
     if np.ma.isMaskedArray(data):
         data = data.astype(np.float64).filled(np.nan)
     if data.ndim != 3 or data.size == 0:
@@ -59,14 +67,42 @@ def layer_stat(stream: Any, stat: LayerStat = "rms") -> np.ndarray:
         return np.where(np.isfinite(big), norm, np.nan)
 
 
+def median_ratio(vectors: Any) -> np.ndarray:
+    """
+    The rule behind "massive": each ``|x|`` divided by the median ``|x|`` of its own
+    vector (the last axis), in float64.  NaN (padding) is left out of the median and
+    stays NaN; where the median is zero (a vector of mostly zeros) the ratio is 0, so
+    nothing there counts as massive.
+
+    >>> median_ratio(np.array([[1.0, -2.0, 300.0], [0.0, 0.0, 5.0]])).tolist()
+    [[0.5, 1.0, 150.0], [0.0, 0.0, 0.0]]
+    """
+    magnitude = np.abs(np.asarray(vectors, dtype=np.float64))
+    magnitude = np.where(np.isfinite(magnitude), magnitude, np.nan)
+    with warnings.catch_warnings():  # a vector of NaN only: its median is NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        median = np.nanmedian(magnitude, axis=-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(median > 0, magnitude / median, np.where(np.isnan(magnitude), np.nan, 0.0))
+
+
+def check_factor(factor: Any) -> float:
+    """*factor* as a positive finite float, with a clear error."""
+    factor = as_real(factor, "factor")
+    if not factor > 0:
+        raise ValueError(f"factor must be positive; got factor={factor:g}")
+    return factor
+
+
 def outlier_dims(stream: Any, *, factor: float = 100.0) -> np.ndarray:
     """
     The dimensions with massive activations: sorted, those whose ``|x|`` exceeds
-    *factor* times the median ``|x|`` of the same layer, in any layer.
+    *factor* times the median ``|x|`` of the same layer, in any layer (`median_ratio`).
 
     Sun et al. (2024) found a handful of such dimensions in every large language
     model, 100 to 1000 times the median; they act as biases, and they dominate any
-    colour scale.
+    colour scale.  The same rule marks cells (``mark_dims(factor=...)``) and finds them
+    over a corpus (`DimensionStats.outliers`).
 
     Parameters
     ----------
@@ -87,16 +123,8 @@ def outlier_dims(stream: Any, *, factor: float = 100.0) -> np.ndarray:
     >>> outlier_dims(x).tolist()
     [11]
     """
-    factor = as_real(factor, "factor")
-    if not factor > 0:
-        raise ValueError(f"factor must be positive; got factor={factor:g}")
-    magnitude = np.abs(_layers(stream).astype(np.float64))
-    magnitude = np.where(np.isfinite(magnitude), magnitude, np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        median = np.nanmedian(magnitude, axis=1, keepdims=True)
-    massive = (magnitude > factor * median) & (median > 0)
-    return np.flatnonzero(massive.any(axis=0))
+    factor = check_factor(factor)
+    return np.flatnonzero((median_ratio(_layers(stream)) > factor).any(axis=0))
 
 
 def top_dims(values: np.ndarray, top: int) -> np.ndarray:

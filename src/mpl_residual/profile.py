@@ -10,8 +10,8 @@ from matplotlib.ticker import MaxNLocator
 
 from ._text import literal
 from .artist import ResidualStreamArtist
+from .labels import split
 from .outliers import LAYER_STATS, LayerStat, layer_stat
-from .stream import ResidualStream
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -130,7 +130,7 @@ def layer_profile(
     finite = values[np.isfinite(values) & (values > 0)]
     if finite.size and finite.max() / finite.min() > LOG_SPAN:
         ax.set_yscale("log")
-    names = stream.layer_names if isinstance(stream, ResidualStream) else ()
+    names = split(stream)[1].layer_names
     if names and n <= MAX_NAMED_TICKS:
         ax.set_xticks(layers, [literal(name) for name in names])
         for label in ax.get_xticklabels():

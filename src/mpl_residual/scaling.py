@@ -185,11 +185,13 @@ def stream_norm(
     vmin: Any = None,
     vmax: Any = None,
     robust: bool = True,
+    nonnegative: bool = False,
 ) -> Any:
     """
     The norm for a checked stream: *norm* as given, or a `WideNormalize` from *vmin*
     and *vmax* (finite numbers) with what they leave unset from `robust_limits` of
-    *data* (for several streams on one scale, pass them concatenated).
+    *data* (for several streams on one scale, pass them concatenated); for values
+    that cannot be negative (*nonnegative*), from 0 to the same upper limit.
     """
     if norm is not None:
         if vmin is not None or vmax is not None:
@@ -202,7 +204,7 @@ def stream_norm(
     vmax = None if vmax is None else as_real(vmax, "vmax")
     if vmin is None or vmax is None:
         low, high = limits_of(data, robust=robust)
-        vmin = low if vmin is None else vmin
+        vmin = (0.0 if nonnegative else low) if vmin is None else vmin
         vmax = high if vmax is None else vmax
     if not vmin <= vmax:
         raise ValueError(f"vmin must not exceed vmax; got vmin={vmin:g}, vmax={vmax:g}")

@@ -10,11 +10,9 @@ from matplotlib.figure import Figure
 from ._colorbar import add_colorbar, colorbar_options, with_unit
 from ._layers import frame_layers
 from ._layout import fitted_size
-from .grid import as_stream
-from .heatmap import draw_grid
-from .normalize import normalize as normalized
-from .normalize import unit
-from .stream import layer_titles
+from .errors import TooManyPanels
+from .heatmap import draw_grid, prepared
+from .profile import layer_profile
 
 __all__ = ["layer_sheet"]
 
@@ -50,7 +48,7 @@ _BREAKS = ((" → ", "\n→ "), (" · ", "\n"))
 def _fit_titles(axes: list[Any], texts: list[Any]) -> None:
     """
     Title each panel, every title broken the same way onto as few lines as keep them
-    all within their panels (``"layer 7 · ' capital'\n→ ' Paris' 31%"``): titles of
+    all within their panels (``"block 7 · ' capital'\n→ ' Paris' 31%"``): titles of
     small multiples must not run into each other.
     """
     titles = [ax.set_title(text) for ax, text in zip(axes, texts, strict=False)]
@@ -74,6 +72,21 @@ def _fit_titles(axes: list[Any], texts: list[Any]) -> None:
                 title.set_text(text)
 
 
+#: The most panels a sheet draws: beyond that they are too small to read, and laying
+#: them out takes minutes.  Pick layers with ``layers=`` (``--layers``).
+MAX_PANELS = 256
+
+
+def check_panels(n_panels: int, what: str = "layers") -> None:
+    """Refuse a sheet of more than `MAX_PANELS` panels, saying how to pick fewer."""
+    if n_panels > MAX_PANELS:
+        raise TooManyPanels(
+            f"a sheet of {n_panels} panels is too many to read or draw (at most "
+            f"{MAX_PANELS}); pick {what} with {what}=slice(0, None, k) or a list "
+            f"(--{what} 0:{n_panels}:k on the command line)"
+        )
+
+
 def layer_sheet(
     stream: Any,
     *,
@@ -83,27 +96,32 @@ def layer_sheet(
     figsize: tuple[float, float] | None = None,
     colorbar: bool | dict = True,
     normalize: str | None = None,
+    profile: str | None = None,
     **grid_kwargs: Any,
 ) -> Figure:
     """
     Every layer of a stream in one figure, on one colour scale with one colorbar.
 
     The print version of `animate`: small multiples that read left to right, top to
-    bottom, each titled with its layer (and token, for a `ResidualStream`).  Vector
-    output (PDF, SVG) works well; pass ``rasterized=True`` for very large grids.
+    bottom, each titled with its layer's name (and token, for a `ResidualStream`:
+    ``"block 5 · ' capital'"``).  Vector output (PDF, SVG) works well; pass
+    ``rasterized=True`` for very large grids.
 
     Parameters
     ----------
     stream : array-like or ResidualStream
-        ``(layers, rows, cols)``, or anything `residual_grid` takes.
+        ``(layers, rows, cols)``, or anything `residual_grid` takes (a statistics field,
+        a decomposition: one panel per component).
     ncols : int, optional
         Panels per row; default: whatever brings the sheet closest to the figure's
         shape (4:3 for a new figure without *figsize*).
     layers : slice, range or sequence of int, optional
-        Which layers, as in `animate` (default: all).
+        Which layers, as in `animate` (default: all; at most 256 panels).
     fig : `~matplotlib.figure.Figure` or `~matplotlib.figure.SubFigure`, optional
         Where to draw; default: a new pyplot figure with constrained layout, as wide as
         ``rcParams["figure.figsize"]`` (so the ``paper`` style gives a column width).
+        A figure of your own without a layout engine gets constrained layout, so
+        that titles and colorbar stay on it.
     figsize : (float, float), optional
         Size of the new figure.
     colorbar : bool or dict, default: True
@@ -111,6 +129,8 @@ def layer_sheet(
     normalize : {None, "rms", "ln"}, optional
         Show each layer normalized (see `normalize`), on one scale; the colorbar says
         the unit.
+    profile : {"rms", "norm", "absmax"}, optional
+        A `layer_profile` panel under the sheet (of the raw values).
     **grid_kwargs
         Passed to `residual_grid` for every panel (``cmap``, ``vmin``, ``robust``, ...);
         ``title`` may be a callable of the layer index.
@@ -124,18 +144,16 @@ def layer_sheet(
     --------
     >>> import numpy as np
     >>> import mpl_residual as mr
-    >>> fig = mr.layer_sheet(np.random.randn(13, 16, 48))
+    >>> fig = mr.layer_sheet(np.random.randn(13, 16, 48), profile="rms")
     >>> fig.savefig("layers.pdf")  # doctest: +SKIP
     """
-    data = as_stream(stream, rows=grid_kwargs.pop("rows", None))
-    d_model = getattr(stream, "d_model", None)
-    if normalize is not None:
-        data = normalized(data, normalize)
-        colorbar = with_unit(colorbar, unit(normalize))
     for name in ("ax", "layer"):
         if name in grid_kwargs:
             raise TypeError(f"layer_sheet() draws every layer on axes of its own; drop {name}=")
+    rows = grid_kwargs.pop("rows", None)
+    data, labels = prepared(stream, rows=rows, normalize=normalize)
     picked = frame_layers(len(data), layers)
+    check_panels(len(picked))
     options = colorbar_options(colorbar)
     n_rows, n_cols = data.shape[1:]
     if ncols is None:
@@ -143,6 +161,8 @@ def layer_sheet(
         if figsize is not None or fig is not None:
             width, height = figsize if figsize is not None else fig.bbox.size
             target = width / height * (0.85 if colorbar else 1.0)
+            if profile is not None:
+                target *= 1.4  # the profile takes a part of the height
         ncols = _best_ncols(len(picked), n_rows, n_cols, target)
     elif not isinstance(ncols, int) or isinstance(ncols, bool) or ncols < 1:
         raise ValueError(f"ncols must be a positive integer; got ncols={ncols!r}")
@@ -154,13 +174,22 @@ def layer_sheet(
             figsize = fitted_size(
                 n_rows, n_cols, nrows=nrows, ncols=ncols, colorbar=bool(colorbar)
             )
+            if profile is not None:
+                figsize = (figsize[0], figsize[1] + max(1.4, 0.3 * figsize[1]))
         fig = plt.figure(figsize=figsize, layout="constrained")
-    title = grid_kwargs.pop("title", None) or layer_titles(stream)
-    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    elif fig.get_figure(root=True) is fig and fig.get_layout_engine() is None:
+        fig.set_layout_engine("constrained")
+    sheet = fig
+    if profile is not None:
+        height = fig.get_figheight() if fig.get_figure(root=True) is fig else 4.0
+        panel = max(1.4, 0.3 * (height - 1.4))
+        sheet, under = fig.subfigures(2, 1, height_ratios=[max(height - panel, 1.0), panel])
+    title = grid_kwargs.pop("title", None) or labels.title
+    axes = sheet.subplots(nrows, ncols, squeeze=False).ravel()
     norm = grid_kwargs.pop("norm", None)
     first = None
     for ax, layer in zip(axes, picked, strict=False):
-        artist = draw_grid(data, ax=ax, layer=layer, norm=norm, d_model=d_model, **grid_kwargs)
+        artist = draw_grid(data, labels=labels, ax=ax, layer=layer, norm=norm, **grid_kwargs)
         if first is None:  # every panel shares the first one's norm and stream
             first, norm, data = artist, artist.norm, artist.stream
             grid_kwargs = {k: v for k, v in grid_kwargs.items() if k not in ("vmin", "vmax")}
@@ -171,5 +200,9 @@ def layer_sheet(
     for ax in axes[len(picked) :]:
         ax.set_visible(False)
     if options is not None:
+        options = with_unit(options, labels.quantity or "")
         add_colorbar(first, data[picked], options, ax=list(axes[: len(picked)]))
+    if profile is not None:
+        raw = stream if labels.layer_names else prepared(stream, rows=rows)[0]
+        layer_profile(raw, ax=under.add_subplot(), stat=profile)
     return fig

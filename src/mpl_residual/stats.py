@@ -4,26 +4,48 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from ._arrays import as_real, check_index
+from ._arrays import check_index
 from ._atomic import atomic_path
-from ._npzfile import MAX_BYTES, UnreadableFile, read_npz, scalar
+from ._npzfile import MAX_BYTES, MAX_INFLATION, UnreadableFile, read_npz, scalar
+from ._text import printable
 from .grid import to_grid
+from .outliers import check_factor
 from .stream import ResidualStream
 
-__all__ = ["FIELDS", "DimensionStats"]
+__all__ = ["FIELDS", "FIELD_LABELS", "NON_NEGATIVE", "DimensionStats"]
 
 #: The drawable fields of `DimensionStats`, each ``(layers, rows, cols)``.
-FIELDS = ("count", "mean", "std", "mean_abs", "absmax")
+FIELDS = ("count", "mean", "std", "mean_abs", "absmax", "max_ratio")
+
+#: What each field is, as a colorbar says it.
+FIELD_LABELS = {
+    "count": "tokens",
+    "mean": "mean",
+    "std": "standard deviation",
+    "mean_abs": "mean |x|",
+    "absmax": "largest |x|",
+    "max_ratio": "largest |x| / median |x| of its vector",
+}
+
+#: The fields that are never negative: drawn from 0, on a sequential colormap.
+NON_NEGATIVE = ("count", "std", "mean_abs", "absmax", "max_ratio")
 
 #: What `DimensionStats.save` writes; `load` reads it back.
 KIND = "mpl-residual dimension stats"
-FORMAT = 1
+FORMAT = 2
 
+#: The largest values of each dimension, and where they occurred: ``field -> (text,
+#: position, token)`` arrays.
+_LOCATED = {
+    "absmax": ("where_text", "where_position", "where_token"),
+    "max_ratio": ("ratio_text", "ratio_position", "ratio_token"),
+}
 _ARRAYS = (
     "count",
     "mean",
@@ -33,7 +55,27 @@ _ARRAYS = (
     "where_text",
     "where_position",
     "where_token",
+    "max_ratio",
+    "ratio_text",
+    "ratio_position",
+    "ratio_token",
 )
+_FLOATS = ("mean", "m2", "sum_abs", "absmax", "max_ratio")
+_INDICES = tuple(name for located in _LOCATED.values() for name in located)
+
+
+def _later(
+    mine: np.ndarray, theirs: np.ndarray, my_text: np.ndarray, their_text: np.ndarray
+) -> np.ndarray:
+    """
+    Where *theirs* is the maximum of the two: larger, or NaN (NaN counts as the
+    largest, so that it shows), or equal and from an earlier text (so that the result
+    does not depend on how the corpus was split).  Unset locations (-1) never win.
+    """
+    my_nan, their_nan = np.isnan(mine), np.isnan(theirs)
+    later = (theirs > mine) | (their_nan & ~my_nan)
+    later |= ((theirs == mine) | (their_nan & my_nan)) & (their_text < my_text)
+    return later & (their_text >= 0)
 
 
 @dataclass(frozen=True)
@@ -44,9 +86,11 @@ class Moments:
     All arrays are ``(layers, d_model)`` but ``count``, ``(layers,)``: every token adds
     to every dimension.  ``m2`` is the sum of squared deviations from the mean; two
     sets merge with the update of Chan, Golub and LeVeque (1979), which stays accurate
-    where the naive ``sum(x**2) - n * mean**2`` cancels.  The location of each ``absmax``
-    is ``(text, position, token id)``; of equal maxima the earliest text wins, so that
-    the result does not depend on how the corpus was split.
+    where the naive ``sum(x**2) - n * mean**2`` cancels.  ``max_ratio`` is the largest
+    ``|x| / median |x|`` of the token's own vector (`median_ratio`).  The locations of
+    each ``absmax`` and ``max_ratio`` are ``(text, position, token id)``; of equal maxima
+    the earliest text wins, so that the result does not depend on how the corpus was
+    split.
     """
 
     count: np.ndarray
@@ -57,20 +101,26 @@ class Moments:
     where_text: np.ndarray
     where_position: np.ndarray
     where_token: np.ndarray
+    max_ratio: np.ndarray
+    ratio_text: np.ndarray
+    ratio_position: np.ndarray
+    ratio_token: np.ndarray
 
     @classmethod
     def empty(cls, n_layers: int, d_model: int) -> Moments:
+        """The moments of no token: merging them changes nothing."""
         zeros = np.zeros((n_layers, d_model))
-        index = np.full((n_layers, d_model), -1, dtype=np.int64)
+        unset = np.full((n_layers, d_model), -1, dtype=np.int64)
+        lowest = np.full((n_layers, d_model), -np.inf)
         return cls(
             np.zeros(n_layers, dtype=np.int64),
             zeros,
             zeros.copy(),
             zeros.copy(),
-            np.full((n_layers, d_model), -np.inf),
-            index,
-            index.copy(),
-            index.copy(),
+            lowest,
+            *(unset.copy() for _ in range(3)),
+            lowest.copy(),
+            *(unset.copy() for _ in range(3)),
         )
 
     def __post_init__(self) -> None:
@@ -86,6 +136,41 @@ class Moments:
                     f"moments {name} is {np.shape(getattr(self, name))}; expected {shape}"
                 )
 
+    def check(self, n_texts: int, n_tokens: int | None) -> None:
+        """
+        Raise ValueError unless the moments could have been counted: whole, equal,
+        non-negative counts (every token adds to every layer), float statistics that
+        are not negative where they cannot be, and locations inside *n_texts* texts
+        and *n_tokens* token spellings (None: token ids, unchecked above).
+        """
+        count = np.asarray(self.count)
+        if count.dtype.kind not in "iu":
+            raise ValueError(f"counts must be whole numbers; got {count.dtype} {count[:3]}")
+        if count.min() < 0 or np.any(count != count[0]):
+            raise ValueError(
+                f"counts must be one non-negative number, the same in every layer; got {count}"
+            )
+        for name in _FLOATS:
+            if np.asarray(getattr(self, name)).dtype.kind != "f":
+                raise ValueError(f"moments {name} must be floating point")
+        for name in ("m2", "sum_abs", "absmax", "max_ratio"):
+            if np.any(getattr(self, name) < 0):  # NaN (a model that made one) passes
+                raise ValueError(f"moments {name} holds negative values; it cannot")
+        for name in _INDICES:
+            if np.asarray(getattr(self, name)).dtype.kind not in "iu":
+                raise ValueError(f"moments {name} must hold whole numbers")
+        for text, position, token in _LOCATED.values():
+            texts, positions, tokens = (getattr(self, n) for n in (text, position, token))
+            if texts.min() < 0 or texts.max() >= n_texts:
+                raise ValueError(
+                    f"moments {text} must index the {n_texts} texts read; got "
+                    f"{texts.min()} to {texts.max()}"
+                )
+            if positions.min() < 0 or tokens.min() < 0:
+                raise ValueError(f"moments {position} and {token} must not be negative")
+            if n_tokens is not None and tokens.max() >= n_tokens:
+                raise ValueError(f"moments {token} must index the {n_tokens} tokens spelled")
+
     def merge(self, other: Moments) -> Moments:
         """The moments of both sets of tokens."""
         na = self.count[:, None].astype(np.float64)
@@ -96,28 +181,60 @@ class Moments:
             delta = other.mean - self.mean
             mean = self.mean + delta * weight
             m2 = self.m2 + other.m2 + delta**2 * na * weight
-        # NaN counts as the largest (so that it shows), and of equal maxima the earliest
-        # text wins, so that the result does not depend on how the corpus was split.
-        mine, theirs = np.isnan(self.absmax), np.isnan(other.absmax)
-        later = (other.absmax > self.absmax) | (theirs & ~mine)
-        later |= ((other.absmax == self.absmax) | (theirs & mine)) & (
-            other.where_text < self.where_text
-        )
-        later &= other.where_text >= 0
-        pick = lambda a, b: np.where(later, b, a)  # noqa: E731
+        picked = {}
+        for largest, located in _LOCATED.items():
+            later = _later(
+                getattr(self, largest),
+                getattr(other, largest),
+                getattr(self, located[0]),
+                getattr(other, located[0]),
+            )
+            for name in (largest, *located):
+                picked[name] = np.where(later, getattr(other, name), getattr(self, name))
         return Moments(
-            self.count + other.count,
-            np.where(n > 0, mean, 0.0),
-            np.where(n > 0, m2, 0.0),
-            self.sum_abs + other.sum_abs,
-            pick(self.absmax, other.absmax),
-            pick(self.where_text, other.where_text),
-            pick(self.where_position, other.where_position),
-            pick(self.where_token, other.where_token),
+            count=self.count + other.count,
+            mean=np.where(n > 0, mean, 0.0),
+            m2=np.where(n > 0, m2, 0.0),
+            sum_abs=self.sum_abs + other.sum_abs,
+            **picked,
         )
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {name: getattr(self, name) for name in _ARRAYS}
+
+    def renumbered(self, texts: int, tokens: np.ndarray | None) -> Moments:
+        """These moments with every text index moved on by *texts* and every token
+        index mapped through *tokens* (None: kept)."""
+        moved = {}
+        for text, _, token in _LOCATED.values():
+            moved[text] = getattr(self, text) + texts
+            if tokens is not None:
+                moved[token] = tokens[getattr(self, token)]
+        return replace(self, **moved)
+
+
+def _whole(value: Any, name: str, *, positive: bool = False, optional: bool = False) -> Any:
+    """*value* as a non-negative (or positive) int, None if *optional*; else ValueError."""
+    if value is None and optional:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be a whole number; got {value!r:.40}")
+    if value < (1 if positive else 0):
+        least = "positive" if positive else "non-negative"
+        raise ValueError(f"{name} must be {least}; got {value}")
+    return int(value)
+
+
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be true or false; got {value!r:.40}")
+    return bool(value)
+
+
+def _texts(value: Any, name: str) -> tuple[str, ...]:
+    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{name} must be a list of texts")
+    return tuple(value)
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,41 +244,70 @@ class DimensionStats:
     as `mpl_residual.hf.dimension_stats` gathers them.
 
     The fields `count` (tokens seen, the same for every dimension of a layer), `mean`,
-    `std` (over all tokens, ``ddof=0``), `mean_abs` (the mean of ``|x|``) and `absmax`
-    (the largest ``|x|``) are float64 ``(layers, rows, cols)`` arrays, folded like a
-    stream, so that `residual_grid`, `animate` and `layer_sheet` draw them directly
-    (`stream` adds the layer names for titles).  Beside them: ``layer_names`` (as in
-    `ResidualStream`), ``n_texts`` (texts read), ``model_name``, and the running
-    ``moments`` they come from, which merge exactly with those of other texts.
+    `std` (over all tokens, ``ddof=0``), `mean_abs` (the mean of ``|x|``), `absmax`
+    (the largest ``|x|``) and `max_ratio` (the largest ``|x| / median |x|`` of the
+    token's own vector: how massive the dimension ever got) are float64 ``(layers,
+    rows, cols)`` arrays, folded like a stream, so that `residual_grid`, `animate` and
+    `layer_sheet` draw them directly; `stream` adds the layer names, a colorbar label
+    naming the field, and a scale from 0 for the fields that cannot be negative.
+
+    Beside them, how they were made, so that only statistics made alike merge:
+    ``layer_names`` (as in `ResidualStream`), ``n_texts`` (texts read; if not given,
+    the fewest that the recorded locations point into),
+    ``model_name``, ``special`` (special tokens counted), ``final`` (the last layer
+    ``"normed"`` or ``"raw"``), ``max_length`` (the truncation asked for),
+    ``dropped_tokens`` (tokens cut off by truncation), ``rows`` and ``pad`` (the fold),
+    and the running ``moments`` they come from, which merge exactly with those of
+    other texts.
 
     Examples
     --------
     >>> stats = hf.dimension_stats(model, tokenizer, texts)  # doctest: +SKIP
-    >>> mr.layer_sheet(stats.stream("absmax"), cmap="magma", vmin=0)  # doctest: +SKIP
+    >>> mr.layer_sheet(stats.stream("absmax"))  # from 0, labelled "largest |x|"  # doctest: +SKIP
     >>> stats.outliers(factor=100)  # doctest: +SKIP
     array([138, 447])
     """
 
     moments: Moments
     layer_names: tuple[str, ...] = ()
-    n_texts: int = 0
+    n_texts: int | None = None
     model_name: str | None = None
     tokens: tuple[str, ...] = field(default=(), repr=False)
     rows: int | None = None
     pad: bool = False
+    special: bool = False
+    final: str = "normed"
+    max_length: int | None = None
+    dropped_tokens: int = 0
 
     def __post_init__(self) -> None:
         n_layers, d_model = self.moments.mean.shape
-        if self.layer_names and len(self.layer_names) != n_layers:
-            raise ValueError(f"{len(self.layer_names)} layer names for {n_layers} layers")
+        names = _texts(self.layer_names, "layer_names")
+        if names and len(names) != n_layers:
+            raise ValueError(f"{len(names)} layer names for {n_layers} layers")
         if not np.all(self.moments.count > 0):
             raise ValueError("no tokens were counted; the statistics of nothing are undefined")
-        to_grid(np.zeros(d_model), self.rows, pad=self.pad)  # a grid that fits, or a clear error
-        spelled = self.moments.where_token
-        if self.tokens and (spelled.min() < 0 or spelled.max() >= len(self.tokens)):
-            raise ValueError("the absmax token indices do not match the tokens")
-        object.__setattr__(self, "layer_names", tuple(self.layer_names))
-        object.__setattr__(self, "tokens", tuple(self.tokens))
+        if self.model_name is not None and not isinstance(self.model_name, str):
+            raise ValueError(f"model_name must be a text; got {self.model_name!r:.40}")
+        if self.final not in ("normed", "raw"):
+            raise ValueError(f"final must be 'normed' or 'raw'; got {self.final!r:.40}")
+        n_texts = self.n_texts
+        if n_texts is None:  # not told: the fewest texts the locations can point into
+            n_texts = 1 + int(max(getattr(self.moments, t).max() for t, _, _ in _LOCATED.values()))
+        checked = {
+            "layer_names": names,
+            "tokens": _texts(self.tokens, "tokens"),
+            "n_texts": _whole(n_texts, "n_texts"),
+            "rows": _whole(self.rows, "rows", positive=True, optional=True),
+            "pad": _flag(self.pad, "pad"),
+            "special": _flag(self.special, "special"),
+            "max_length": _whole(self.max_length, "max_length", positive=True, optional=True),
+            "dropped_tokens": _whole(self.dropped_tokens, "dropped_tokens"),
+        }
+        self.moments.check(checked["n_texts"], len(checked["tokens"]) or None)
+        to_grid(np.zeros(d_model), checked["rows"], pad=checked["pad"])  # or a clear error
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
 
     # -- the fields, folded --------------------------------------------------------
 
@@ -211,6 +357,15 @@ class DimensionStats:
         """Largest ``|x|``, ``(layers, rows, cols)``."""
         return self._fold(self.moments.absmax)
 
+    @property
+    def max_ratio(self) -> np.ndarray:
+        """
+        Largest ``|x| / median |x|`` of the token's own layer vector over every token
+        counted, ``(layers, rows, cols)``: above *factor*, the dimension was massive
+        on some token (see `outliers`).
+        """
+        return self._fold(self.moments.max_ratio)
+
     def field(self, name: str) -> np.ndarray:
         """One of `FIELDS` by name."""
         if name not in FIELDS:
@@ -219,49 +374,60 @@ class DimensionStats:
 
     def stream(self, name: str = "absmax") -> ResidualStream:
         """
-        A field as a `ResidualStream`, with the layer names and model name, ready for
-        `animate`, `layer_sheet` and the other views.
+        A field as a `ResidualStream`, ready for `residual_grid`, `animate`,
+        `layer_sheet` and the other views: titled with the layer names, its colorbar
+        labelled with the field (`FIELD_LABELS`), and, for the fields that cannot be
+        negative (`NON_NEGATIVE`), drawn from 0 on a sequential colormap.
         """
         return ResidualStream(
             self.field(name),
             layer_names=self.layer_names,
             model_name=self.model_name,
             d_model=self.d_model,
+            quantity=FIELD_LABELS[name],
+            scale="nonnegative" if name in NON_NEGATIVE else "signed",
         )
 
-    def where(self, layer: int, dim: int) -> tuple[int, int, str | None]:
+    def where(self, layer: int, dim: int, *, field: str = "absmax") -> tuple[int, int, str | None]:
         """
-        Where the largest ``|x|`` of *dim* at *layer* occurred: ``(text, position,
-        token)``, the text's index in the corpus, the token's position among its real
-        tokens, and the token.
+        Where the largest value of *field* (``"absmax"`` or ``"max_ratio"``) of *dim*
+        at *layer* occurred: ``(text, position, token)``, the text's index in the
+        corpus, the token's position among the real tokens of that text, and the token.
         """
+        if field not in _LOCATED:
+            raise ValueError(f"field must be 'absmax' or 'max_ratio'; got {field!r}")
         layer = check_index(layer, self.n_layers, "layer", of=f"{self.n_layers} layers")
         dim = check_index(dim, self.d_model, "dim", of=f"d_model={self.d_model}")
-        m = self.moments
-        token = self.tokens[m.where_token[layer, dim]] if self.tokens else None
-        return int(m.where_text[layer, dim]), int(m.where_position[layer, dim]), token
+        text, position, token = (getattr(self.moments, n)[layer, dim] for n in _LOCATED[field])
+        return int(text), int(position), self.tokens[token] if self.tokens else None
 
     def outliers(self, factor: float = 100.0) -> np.ndarray:
         """
-        The massive dimensions: sorted, those whose `absmax` exceeds *factor* times the
-        median `mean_abs` of the same layer, in any layer.
+        The massive dimensions: sorted, those whose `max_ratio` exceeds *factor* in any
+        layer, that is, those that `outlier_dims` finds on some token of the corpus
+        (``|x| > factor x`` the median ``|x|`` of the same token's layer vector; see
+        `mpl_residual.outlier_dims` for the rule).  Unlike a comparison of an extreme
+        with an average, it does not grow with the corpus.
 
         Examples
         --------
         >>> stats.outliers(100.0)  # doctest: +SKIP
         array([138, 447])
         """
-        factor = as_real(factor, "factor")
-        if not factor > 0:
-            raise ValueError(f"factor must be positive; got factor={factor:g}")
-        m = self.moments
-        typical = np.median(m.sum_abs / m.count[:, None], axis=1, keepdims=True)
-        return np.flatnonzero(((m.absmax > factor * typical) & (typical > 0)).any(axis=0))
+        factor = check_factor(factor)
+        return np.flatnonzero((self.moments.max_ratio > factor).any(axis=0))
+
+    def settings(self) -> dict[str, Any]:
+        """How these statistics were made: what must agree for two of them to merge."""
+        names = ("model_name", "special", "final", "max_length", "rows", "pad")
+        return {name: getattr(self, name) for name in names}
 
     def merge(self, other: DimensionStats) -> DimensionStats:
         """
         The statistics of both corpora, exactly as if one run had read *other*'s texts
         after these: for runs on separate machines or days, saved and merged later.
+        Statistics of another shape, model, or made with other settings (`settings`)
+        are refused.
 
         Examples
         --------
@@ -276,30 +442,32 @@ class DimensionStats:
                 f"cannot merge statistics of {theirs[0]} layers x d_model={theirs[1]} into "
                 f"{shape[0]} layers x d_model={shape[1]}"
             )
-        if other.model_name != self.model_name and None not in (self.model_name, other.model_name):
+        if other.model_name != self.model_name:
             raise ValueError(
-                f"cannot merge statistics of {other.model_name!r} into {self.model_name!r}"
+                f"cannot merge statistics of {printable(repr(other.model_name))} into "
+                f"{printable(repr(self.model_name))}"
             )
-        tokens, where_token = self.tokens, other.moments.where_token
+        mine, yours = self.settings(), other.settings()
+        differ = [name for name in mine if mine[name] != yours[name]]
+        if differ:
+            said = ", ".join(f"{n}={yours[n]!r} (here {mine[n]!r})" for n in differ)
+            raise ValueError(f"cannot merge statistics made with other settings: {said}")
+        tokens, index = self.tokens, None
         if not (self.tokens and other.tokens):
             tokens = ()  # the spellings of one side are unknown: none are told
         else:  # other's spellings, appended where they are new
-            index = {token: i for i, token in enumerate(tokens)}
+            known = {token: i for i, token in enumerate(tokens)}
             for token in other.tokens:
-                index.setdefault(token, len(index))
-            tokens = tuple(index)
-            where_token = np.array([index[t] for t in other.tokens], dtype=np.int64)[where_token]
-        later = replace(
-            other.moments,
-            where_text=other.moments.where_text + self.n_texts,
-            where_token=where_token,
-        )
+                known.setdefault(token, len(known))
+            tokens = tuple(known)
+            index = np.array([known[t] for t in other.tokens], dtype=np.int64)
+        later = other.moments.renumbered(self.n_texts, index)
         return replace(
             self,
             moments=self.moments.merge(later),
             n_texts=self.n_texts + other.n_texts,
-            model_name=self.model_name or other.model_name,
             tokens=tokens,
+            dropped_tokens=self.dropped_tokens + other.dropped_tokens,
         )
 
     def refold(self, rows: int | None, *, pad: bool = False) -> DimensionStats:
@@ -311,20 +479,15 @@ class DimensionStats:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """
         Save as a plain ``.npz`` that loads with ``allow_pickle=False``: the running
-        moments (so that files can be merged later, with `merge`) and the labels as JSON
-        text.  Written whole or not at all.
+        moments (so that files can be merged later, with `merge`) and the labels and
+        settings as JSON text.  Written whole or not at all.
         """
         path = Path(path)
-        labels = {
-            "kind": KIND,
-            "format": FORMAT,
-            "layer_names": list(self.layer_names),
-            "n_texts": self.n_texts,
-            "model_name": self.model_name,
-            "tokens": list(self.tokens),
-            "rows": self.rows,
-            "pad": self.pad,
-        }
+        labels = {"kind": KIND, "format": FORMAT}
+        for item in fields(self):
+            if item.name != "moments":
+                value = getattr(self, item.name)
+                labels[item.name] = list(value) if isinstance(value, tuple) else value
         with atomic_path(path) as temporary, open(temporary, "wb") as file:
             np.savez_compressed(file, labels=np.array(json.dumps(labels)), **self.moments.arrays())
         return path
@@ -336,46 +499,72 @@ class DimensionStats:
 
         try:
             with zipfile.ZipFile(path) as archive:
-                return {f"{name}.npy" for name in _ARRAYS} <= set(archive.namelist())
-        except (OSError, zipfile.BadZipFile):
+                return {"labels.npy", "count.npy", "absmax.npy"} <= set(archive.namelist())
+        except (OSError, zipfile.BadZipFile, ValueError):
             return False
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> DimensionStats:
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        max_bytes: int = MAX_BYTES,
+        max_inflation: float = MAX_INFLATION,
+    ) -> DimensionStats:
         """
-        Load statistics saved by `save`; every array is checked from its header first
-        and nothing is unpickled.
+        Load statistics saved by `save`.  Only the arrays statistics hold are read,
+        each checked from its header and the zip directory before it is inflated
+        (*max_bytes* in all, none inflating more than *max_inflation* times; see
+        `ResidualStream.load`), nothing is unpickled, and every label and count is
+        checked: a file whose labels lie is refused, never merged.
 
         Raises
         ------
         FileNotFoundError
             No such file.
         ValueError
-            Not a statistics file, or one that is truncated, corrupt or inconsistent.
+            Not a statistics file, or one that is truncated, corrupt, oversized or
+            inconsistent; the message names the file.
         """
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"no such file: {str(path)!r}")
-        arrays = read_npz(path, max_bytes=max_bytes)
-        missing = [name for name in (*_ARRAYS, "labels") if name not in arrays]
+            raise FileNotFoundError(f"no such file: {printable(repr(str(path)))}")
+        arrays = read_npz(
+            path, members=(*_ARRAYS, "labels"), max_bytes=max_bytes, max_inflation=max_inflation
+        )
+        where = printable(repr(str(path)))
+        missing = [name for name in ("labels", "count", "absmax") if name not in arrays]
         if missing:
             raise ValueError(
-                f"{str(path)!r} is not a file of dimension statistics (it lacks "
+                f"{where} is not a file of dimension statistics (it lacks "
                 f"{', '.join(missing)}); save one with DimensionStats.save"
             )
         try:
-            labels = json.loads(scalar(arrays, "labels"))
+            labels = json.loads(scalar(arrays, "labels"), parse_constant=_no_constant)
             if not isinstance(labels, dict) or labels.get("kind") != KIND:
                 raise ValueError("the labels do not say it holds dimension statistics")
+            if labels.get("format", FORMAT) != FORMAT:
+                raise ValueError(
+                    f"it is format {labels['format']!r}, from another version of "
+                    f"mpl-residual (this one reads {FORMAT}); run `mpl-residual stats` again"
+                )
+            absent = [name for name in _ARRAYS if name not in arrays]
+            if absent:
+                raise ValueError(
+                    f"it lacks the arrays {', '.join(absent)} (an older mpl-residual wrote "
+                    "it?); run `mpl-residual stats` again"
+                )
             moments = Moments(**{name: arrays[name] for name in _ARRAYS})
-            return cls(
-                moments,
-                layer_names=tuple(labels.get("layer_names") or ()),
-                n_texts=int(labels.get("n_texts") or 0),
-                model_name=labels.get("model_name"),
-                tokens=tuple(labels.get("tokens") or ()),
-                rows=labels.get("rows"),
-                pad=bool(labels.get("pad")),
-            )
+            known = {item.name for item in fields(cls)} - {"moments"}
+            unknown = sorted(set(labels) - known - {"kind", "format"})
+            if unknown:
+                raise ValueError(f"unknown labels {unknown}")
+            return cls(moments, **{name: labels[name] for name in known if name in labels})
         except (UnreadableFile, ValueError, TypeError, KeyError, IndexError) as err:
-            raise ValueError(f"{str(path)!r} does not hold valid statistics: {err}") from None
+            raise ValueError(f"{where} does not hold valid statistics: {err}") from None
+
+
+def _no_constant(name: str) -> float:
+    """JSON's non-standard ``NaN``/``Infinity`` are not numbers a statistics file holds."""
+    raise ValueError(f"the labels hold {name}, which no count or setting can be")
+

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -13,12 +12,18 @@ import numpy as np
 
 from ._arrays import _describe, as_float_array, as_index, check_index
 from ._atomic import atomic_path
-from ._npzfile import MAX_BYTES, UnreadableFile, read_npy, read_npz, scalar
+from ._npzfile import MAX_BYTES, MAX_INFLATION, UnreadableFile, read_npy, read_npz, scalar
 from ._positions import resolve
-from ._text import literal, percent
+from ._text import printable
 from .grid import to_grid
+from .labels import SCALES, Labels, Predictions, Scale
 
 __all__ = ["ResidualStream"]
+
+#: The arrays a saved stream may hold (the rest of a file is never read): format 2's,
+#: then format 1's.
+_MEMBERS = ("values", "labels", "format", "tokens", "layer_names", "position",
+            "all_positions", "model_name", "d_model")  # fmt: skip
 
 #: Version of the ``.npz`` layout `ResidualStream.save` writes.  Version 1 (no
 #: ``format`` entry) kept labels in unicode arrays, which drop trailing NULs.
@@ -30,8 +35,7 @@ def _count(things: Any, noun: str) -> str:
     return f"{len(things)} {noun}{'' if len(things) == 1 else 's'}"
 
 
-#: A layer's logit-lens predictions: ``(token, probability)`` pairs, most likely first.
-Predictions = tuple[tuple[str, float], ...]
+
 
 
 def _strings(value: Any, name: str) -> tuple[str, ...]:
@@ -106,7 +110,7 @@ class ResidualStream:
     A residual stream together with its token and layer labels.
 
     It works wherever an array is expected (``np.asarray(stream)``, `residual_grid`,
-    `to_grid`), and `title` makes plot titles such as ``"layer 5 · ' capital'"``.
+    `to_grid`), and `title` makes plot titles such as ``"block 5 · ' capital'"``.
     The fields are checked against each other when it is made (and when it is
     loaded): one name per layer, one token per position, a *position* among the
     tokens, a *d_model* that fits the grid.
@@ -137,6 +141,13 @@ class ResidualStream:
         The logit lens, if it was read (`mpl_residual.hf.logit_lens`): one tuple of
         ``(token, probability)`` pairs per layer, most likely first; `title` then
         shows the first.
+    quantity : str, optional
+        What the values are, if not the residual stream itself: the colorbar's label
+        (``"largest |x|"`` for `DimensionStats.stream`).
+    scale : {"signed", "diverging", "nonnegative"}, default: "signed"
+        How the views colour the values by default: symmetric about zero on the
+        style's colormap, the same on a diverging map, or from zero on a sequential
+        map (values that are never negative).
 
     Examples
     --------
@@ -146,7 +157,7 @@ class ResidualStream:
     >>> s.shape, s.token
     ((3, 2, 2), ' world')
     >>> s.title(2)
-    "layer 2 · ' world'"
+    "block 2 · ' world'"
     """
 
     values: np.ndarray
@@ -157,6 +168,8 @@ class ResidualStream:
     d_model: int | None = None
     special: tuple[int, ...] = ()
     predictions: tuple[Predictions, ...] = ()
+    quantity: str | None = None
+    scale: Scale = "signed"
 
     def __post_init__(self) -> None:
         values = as_float_array(self.values, name="values")
@@ -211,9 +224,13 @@ class ResidualStream:
                     f"d_model={d_model} does not fit the {rows} x {cols} grid of the values: "
                     f"{rows} rows of d_model={d_model} need {-(-d_model // rows)} columns"
                 )
-        if self.model_name is not None and not isinstance(self.model_name, str):
-            raise TypeError(
-                f"model_name must be a str or None; got {type(self.model_name).__name__}"
+        for name in ("model_name", "quantity"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"{name} must be a str or None; got {type(value).__name__}")
+        if self.scale not in SCALES:
+            raise ValueError(
+                f"scale must be one of {', '.join(map(repr, SCALES))}; got {self.scale!r}"
             )
         object.__setattr__(self, "values", values)
         object.__setattr__(self, "tokens", tokens)
@@ -249,9 +266,20 @@ class ResidualStream:
     @property
     def token(self) -> str | None:
         """The token shown, or None when every position is kept."""
-        if self.position is None or not self.tokens:
-            return None
-        return self.tokens[self.position]
+        return self.labels.token
+
+    @property
+    def labels(self) -> Labels:
+        """Everything but the values (see `split`)."""
+        return Labels(
+            tokens=self.tokens,
+            layer_names=self.layer_names,
+            position=self.position,
+            d_model=self.d_model,
+            predictions=self.predictions,
+            quantity=self.quantity,
+            scale=self.scale,
+        )
 
     @property
     def _layers_text(self) -> str:
@@ -349,6 +377,8 @@ class ResidualStream:
             "d_model": self.d_model,
             "special": list(self.special),
             "predictions": [[list(pair) for pair in layer] for layer in self.predictions],
+            "quantity": self.quantity,
+            "scale": self.scale,
         }
         with atomic_path(path) as temporary, open(temporary, "wb") as file:
             np.savez_compressed(
@@ -360,22 +390,34 @@ class ResidualStream:
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> ResidualStream:
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        max_bytes: int = MAX_BYTES,
+        max_inflation: float = MAX_INFLATION,
+    ) -> ResidualStream:
         """
         Load a stream saved by `save` (``.npz``), or a bare array (``.npy``).
 
         A ``.npy`` file must hold ``(layers, rows, cols)`` or
         ``(layers, tokens, rows, cols)`` values; it has no labels.  Files may come from
-        anywhere: every array is checked from its header before it is decompressed,
-        nothing is unpickled, and the labels are checked against the values.
+        anywhere: only the arrays a stream holds are read, each bounded from the zip
+        directory and its header before anything is inflated, nothing is unpickled,
+        and the labels are checked against the values.  A refusal costs no memory and
+        no time.
 
         Parameters
         ----------
         path : str or path-like
             A ``.npz`` or ``.npy`` file.
         max_bytes : int, default: 4 GiB
-            Refuse arrays that declare more bytes than this (a small compressed file
-            can declare a huge array).
+            Refuse files whose arrays declare more bytes than this in all (a small
+            compressed file can declare a huge array).
+        max_inflation : float, default: 50
+            Refuse an array (over 1 MiB) that inflates more than this many times its
+            compressed size: float activations barely compress, a file of one value
+            repeated is a bomb.
 
         Raises
         ------
@@ -386,22 +428,25 @@ class ResidualStream:
             do not match the values; the message names the file.
         """
         path = Path(path)
+        where = printable(repr(str(path)))
         if not path.is_file():
-            raise FileNotFoundError(f"no such file: {str(path)!r}")
+            raise FileNotFoundError(f"no such file: {where}")
         suffix = path.suffix.lower()
         if suffix == ".npy":
             return cls._checked(path, read_npy(path, max_bytes=max_bytes))
         if suffix != ".npz":
             raise ValueError(
-                f"cannot read {str(path)!r}: expected a .npz saved by mpl-residual or a .npy array"
+                f"cannot read {where}: expected a .npz saved by mpl-residual or a .npy array"
             )
-        arrays = read_npz(path, max_bytes=max_bytes)
+        arrays = read_npz(
+            path, members=_MEMBERS, max_bytes=max_bytes, max_inflation=max_inflation
+        )
         if "values" not in arrays:
-            raise ValueError(f"{str(path)!r} has no 'values' array; its arrays: {sorted(arrays)}")
+            raise ValueError(f"{where} has no 'values' array; it is not a saved stream")
         try:
             labels = _labels(arrays)
         except (UnreadableFile, ValueError, TypeError, KeyError) as err:
-            raise ValueError(f"{str(path)!r} has unreadable labels: {err}") from None
+            raise ValueError(f"{where} has unreadable labels: {printable(str(err))}") from None
         return cls._checked(path, arrays["values"], **labels)
 
     @classmethod
@@ -409,54 +454,25 @@ class ResidualStream:
         try:
             return cls(values, **labels)
         except (ValueError, TypeError, IndexError) as err:
-            raise ValueError(f"{str(path)!r} does not hold a valid stream: {err}") from None
+            raise ValueError(
+                f"{printable(repr(str(path)))} does not hold a valid stream: "
+                f"{printable(str(err))}"
+            ) from None
 
     def title(self, layer: int) -> str:
         r"""
-        A title for *layer*: ``"layer 5 · ' capital'"`` (the token in repr quotes so
-        that leading spaces and control characters show), and with the logit lens
-        read, that layer's most likely next token: ``"layer 7 · ' capital' → ' Paris'
-        31%"``.  Pass it as ``residual_grid(..., title=s.title)``.
+        A title for *layer*: its name and the token, ``"block 5 · ' capital'"`` (the
+        token in repr quotes so that leading spaces and control characters show), and
+        with the logit lens read, that layer's most likely next token: ``"block 7 ·
+        ' capital' → ' Paris' 31%"``.  A layer after the model's final norm says so
+        (``"block 12 + final norm · ' of'"``); a stream without layer names says
+        ``"layer 5"``.  Pass it as ``residual_grid(..., title=s.title)``.
 
         It is matplotlib text: a ``$`` in the token is escaped (``\$``) so that it is
         drawn as it is, never as mathtext.
         """
         index = check_index(layer, self.n_layers, "layer", of=self._layers_text)
-        title = f"layer {index}"
-        if self.token is not None:
-            title += f" · {literal(repr(self.token))}"
-        if self.predictions and self.predictions[index]:
-            token, probability = self.predictions[index][0]
-            title += f" → {literal(repr(token))} {percent(probability)}"
-        return title
-
-
-def layer_names(n_blocks: int, *, final_norm: bool = False) -> tuple[str, ...]:
-    """
-    The names of the ``n_blocks + 1`` layers of a model's stream, as every adapter
-    gives them: ``"embeddings"``, then ``"block 1"`` ... ``"block N"``, the last with
-    ``" + final norm"`` when the model's final norm was applied to it.
-
-    >>> layer_names(2, final_norm=True)
-    ('embeddings', 'block 1', 'block 2 + final norm')
-    """
-    names = ["embeddings", *(f"block {i}" for i in range(1, n_blocks + 1))]
-    if final_norm:
-        names[-1] += " + final norm"
-    return tuple(names)
-
-
-def layer_titles(stream: Any) -> Callable[[int], str]:
-    """
-    The default title of each layer of *stream*: `ResidualStream.title` for a stream
-    that knows its token (``"layer 5 · ' capital'"``), ``"layer 5"`` otherwise.
-
-    >>> layer_titles(np.zeros((3, 2, 2)))(2)
-    'layer 2'
-    """
-    if isinstance(stream, ResidualStream):
-        return stream.title
-    return "layer {}".format
+        return self.labels.title(index)
 
 
 def _labels(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -474,6 +490,8 @@ def _labels(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
             "d_model",
             "special",
             "predictions",
+            "quantity",
+            "scale",
         )
         return {key: labels[key] for key in known if labels.get(key) is not None}
     if version != 1:

@@ -12,10 +12,11 @@ from ._colorbar import add_colorbar, colorbar_options, with_unit
 from ._layers import LayerSelection, frame_layers
 from ._text import literal
 from .heatmap import draw_grid
+from .labels import split
 from .normalize import normalize as normalized
-from .normalize import unit
+from .normalize import relabelled
 from .scaling import stream_norm
-from .stream import ResidualStream
+from .sheet import check_panels
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -87,7 +88,7 @@ def token_sheet(
     for name in ("ax", "layer", "title", "rows"):
         if name in grid_kwargs:
             raise TypeError(f"token_sheet() draws every panel itself; drop {name}=")
-    values = stream.values if isinstance(stream, ResidualStream) else stream
+    values, labels = split(stream)
     data = as_float_array(values, name="stream")
     if data.ndim != 4 or data.size == 0:
         raise ValueError(
@@ -96,16 +97,16 @@ def token_sheet(
             + ("; capture with position=None (or --all-positions)" if data.ndim == 3 else "")
         )
     if normalize is not None:
-        data = normalized(data, normalize)
-        colorbar = with_unit(colorbar, unit(normalize))
+        data, labels = normalized(data, normalize), relabelled(labels, normalize)
+    colorbar = with_unit(colorbar, labels.quantity or "")
     n_layers, n_tokens, n_rows, n_cols = data.shape
     picked_layers = frame_layers(n_layers, layers)
     try:
         picked_tokens = frame_layers(n_tokens, positions)
     except (IndexError, ValueError) as err:
         raise type(err)(str(err).replace("layer", "position")) from None
-    tokens = stream.tokens if isinstance(stream, ResidualStream) and stream.tokens else ()
-    names = stream.layer_names if isinstance(stream, ResidualStream) else ()
+    check_panels(len(picked_layers) * len(picked_tokens), "layers")
+    tokens = labels.tokens
     options = colorbar_options(colorbar)
     chosen = data[np.ix_(picked_layers, picked_tokens)]
     norm = stream_norm(  # one scale for every panel shown
@@ -114,6 +115,7 @@ def token_sheet(
         vmin=grid_kwargs.pop("vmin", None),
         vmax=grid_kwargs.pop("vmax", None),
         robust=grid_kwargs.get("robust", True),
+        nonnegative=labels.scale == "nonnegative",
     )
     if fig is None:
         import matplotlib.pyplot as plt
@@ -130,14 +132,15 @@ def token_sheet(
         shared = data[:, position]
         for j, layer in enumerate(picked_layers):
             ax = axes[i, j]
-            artist = draw_grid(shared, ax=ax, layer=layer, norm=norm, **grid_kwargs)
+            artist = draw_grid(
+                shared, labels=labels, ax=ax, layer=layer, norm=norm, **grid_kwargs
+            )
             shared = artist.stream  # the row's panels share one copy of the stream
             first = first or artist
             ax.set_xticks([])
             ax.set_yticks([])
             if i == 0:
-                name = names[layer] if names else f"layer {layer}"
-                ax.set_title(literal(name), fontsize=small)
+                ax.set_title(literal(labels.name(layer)), fontsize=small)
             if j == 0:
                 token = repr(tokens[position]) if tokens else f"position {position}"
                 # A text of the Axes rather than its y label: constrained layout makes

@@ -138,8 +138,15 @@ class Mp4Encoder(Encoder):
             "-y", str(self.path),
         ]  # fmt: skip
         self._log = tempfile.TemporaryFile()  # ffmpeg's messages, read if it fails
+        # A file without a name yet (atomic_path outside the main thread) is written
+        # through /proc/self/fd/N: ffmpeg must have that descriptor too.
+        descriptor = self.path.parent == Path("/proc/self/fd") and self.path.name.isdigit()
         self._process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+            pass_fds=(int(self.path.name),) if descriptor else (),
         )
 
     def add(self, regions: list[Region]) -> None:

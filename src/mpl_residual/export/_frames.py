@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from matplotlib.animation import AbstractMovieWriter, Animation
@@ -16,14 +16,49 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
+from .._raster import mesh_like
 from ._encoders import Encoder
-
-if TYPE_CHECKING:
-    from ..animation import LayerAnimation
 
 __all__: list[str] = []
 
 Progress = Callable[[int, int], None] | None
+
+
+@runtime_checkable
+class LayerFrames(Protocol):
+    """
+    An animation that says what it animates, as `mpl_residual.LayerAnimation` does: the
+    grids that change layer together (`artists`), what follows them (`followers`:
+    titles, marks, markers), the layer of each frame, and how to show one.  It is
+    drawn once and then only what changes.
+    """
+
+    @property
+    def figure(self) -> Any: ...
+
+    @property
+    def artists(self) -> Sequence[Any]: ...
+
+    @property
+    def followers(self) -> Sequence[Any]: ...
+
+    @property
+    def layers(self) -> Sequence[int]: ...
+
+    @property
+    def frame_names(self) -> Sequence[str]: ...
+
+    def show_layer(self, layer: int) -> None: ...
+
+    def mark_rendered(self) -> None: ...
+
+
+def figure_of(anim: Any) -> Any:
+    """
+    The figure an animation draws: `LayerFrames.figure`, or for any other matplotlib
+    animation its ``_fig``, for which matplotlib has no public name.
+    """
+    return anim.figure if isinstance(anim, LayerFrames) else anim._fig
 
 
 def _rgb(rgba: np.ndarray) -> np.ndarray:
@@ -135,12 +170,12 @@ class _Scene:
     follows their layer (titles, marks, markers: the followers) are found once.
     """
 
-    def __init__(self, anim: LayerAnimation, renderer: RendererAgg) -> None:
+    def __init__(self, anim: LayerFrames, renderer: RendererAgg) -> None:
         fig = anim.figure
         self.anim, self.layers = anim, anim.layers
         self.renderer = renderer
         self.width, self.height = renderer.width, renderer.height
-        anim._show(self.layers[0])
+        anim.show_layer(self.layers[0])
         fig.draw(renderer)  # lays the figure out, once
         self.first = _rgb(np.asarray(renderer.buffer_rgba()))  # the whole first frame
         self.followers = [f for f in anim.followers if f.get_visible()]
@@ -149,7 +184,7 @@ class _Scene:
         # Where the followers go, in any frame.
         extents: dict[int, list[Bbox]] = {id(f): [] for f in self.followers}
         for layer in self.layers:
-            anim._show(layer)
+            anim.show_layer(layer)
             for follower in self.followers:
                 box = follower.get_window_extent(renderer)
                 if box.width > 0 or box.height > 0:
@@ -186,7 +221,7 @@ class _Scene:
 
 
 @contextlib.contextmanager
-def _scene(anim: LayerAnimation, dpi: float) -> Iterator[_Scene]:
+def _scene(anim: LayerFrames, dpi: float) -> Iterator[_Scene]:
     fig = anim.figure
     shown = [artist.layer for artist in anim.artists]
     anim.mark_rendered()
@@ -201,7 +236,7 @@ def _scene(anim: LayerAnimation, dpi: float) -> Iterator[_Scene]:
                 artist.set_layer(layer)
 
 
-def render_layers(anim: LayerAnimation, encoder: Encoder, dpi: float, progress: Progress) -> None:
+def render_layers(anim: LayerFrames, encoder: Encoder, dpi: float, progress: Progress) -> None:
     """
     The fast path for animations made by `animate`: the figure is drawn (and laid out)
     once without the grids and what follows them; each frame then redraws only those,
@@ -221,7 +256,7 @@ def render_layers(anim: LayerAnimation, encoder: Encoder, dpi: float, progress: 
         background = renderer.copy_from_bbox(anim.figure.bbox)
         for i, layer in enumerate(scene.layers):
             renderer.restore_region(background)
-            anim._show(layer)
+            anim.show_layer(layer)
             for grid in scene.grids:
                 for a in _by_zorder([grid.artist, *grid.over]):
                     a.draw(renderer)
@@ -278,7 +313,7 @@ class CellFrames:
     layers: tuple[int, ...]
 
 
-def paints_cells(anim: LayerAnimation) -> bool:
+def paints_cells(anim: LayerFrames) -> bool:
     """Whether the cells of *anim* are axis-aligned rectangles a player can paint."""
     for artist in anim.artists:
         ax = artist.axes
@@ -297,21 +332,14 @@ def _edges_only(artist: Any) -> QuadMesh | None:
     colors = artist.get_edgecolor()
     if width <= 0 or len(colors) == 0 or not np.any(np.asarray(colors)[:, 3] > 0):
         return None
-    mesh = QuadMesh(
-        artist.get_coordinates(),
+    return mesh_like(
+        artist,
         facecolors="none",
         edgecolors=colors,
         linewidths=width,
         antialiased=bool(artist.get_antialiased()[0]),
-        transform=artist.get_transform(),
         zorder=artist.get_zorder(),
     )
-    mesh.set_figure(artist.get_figure(root=False))
-    mesh.set_clip_box(artist.get_clip_box())
-    clip = artist.get_clip_path()
-    if clip is not None:
-        mesh.set_clip_path(clip)
-    return mesh
 
 
 def _cell_colors(artist: Any, layers: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -354,7 +382,7 @@ def _grid_cells(scene: _Scene, grid: _Grid, colors: np.ndarray, values: np.ndarr
     )
 
 
-def render_cells(anim: LayerAnimation, dpi: float, progress: Progress) -> CellFrames:
+def render_cells(anim: LayerFrames, dpi: float, progress: Progress) -> CellFrames:
     """
     The player's frames: the figure drawn once without what changes, the lines and
     artists over each grid on transparent, what follows the layer per frame, and each
@@ -365,7 +393,7 @@ def render_cells(anim: LayerAnimation, dpi: float, progress: Progress) -> CellFr
         taken = [_cell_colors(grid.artist, layers) for grid in scene.grids]
         hidden = [*scene.over, *scene.followers]
         if all(colors[..., 3].min() == 255 for _, colors in taken):
-            anim._show(layers[0])  # opaque: painted cells hide the first frame's
+            anim.show_layer(layers[0])  # opaque: painted cells hide the first frame's
             backdrop, poster = scene.draw_without(*hidden), None
         else:
             backdrop, poster = scene.draw_without(*anim.artists, *hidden), scene.first
@@ -376,7 +404,7 @@ def render_cells(anim: LayerAnimation, dpi: float, progress: Progress) -> CellFr
         renderer = scene.renderer
         sprites: list[list[np.ndarray | None]] = [[] for _ in scene.follower_boxes]
         for i, layer in enumerate(layers):
-            anim._show(layer)
+            anim.show_layer(layer)
             renderer.clear()
             for follower in _by_zorder(scene.followers):
                 follower.draw(renderer)

@@ -27,8 +27,18 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.colors import to_hex, to_rgb
 
+from .._text import printable
 from ._encoders import FrameCollector
-from ._frames import GridCells, Progress, paints_cells, render_any, render_cells, render_layers
+from ._frames import (
+    GridCells,
+    LayerFrames,
+    Progress,
+    figure_of,
+    paints_cells,
+    render_any,
+    render_cells,
+    render_layers,
+)
 from ._png import png_base64
 from ._readout import SPECIAL, decimal4
 
@@ -73,9 +83,9 @@ def _img(cls: str, png: str | None, style: str, *, alt: str = "") -> str:
 
 
 def _frame_names(anim: Animation, n: int) -> list[str]:
-    layers = getattr(anim, "layers", None)
-    if layers is not None and len(layers) == n:
-        return [f"layer {layer}" for layer in layers]
+    """What each frame shows: its layer's name (``"block 6 + final norm"``), or k / n."""
+    if isinstance(anim, LayerFrames) and len(anim.frame_names) == n:
+        return [printable(name) for name in anim.frame_names]
     return [f"{k + 1} / {n}" for k in range(n)]
 
 
@@ -104,8 +114,9 @@ def _grid_payload(cells: GridCells, readout: bool) -> dict[str, Any]:
     rgba = cells.colors.reshape(n, rows * cols, 4).astype(np.uint32)
     packed = rgba[..., 0] | rgba[..., 1] << 8 | rgba[..., 2] << 16 | rgba[..., 3] << 24
     palette, indices = np.unique(packed, return_inverse=True)
-    wide = len(palette) > 256
-    indices = indices.reshape(n, rows * cols).astype("<u2" if wide else np.uint8)
+    # as few bytes an index as the palette needs: 1, 2, or 4 for any colormap at all
+    width = 1 if len(palette) <= 2**8 else 2 if len(palette) <= 2**16 else 4
+    indices = indices.reshape(n, rows * cols).astype({1: np.uint8, 2: "<u2", 4: "<u4"}[width])
     deltas = indices.copy()
     deltas[1:] -= indices[:-1]  # frames as changes: most cells move a little
     payload: dict[str, Any] = {
@@ -114,7 +125,7 @@ def _grid_payload(cells: GridCells, readout: bool) -> dict[str, Any]:
         "clip": list(cells.clip),
         "flip": list(cells.flip),
         "palette": base64.b64encode(palette.astype("<u4").tobytes()).decode(),
-        "indexBytes": 2 if wide else 1,
+        "indexBytes": width,
         "indices": _blob(deltas),
         "readout": None,
     }
@@ -172,7 +183,7 @@ def _cells(anim: Any, dpi: float, readout: bool, progress: Progress) -> tuple[di
 def _pictures(anim: Any, dpi: float, progress: Progress) -> tuple[dict, str]:
     """The payload and the stage's elements for an animation kept as pictures."""
     collector = FrameCollector(os.devnull, 1.0)
-    render = render_layers if hasattr(anim, "artist") else render_any
+    render = render_layers if isinstance(anim, LayerFrames) else render_any
     render(anim, collector, dpi, progress)
     collector.close()
     size = collector.size
@@ -192,7 +203,7 @@ def _pictures(anim: Any, dpi: float, progress: Progress) -> tuple[dict, str]:
 def _dpi(anim: Any, dpi: float | None) -> float:
     if dpi is None:
         dpi = mpl.rcParams["savefig.dpi"]
-    return anim._fig.dpi if dpi == "figure" else float(dpi)
+    return figure_of(anim).dpi if dpi == "figure" else float(dpi)
 
 
 def player_fragment(
@@ -210,7 +221,7 @@ def player_fragment(
     fetched from the network.  See `LayerAnimation.to_html`.
     """
     dpi = _dpi(anim, dpi)
-    cells = paints_cells(anim) if hasattr(anim, "artist") else False
+    cells = paints_cells(anim) if isinstance(anim, LayerFrames) else False
     if cells:
         payload, layers = _cells(anim, dpi, readout, progress)
     else:
@@ -248,9 +259,9 @@ def player_fragment(
 def player_page(anim: Animation, *, title: str, **kwargs: Any) -> str:
     """A whole ``.html`` page around `player_fragment` (same options), for files."""
     fragment = player_fragment(anim, **kwargs)
-    background = to_hex(anim._fig.get_facecolor(), keep_alpha=False)
+    background = to_hex(figure_of(anim).get_facecolor(), keep_alpha=False)
     light = sum(to_rgb(background)) > 1.5
-    width = int(anim._fig.get_figwidth() * _dpi(anim, kwargs.get("dpi")))
+    width = int(figure_of(anim).get_figwidth() * _dpi(anim, kwargs.get("dpi")))
     return Template(_asset("page.html")).substitute(
         title=html.escape(title),
         background=background,

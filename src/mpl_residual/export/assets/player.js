@@ -101,10 +101,10 @@
       jobs.push(inflate(grid.readout.mantissa), inflate(grid.readout.exponent));
     }
     return Promise.all(jobs).then(function (decoded) {
-      var deltas = grid.indexBytes === 2 ? new Uint16Array(decoded[0].buffer) : decoded[0];
-      var mask = grid.indexBytes === 2 ? 0xffff : 0xff, i;
+      var kinds = {1: Uint8Array, 2: Uint16Array, 4: Uint32Array}, i;
+      var deltas = new kinds[grid.indexBytes](decoded[0].buffer);
       for (i = cells; i < deltas.length; i++) {  // frames are stored as changes
-        deltas[i] = (deltas[i] + deltas[i - cells]) & mask;
+        deltas[i] += deltas[i - cells];  // wraps around as the Python side's subtraction did
       }
       var view = {
         grid: grid,

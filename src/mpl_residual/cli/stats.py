@@ -1,0 +1,160 @@
+"""``mpl-residual stats``: statistics of every dimension over a corpus, saved as ``.npz``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from .._text import printable
+from ..errors import FoldError
+from ._shared import (
+    FORMATTER,
+    UsageError,
+    checked_output,
+    count,
+    debug_option,
+    fold_options,
+    load_model,
+    model_options,
+    output_option,
+    shown,
+    size_of,
+)
+
+__all__ = ["add_parser"]
+
+HELP = """\
+Run a model over a corpus and save the statistics of every dimension at every layer
+(count, mean, std, mean |x|, largest |x|, largest |x| over its vector's median, and
+where each occurred) as a plain .npz file. Padding and special tokens are never counted
+(--special counts the latter); texts longer than the model reads are cut to its limit;
+memory does not grow with the corpus. Under torchrun or accelerate launch, each process
+takes its share of the batches and the first writes the merged result.
+"""
+
+EXAMPLES = """\
+examples:
+  mpl-residual stats --model gpt2 --texts corpus.txt -o stats.npz
+  cat corpus.txt | mpl-residual stats --model gpt2 --texts - -o stats.npz
+  torchrun --nproc_per_node 8 -m mpl_residual stats --model meta-llama/Llama-3.1-8B \\
+      --dtype bfloat16 --texts corpus.txt --batch-size 16 --max-length 512 -o stats.npz
+  # then draw a field:
+  mpl-residual render --input stats.npz --field max_ratio --mark factor:100 -o ratio.png
+"""
+
+
+def add_parser(commands: Any) -> None:
+    stats = commands.add_parser(
+        "stats",
+        help="statistics of every dimension over a corpus, saved as .npz",
+        description=HELP,
+        epilog=EXAMPLES,
+        formatter_class=FORMATTER,
+    )
+    output_option(stats, "the .npz file to write", required=True)
+    model_options(stats, required=True, prompt=False)
+    corpus = stats.add_argument_group("corpus")
+    corpus.add_argument(
+        "--texts",
+        metavar="FILE",
+        required=True,
+        help="one text per line, UTF-8 (blank lines skipped); - reads standard input",
+    )
+    corpus.add_argument(
+        "--batch-size",
+        metavar="N",
+        type=count,
+        default=8,
+        help="texts per forward pass (default: 8)",
+    )
+    corpus.add_argument(
+        "--max-length",
+        metavar="N",
+        type=count,
+        help="cut each text to N tokens, special tokens included (always: to what the "
+        "model reads)",
+    )
+    corpus.add_argument(
+        "--special", action="store_true", help="count special tokens ([CLS], <s>) too"
+    )
+    corpus.add_argument(
+        "--final",
+        choices=("normed", "raw"),
+        default="normed",
+        help="the last layer after the model's final norm (default) or before it",
+    )
+    fold_options(corpus)
+    debug_option(stats)
+    stats.set_defaults(run=run)
+
+
+def _texts(spec: str) -> Iterator[str]:
+    """The lines of --texts (a file, or - for standard input), checked and read lazily."""
+    if spec == "-":
+        stdin = getattr(sys.stdin, "buffer", None)
+        if sys.stdin is None or stdin is None or sys.stdin.closed:
+            raise UsageError("--texts -: standard input is closed; pipe the texts in")
+        return _lines(stdin, "standard input", close=False)
+    path = Path(spec)
+    if not path.is_file():
+        raise UsageError(f"--texts {shown(spec)}: no such file")
+    return _lines(open(path, "rb"), shown(spec), close=True)  # noqa: SIM115 - closed by _lines
+
+
+def _lines(source: BinaryIO, name: str, *, close: bool) -> Iterator[str]:
+    """Each line as UTF-8 text without its line break, blank ones skipped."""
+    try:
+        for number, line in enumerate(source, start=1):
+            try:
+                text = line.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as err:
+                raise UsageError(
+                    f"--texts: line {number} of {name} is not UTF-8 text (byte "
+                    f"{err.start + 1}: {line[err.start : err.start + 1]!r})"
+                ) from None
+            if text.strip():
+                yield text
+    finally:
+        if close:
+            source.close()
+
+
+def run(args: argparse.Namespace) -> str:
+    out = checked_output(args, (".npz",), "stats")
+    texts = _texts(args.texts)
+    from .. import hf
+
+    model, tokenizer = load_model(args)
+    try:
+        stats = hf.dimension_stats(
+            model,
+            tokenizer,
+            texts,
+            batch_size=args.batch_size,
+            max_length=args.max_length,
+            progress=sys.stderr.isatty(),
+            special=args.special,
+            final=args.final,
+            rows=args.rows,
+            pad=args.pad,
+        )
+    except FoldError as err:
+        raise UsageError(f"--rows {err.rows}: {err.describe('pass --pad')}") from None
+    if int(os.environ.get("RANK", "0")) != 0:
+        return ""  # the first process writes and reports
+    stats = replace(stats, model_name=args.model)
+    stats.save(out)
+    outliers = stats.outliers(100.0)
+    found = ", ".join(map(str, outliers[:8])) + (" ..." if len(outliers) > 8 else "")
+    cut = f"; {stats.dropped_tokens:,} tokens cut off" if stats.dropped_tokens else ""
+    return (
+        f"wrote {printable(str(out))} ({stats.n_layers} layers x {stats.d_model} dims over "
+        f"{stats.n_tokens:,} tokens of {stats.n_texts:,} texts{cut}; dims over 100x the "
+        f"median |x| of their vector: {found or 'none'}; {size_of(out)}) from "
+        f"{printable(args.model)}"
+    )

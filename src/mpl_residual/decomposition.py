@@ -1,0 +1,394 @@
+"""
+`Decomposition`: the residual stream at one position split into what wrote it, and
+`Attribution`: each dimension's share of a logit.  Both draw wherever a stream does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._arrays import _describe, as_float_array, check_index
+from ._atomic import atomic_path
+from ._npzfile import MAX_BYTES, MAX_INFLATION, UnreadableFile, read_npz, scalar
+from ._text import printable
+from .grid import to_grid
+from .labels import Labels, layer_names
+from .stream import ResidualStream
+
+__all__ = ["Attribution", "Decomposition"]
+
+#: What `Decomposition.save` writes; `Decomposition.load` reads it back.
+KIND = "mpl-residual decomposition"
+FORMAT = 1
+
+#: A component's name: the embeddings, or what block *i* (counted from 0) wrote.
+_NAME = re.compile(r"embeddings|block (\d+) (attn|mlp|attn bias|head \d+)")
+
+
+def _block_of(name: str) -> int:
+    """-1 for the embeddings, else the block (from 0) that wrote *name*; ValueError if
+    *name* is neither."""
+    match = _NAME.fullmatch(name) if isinstance(name, str) else None
+    if match is None:
+        raise ValueError(
+            f"component names are 'embeddings' or 'block i attn', 'block i mlp', 'block i "
+            f"head h', 'block i attn bias'; got {name!r:.60}"
+        )
+    return -1 if match.group(1) is None else int(match.group(1))
+
+
+def _texts(value: Any, name: str) -> tuple[str, ...]:
+    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+        raise TypeError(f"{name} must be a sequence of str")
+    return tuple(value)
+
+
+@dataclass(frozen=True, eq=False)
+class Attribution:
+    """
+    Each dimension's share of the logit of a token (minus that of another), at one
+    position, as `mpl_residual.hf.logit_attribution` computes it.
+
+    The final norm is taken as the model applied it at this position (its scale, and
+    for LayerNorm its mean, are those of the actual stream), so that the logit is a sum
+    over dimensions: ``values.sum() + constant == total``, the model's logit (or logit
+    difference) before any soft-capping.
+
+    Attributes
+    ----------
+    values : numpy.ndarray
+        ``(rows, cols)`` float64, one share per dimension (NaN padding past
+        ``d_model``).  `residual_grid` draws it on a diverging scale centred on 0,
+        titled with the target.
+    constant : float
+        What no dimension writes: the norm's bias and the head's bias.
+    components : dict of str to float
+        Each component of the decomposition's share (its write through the same
+        norm); they sum with `constant` to `total` too.
+    target, versus : str
+        The tokens compared (``versus`` None for the target's logit alone), and their
+        ids ``target_id``, ``versus_id``.
+    tokens, position, model_name, d_model
+        As in `ResidualStream`.
+
+    Examples
+    --------
+    >>> attribution = hf.logit_attribution(model, tokenizer, text, " Paris")  # doctest: +SKIP
+    >>> mr.residual_grid(attribution, colorbar=True)  # doctest: +SKIP
+    """
+
+    values: np.ndarray
+    constant: float
+    components: Mapping[str, float]
+    target: str
+    target_id: int
+    versus: str | None = None
+    versus_id: int | None = None
+    tokens: tuple[str, ...] = ()
+    position: int | None = None
+    model_name: str | None = None
+    d_model: int | None = None
+
+    def __post_init__(self) -> None:
+        values = np.asarray(as_float_array(self.values, name="values"), dtype=np.float64)
+        if values.ndim != 2 or 0 in values.shape:
+            raise ValueError(f"Attribution.values must be (rows, cols); got {_describe(values)}")
+        components = {str(k): float(v) for k, v in dict(self.components).items()}
+        object.__setattr__(self, "values", values)
+        object.__setattr__(self, "constant", float(self.constant))
+        object.__setattr__(self, "components", components)
+        object.__setattr__(self, "tokens", _texts(self.tokens, "tokens"))
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        return np.array(self.values, dtype=dtype) if copy else self.values.astype(
+            dtype or self.values.dtype, copy=False
+        )
+
+    @property
+    def total(self) -> float:
+        """``values.sum() + constant``: the model's logit (difference), before capping."""
+        return float(np.nansum(self.values) + self.constant)
+
+    @property
+    def token(self) -> str | None:
+        """The token at which the logit was read (whose next token it predicts)."""
+        return self.tokens[self.position] if self.tokens and self.position is not None else None
+
+    @property
+    def heading(self) -> str:
+        """What it is the share of: ``"logit ' Paris' − ' London'"``."""
+        text = f"logit {self.target!r}"
+        return text + (f" − {self.versus!r}" if self.versus is not None else "")
+
+    def title(self, layer: int = 0) -> str:
+        """`heading` (and the token read at) as matplotlib text, as `Labels.title` says."""
+        return self.labels.title(layer)
+
+    @property
+    def labels(self) -> Labels:
+        """What the values are, for the views (see `mpl_residual.labels.split`)."""
+        return Labels(
+            tokens=self.tokens,
+            layer_names=(self.heading,),
+            position=self.position,
+            d_model=self.d_model,
+            quantity="share of the logit" + (" difference" if self.versus else ""),
+            scale="diverging",
+            titled=True,
+        )
+
+    def top(self, n: int = 10) -> list[tuple[str, float]]:
+        """The *n* components with the largest ``|share|``, largest first."""
+        ordered = sorted(self.components.items(), key=lambda item: -abs(item[1]))
+        return ordered[:n]
+
+    def _labels(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "target_id": self.target_id,
+            "versus": self.versus,
+            "versus_id": self.versus_id,
+            "constant": self.constant,
+            "components": [[name, share] for name, share in self.components.items()],
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class Decomposition:
+    """
+    The residual stream at one position as the sum of what wrote it, as
+    `mpl_residual.hf.decompose` (or `mpl_residual.tl.decompose`) splits it.
+
+    It draws wherever a stream does, one panel or frame per component, titled with its
+    name: ``mr.layer_sheet(decomposition)``, ``mr.animate(decomposition)``, and
+    `contributions` shows which components wrote given dimensions.
+
+    Attributes
+    ----------
+    values : numpy.ndarray
+        ``(components, rows, cols)``, float32: what each component added to the stream.
+    names : tuple of str
+        ``"embeddings"``, then for each block ``i`` (counted from 0) ``"block i attn"``
+        and ``"block i mlp"`` (with ``heads=True``, ``"block i head h"`` for each head,
+        and ``"block i attn bias"`` where the output projection has a bias).
+    tokens, position, model_name, d_model, special
+        As in `ResidualStream`.
+    attribution : Attribution or None
+        The logit attribution computed from it, if any (kept with it in its file).
+
+    Examples
+    --------
+    >>> parts = hf.decompose(model, tokenizer, "Paris is the capital of")  # doctest: +SKIP
+    >>> np.allclose(parts.stream(), hf.capture(model, inputs, final="raw"))  # doctest: +SKIP
+    True
+    """
+
+    values: np.ndarray
+    names: tuple[str, ...]
+    tokens: tuple[str, ...] = ()
+    position: int | None = None
+    model_name: str | None = None
+    d_model: int | None = None
+    special: tuple[int, ...] = ()
+    attribution: Attribution | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        values = as_float_array(self.values, name="values")
+        if np.ma.isMaskedArray(values):
+            values = values.filled(np.nan)
+        if values.ndim != 3 or 0 in values.shape:
+            raise ValueError(
+                f"Decomposition.values must be (components, rows, cols); got {_describe(values)}"
+            )
+        names = _texts(self.names, "names")
+        if len(names) != len(values):
+            raise ValueError(f"{len(names)} names for {len(values)} components")
+        blocks = [_block_of(name) for name in names]
+        if blocks[0] != -1 or blocks != sorted(blocks) or blocks.count(-1) != 1:
+            raise ValueError(
+                "components come as 'embeddings', then each block's, in order; got "
+                f"{list(names)[:4]}..."
+            )
+        # Every other label is checked as a stream's would be.
+        checked = ResidualStream(
+            values[:1],
+            tokens=self.tokens,
+            position=self.position,
+            model_name=self.model_name,
+            d_model=self.d_model,
+            special=self.special,
+        )
+        if self.attribution is not None and not isinstance(self.attribution, Attribution):
+            raise TypeError(f"attribution must be an Attribution; got {self.attribution!r:.40}")
+        object.__setattr__(self, "values", np.asarray(values, dtype=np.float32))
+        object.__setattr__(self, "names", names)
+        for name in ("tokens", "position", "d_model", "special"):
+            object.__setattr__(self, name, getattr(checked, name))
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        return np.array(self.values, dtype=dtype) if copy else self.values.astype(
+            dtype or self.values.dtype, copy=False
+        )
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of `values`."""
+        return self.values.shape
+
+    @property
+    def n_blocks(self) -> int:
+        """Number of blocks."""
+        return 1 + max(_block_of(name) for name in self.names)
+
+    @property
+    def token(self) -> str | None:
+        """The token decomposed."""
+        return self.tokens[self.position] if self.tokens and self.position is not None else None
+
+    @property
+    def labels(self) -> Labels:
+        """What the values are, for the views: one layer per component, titled by name."""
+        return Labels(
+            tokens=self.tokens,
+            layer_names=self.names,
+            position=self.position,
+            d_model=self.d_model,
+            quantity="written to the stream",
+            titled=True,
+        )
+
+    def component(self, name: str) -> np.ndarray:
+        """The ``(rows, cols)`` write of the component called *name*."""
+        if name not in self.names:
+            raise KeyError(f"no component {name!r}; components: {', '.join(self.names[:6])}, ...")
+        return self.values[self.names.index(name)]
+
+    def writes(self, dims: Any) -> np.ndarray:
+        """What each component wrote to dimensions *dims*: ``(components, len(dims))``."""
+        flat = self.values.reshape(len(self), -1)
+        d_model = self.d_model or flat.shape[1]
+        dims = np.atleast_1d(np.asarray(dims))
+        if dims.dtype.kind not in "iu" or dims.ndim != 1 or not len(dims):
+            raise TypeError(f"dims must be one or more dimensions (integers); got {dims!r:.60}")
+        for dim in dims.tolist():
+            check_index(dim, d_model, "dims", of=f"d_model={d_model}")
+        return flat[:, dims % d_model].astype(np.float64)
+
+    def stream(self) -> ResidualStream:
+        """
+        The running sums at each block's end: ``embeddings``, then ``block 1`` ...
+        ``block L``, what ``hf.capture(..., final="raw")`` captures (summed in float64).
+        """
+        blocks = np.array([_block_of(name) for name in self.names])
+        flat = self.values.reshape(len(self), -1).astype(np.float64)
+        sums = [flat[blocks < i].sum(axis=0) for i in range(self.n_blocks + 1)]
+        rows = self.values.shape[1]
+        return ResidualStream(
+            np.asarray(to_grid(np.stack(sums)[:, : self.d_model or None], rows, pad=True),
+                       dtype=np.float32),
+            tokens=self.tokens,
+            layer_names=layer_names(self.n_blocks),
+            position=self.position,
+            model_name=self.model_name,
+            d_model=self.d_model,
+            special=self.special,
+        )  # fmt: skip
+
+    # -- files -------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """
+        Save as a plain ``.npz`` that loads with ``allow_pickle=False`` (`load`): the
+        values, the labels as JSON text, and the attribution if there is one.  Written
+        whole or not at all.
+        """
+        path = Path(path)
+        labels = {
+            "kind": KIND,
+            "format": FORMAT,
+            "names": list(self.names),
+            "tokens": list(self.tokens),
+            "position": self.position,
+            "model_name": self.model_name,
+            "d_model": self.d_model,
+            "special": list(self.special),
+            "attribution": None if self.attribution is None else self.attribution._labels(),
+        }
+        arrays = {"values": self.values, "labels": np.array(json.dumps(labels))}
+        if self.attribution is not None:
+            arrays["attribution"] = self.attribution.values
+        with atomic_path(path) as temporary, open(temporary, "wb") as file:
+            np.savez_compressed(file, **arrays)
+        return path
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        max_bytes: int = MAX_BYTES,
+        max_inflation: float = MAX_INFLATION,
+    ) -> Decomposition:
+        """
+        Load a decomposition saved by `save`, bounded and checked as
+        `ResidualStream.load` bounds and checks a stream.
+
+        Raises
+        ------
+        FileNotFoundError
+            No such file.
+        ValueError
+            Not a decomposition, or a truncated, corrupt, oversized or inconsistent
+            one; the message names the file.
+        """
+        path = Path(path)
+        where = printable(repr(str(path)))
+        if not path.is_file():
+            raise FileNotFoundError(f"no such file: {where}")
+        arrays = read_npz(
+            path,
+            members=("values", "labels", "attribution"),
+            max_bytes=max_bytes,
+            max_inflation=max_inflation,
+        )
+        try:
+            labels = json.loads(scalar(arrays, "labels"))
+            if not isinstance(labels, dict) or labels.get("kind") != KIND:
+                raise ValueError("the labels do not say it holds a decomposition")
+            if labels.get("format") != FORMAT:
+                raise ValueError(f"unknown format {labels.get('format')!r}")
+            known = ("names", "tokens", "position", "model_name", "d_model", "special")
+            fields = {key: labels[key] for key in known if labels.get(key) is not None}
+            decomposition = cls(arrays["values"], **fields)
+            said = labels.get("attribution")
+            if said is not None:
+                attribution = Attribution(
+                    arrays["attribution"],
+                    constant=said["constant"],
+                    components=dict(said["components"]),
+                    target=said["target"],
+                    target_id=said["target_id"],
+                    versus=said["versus"],
+                    versus_id=said["versus_id"],
+                    tokens=decomposition.tokens,
+                    position=decomposition.position,
+                    model_name=decomposition.model_name,
+                    d_model=decomposition.d_model,
+                )
+                decomposition = replace(decomposition, attribution=attribution)
+            return decomposition
+        except (UnreadableFile, ValueError, TypeError, KeyError, IndexError) as err:
+            raise ValueError(
+                f"{where} does not hold a valid decomposition: {printable(str(err))}"
+            ) from None

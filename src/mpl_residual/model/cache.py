@@ -1,0 +1,175 @@
+"""TransformerLens activation caches, read by their hook names (TransformerLens itself
+is never imported): the stream, and what wrote it."""
+
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from .._arrays import as_index, check_index
+from .._positions import find_token
+from ..grid import to_grid
+from ..labels import layer_names
+from ..stream import ResidualStream
+from .text import label_tokens
+
+__all__ = ["from_cache", "hook_names"]
+
+_BLOCK = re.compile(r"blocks\.(\d+)\.hook_resid_pre")
+_FILTER = 'names_filter=lambda name: "hook_resid" in name'
+
+
+def _keys(cache: Any) -> list[str]:
+    keys = getattr(cache, "keys", None)
+    if not callable(keys):
+        raise TypeError(
+            "cache must be a TransformerLens ActivationCache (or a dict of hook name to "
+            f"tensor), as model.run_with_cache(tokens) returns; got {type(cache).__name__}"
+        )
+    return [str(key) for key in keys()]
+
+
+def _n_layers(cache: Any, keys: Sequence[str]) -> int:
+    cfg = getattr(getattr(cache, "model", None), "cfg", None)
+    n = getattr(cfg, "n_layers", None)
+    if isinstance(n, int) and n > 0:
+        return n
+    found = [int(m.group(1)) for key in keys if (m := _BLOCK.fullmatch(key))]
+    if not found:
+        raise ValueError(
+            "the cache holds no blocks.{i}.hook_resid_pre: run the model with its residual "
+            f"hooks cached, e.g. model.run_with_cache(tokens, {_FILTER})"
+        )
+    return max(found) + 1
+
+
+def hook_names(n_layers: int) -> list[str]:
+    """
+    The hook read for each layer of a model with *n_layers* blocks.
+
+    >>> hook_names(2)
+    ['blocks.0.hook_resid_pre', 'blocks.1.hook_resid_pre', 'blocks.1.hook_resid_post']
+    """
+    return [f"blocks.{i}.hook_resid_pre" for i in range(n_layers)] + [
+        f"blocks.{n_layers - 1}.hook_resid_post"
+    ]
+
+
+def _token_strings(tokens: Any, cache: Any) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """Token strings and special positions from ids (decoded) or strings (as given)."""
+    if tokens is None:
+        return (), ()
+    if isinstance(tokens, str):
+        raise TypeError(
+            "tokens must be the token ids the model ran on, or their strings "
+            "(model.to_str_tokens(text)); got one str"
+        )
+    if isinstance(tokens, Sequence) and all(isinstance(t, str) for t in tokens):
+        return tuple(tokens), ()
+    ids = torch.as_tensor(tokens)
+    if ids.ndim == 2:
+        raise ValueError("tokens of a batch: pass the row of the sequence shown, tokens[i]")
+    tokenizer = getattr(getattr(cache, "model", None), "tokenizer", None)
+    if tokenizer is None:
+        raise ValueError(
+            "tokens are ids, but the cache's model has no tokenizer to spell them; pass "
+            "their strings instead (model.to_str_tokens(text))"
+        )
+    return label_tokens(tokenizer, ids.flatten().tolist())
+
+
+def from_cache(
+    cache: Any,
+    *,
+    position: int | str | None = -1,
+    batch_index: int = 0,
+    rows: int | None = None,
+    pad: bool = False,
+    tokens: Any = None,
+) -> ResidualStream:
+    """
+    The residual stream at one position, from a TransformerLens activation cache.
+
+    The layers and their names are those of ``hf.capture(..., final="raw")``:
+    ``"embeddings"`` (``blocks.0.hook_resid_pre``), then ``"block 1"`` ...
+    ``"block L"`` (the last is ``blocks.{L-1}.hook_resid_post``, before
+    ``ln_final``), so that a HookedTransformer and its Hugging Face twin give the same
+    picture.  See the table in the module docstring.
+
+    Parameters
+    ----------
+    cache : ActivationCache
+        From ``model.run_with_cache(tokens)`` of a ``HookedTransformer`` or a
+        ``TransformerBridge``; with a batch dimension or without (``remove_batch_dim``).
+    position : int, str or None, default: -1
+        Which token, counted over the sequence as cached (padding included: the cache
+        does not know the mask; a negative index counts from its end).  A string names
+        a token by its text, as in `mpl_residual.hf.residual_stream`, and needs
+        *tokens*.  None keeps every position.
+    batch_index : int, default: 0
+        Which sequence of the batch.
+    rows, pad
+        Grid rows, and NaN padding where *rows* does not divide ``d_model`` (`to_grid`).
+    tokens : tensor or list, optional
+        The token ids of the sequence the model ran on (decoded with the cache's model's
+        tokenizer), or their strings (``model.to_str_tokens(text)``): labels for titles.
+
+    Returns
+    -------
+    ResidualStream
+        float32, ``(layers, rows, cols)`` (``(layers, tokens, rows, cols)`` with
+        ``position=None``).
+
+    Examples
+    --------
+    >>> logits, cache = model.run_with_cache(tokens)  # doctest: +SKIP
+    >>> stream = tl.from_cache(cache, tokens=tokens[0])  # doctest: +SKIP
+    >>> mr.residual_grid(stream, layer=-1, title=stream.title)  # doctest: +SKIP
+    """
+    keys = _keys(cache)
+    n_layers = _n_layers(cache, keys)
+    names = hook_names(n_layers)
+    missing = [name for name in names if name not in keys]
+    if missing:
+        raise ValueError(
+            f"the cache lacks {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}: "
+            f"cache every residual hook, e.g. model.run_with_cache(tokens, {_FILTER})"
+        )
+    hidden = [cache[name] for name in names]
+    if hidden[0].ndim == 2:  # remove_batch_dim() was called
+        hidden = [h[None] for h in hidden]
+    if hidden[0].ndim != 3:
+        raise ValueError(
+            "expected cached residuals of shape (batch, pos, d_model); got "
+            f"{tuple(hidden[0].shape)}"
+        )
+    batch, seq = hidden[0].shape[:2]
+    b = check_index(batch_index, batch, "batch_index", of=f"a batch of {batch}")
+    labels, special = _token_strings(tokens, cache)
+    if labels and len(labels) != seq:
+        raise ValueError(f"{len(labels)} tokens for a cache of {seq} positions")
+    if isinstance(position, str):
+        if not labels:
+            raise ValueError(f"position={position!r} names a token; pass tokens= to read them")
+        index: int | slice = find_token(position, labels)
+    elif position is None:
+        index = slice(None)
+    else:
+        index = check_index(as_index(position, "position"), seq, "position", of=f"{seq} positions")
+    vectors = torch.stack([h[b, index].detach().to("cpu", torch.float32) for h in hidden])
+    d_model = int(vectors.shape[-1])
+    model_name = getattr(getattr(getattr(cache, "model", None), "cfg", None), "model_name", None)
+    return ResidualStream(
+        np.ascontiguousarray(to_grid(vectors.numpy(), rows, pad=pad)),
+        tokens=labels,
+        layer_names=layer_names(n_layers),
+        position=None if position is None else index,
+        model_name=model_name if isinstance(model_name, str) and model_name else None,
+        d_model=d_model,
+        special=special,
+    )

@@ -1,0 +1,311 @@
+"""Statistics of every dimension at every layer over a corpus, data-parallel if launched so."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..labels import layer_names
+from ..outliers import median_ratio
+from ..stats import DimensionStats, Moments
+from .anatomy import Anatomy
+from .capture import on_device, tokenizer_of
+from .hooks import check_final, run
+from .lens import check_k
+from .text import model_limit, special_ids, tokenized
+
+__all__ = ["TruncationWarning", "dimension_stats"]
+
+
+class TruncationWarning(UserWarning):
+    """Texts longer than the model reads were cut to its limit."""
+
+
+def magnitude_ratios(magnitude: torch.Tensor) -> torch.Tensor:
+    """
+    `mpl_residual.outliers.median_ratio` of (tokens, d_model) magnitudes, on their
+    device: float64, each over the median of its own row, computed as numpy does (the
+    mean of the two middle values for an even width), 0 where the median is 0.  Rows
+    with NaN go through `median_ratio` itself, which leaves NaN out of the median.
+    """
+    if bool(torch.isnan(magnitude).any()):
+        ratios = median_ratio(magnitude.double().cpu().numpy())
+        return torch.from_numpy(ratios).to(magnitude.device)
+    n = magnitude.shape[-1]
+    ordered = magnitude.sort(dim=-1).values
+    middle = ordered[..., (n - 1) // 2 : n // 2 + 1].double()
+    median = middle.mean(dim=-1, keepdim=True)  # (a + b) / 2 in float64, as numpy
+    ratios = magnitude.double() / median
+    return torch.where(median > 0, ratios, torch.zeros_like(ratios))
+
+
+class BatchMoments:
+    """
+    What the hooks keep of one batch: for each layer, the reductions of the tokens it
+    counts, left on the layer's device until the batch is done (`moments`), so that a
+    hook costs a handful of kernels and no transfer.
+    """
+
+    def __init__(self, keep: torch.Tensor, text: torch.Tensor, position: torch.Tensor, ids):
+        # the tokens counted, as indices into the flattened (batch * seq) hidden states
+        self.flat = torch.flatten(keep).nonzero().squeeze(1)
+        # per counted token: its text's index in the corpus, its position among the real
+        # tokens of that text, its id
+        self.where = torch.stack([text, position, ids], dim=1)
+        self.on: dict[torch.device, torch.Tensor] = {}
+
+    def __call__(self, hidden: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        device = hidden.device
+        if device not in self.on:
+            self.on[device] = self.flat.to(device)
+        x = hidden.reshape(-1, hidden.shape[-1]).index_select(0, self.on[device])
+        # Two passes in float64 (the mean, then the squares of the deviations from it):
+        # exact where sum(x**2) - n * mean**2 would cancel, and twice as fast as var_mean.
+        exact = x.double()
+        mean = exact.mean(dim=0)
+        m2 = (exact - mean).square_().sum(dim=0)
+        magnitude = x.abs()
+        absmax, at = magnitude.max(dim=0)  # exact in the model's dtype
+        ratio, ratio_at = magnitude_ratios(magnitude).max(dim=0)
+        return mean, m2, magnitude.double().sum(dim=0), absmax, at, ratio, ratio_at
+
+    def moments(self, layers: list[tuple[torch.Tensor, ...]]) -> Moments:
+        """The moments of every layer of the batch, on the CPU."""
+        first = layers[0][0].device  # a model split by device_map has layers elsewhere
+        whole = (torch.long if i in (4, 6) else torch.float64 for i in range(7))
+        mean, m2, sum_abs, absmax, at, ratio, ratio_at = (
+            torch.stack([layer[i].to(first) for layer in layers]).to("cpu", dtype).numpy()
+            for i, dtype in enumerate(whole)
+        )
+        where = self.where.numpy()
+        counts = np.full(len(layers), len(self.where), dtype=np.int64)
+        return Moments(
+            counts,
+            mean,
+            m2,
+            sum_abs,
+            absmax,
+            *np.moveaxis(where[at], -1, 0),
+            ratio,
+            *np.moveaxis(where[ratio_at], -1, 0),
+        )
+
+
+def _batches(texts: Iterable[str], size: int) -> Iterable[list[str]]:
+    batch: list[str] = []
+    for text in texts:
+        if not isinstance(text, str):
+            raise TypeError(f"texts must hold str only; got {type(text).__name__} {text!r:.60}")
+        batch.append(text)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _distributed() -> tuple[int, int]:
+    """
+    ``(rank, world size)``: those of torch.distributed, which is started from the
+    environment that torchrun and accelerate launch set where nobody started it yet.
+    """
+    import torch.distributed as dist
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if not dist.is_available() or (world < 2 and not dist.is_initialized()):
+        return 0, 1
+    if not dist.is_initialized():
+        cuda = torch.cuda.is_available()
+        if cuda:
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group("nccl" if cuda else "gloo")
+    return dist.get_rank(), dist.get_world_size()
+
+
+def _gathered(mine: Any, world: int) -> list[Any]:
+    """Every process's *mine*, in rank order (over gloo, whatever the main backend)."""
+    if world == 1:
+        return [mine]
+    import torch.distributed as dist
+
+    group = dist.new_group(backend="gloo")
+    try:
+        everyone: list[Any] = [None] * world
+        dist.all_gather_object(everyone, mine, group=group)
+    finally:
+        dist.destroy_process_group(group)
+    return everyone
+
+
+def _progress(texts: Any, batch_size: int, *, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    total = -(-len(texts) // batch_size) if hasattr(texts, "__len__") else None
+    return tqdm(total=total, unit="batch", desc="dimension stats", leave=False)
+
+
+def dimension_stats(
+    model: nn.Module,
+    tokenizer: Any,
+    texts: Iterable[str],
+    *,
+    batch_size: int = 8,
+    max_length: int | None = None,
+    progress: bool = True,
+    special: bool = False,
+    final: Literal["normed", "raw"] = "normed",
+    rows: int | None = None,
+    pad: bool = False,
+    blocks: Sequence[nn.Module] | None = None,
+) -> DimensionStats:
+    """
+    Statistics of every dimension at every layer, over every real token of a corpus.
+
+    The model runs on batches of *texts* with hooks, as in `capture`: each layer's
+    hidden states are reduced to their moments as they go by (no
+    ``output_hidden_states``), and the moments of all batches merge exactly in
+    float64 (Chan et al.), so memory is ``O(layers x d_model)`` whatever the size of the
+    corpus.  Padding is never counted; special tokens (``[CLS]``, ``<s>``) are not
+    unless *special*.  Each text is cut to at most *max_length* tokens, and always to
+    what the model reads (its position table): texts longer than that are said once,
+    in a `TruncationWarning` with the tokens dropped (`DimensionStats.dropped_tokens`).
+
+    Under ``accelerate launch`` or ``torchrun``, each process takes every n-th batch
+    and the processes merge their moments at the end, so the result (on every
+    process) equals a single-process run; put each process's model on its own device
+    (``model.to(accelerate.PartialState().device)``).
+
+    Parameters
+    ----------
+    model, tokenizer
+        A transformers model (or nnsight wrapper) and its tokenizer.
+    texts : iterable of str
+        A list, a generator, a ``datasets.Dataset`` column...: read once, in order.
+    batch_size : int, default: 8
+        Texts per forward pass.
+    max_length : int, optional
+        Truncate each text to this many tokens (special tokens included).
+    progress : bool, default: True
+        A progress bar (tqdm, where installed; on the main process only).
+    special : bool, default: False
+        Count the tokenizer's special tokens too.
+    final : {"normed", "raw"}, default: "normed"
+        The last layer, as in `capture`.
+    rows, pad
+        How the fields fold into grids (`to_grid`).
+    blocks : ModuleList, optional
+        As in `capture`.
+
+    Returns
+    -------
+    DimensionStats
+        ``count``, ``mean``, ``std``, ``mean_abs``, ``absmax`` and ``max_ratio``, each
+        ``(layers, rows, cols)``; `~DimensionStats.where` tells the token of each
+        ``absmax`` and ``max_ratio``, `~DimensionStats.outliers` the massive dimensions.
+
+    Examples
+    --------
+    >>> stats = hf.dimension_stats(model, tokenizer, open("corpus.txt"))  # doctest: +SKIP
+    >>> stats.outliers(factor=100)  # doctest: +SKIP
+    array([138, 447])
+    """
+    tokenizer = tokenizer_of(model, tokenizer)
+    anatomy = Anatomy.of(model, blocks)  # once for the whole corpus
+    final = check_final(final)
+    batch_size = check_k(batch_size, "batch_size")
+    if max_length is not None:
+        max_length = check_k(max_length, "max_length")
+    if isinstance(texts, str):
+        raise TypeError("texts must be an iterable of texts; got one str (wrap it in a list)")
+    readable = model_limit(anatomy.module, tokenizer)
+    limit = min(v for v in (max_length, readable, 10**12) if v is not None)
+    rank, world = _distributed()
+    specials = torch.tensor(sorted(special_ids(tokenizer)), dtype=torch.long)
+    total: Moments | None = None
+    n_texts = dropped = 0
+    bar = _progress(texts, batch_size, enabled=progress and rank == 0)
+    try:
+        for index, batch in enumerate(_batches(texts, batch_size)):
+            start, n_texts = n_texts, n_texts + len(batch)
+            if bar is not None:
+                bar.update(1)
+            if index % world != rank:
+                continue
+            tokens = tokenized(tokenizer, batch, limit)
+            dropped += tokens.dropped
+            inputs = tokens.inputs
+            ids, mask = inputs["input_ids"], inputs["attention_mask"].bool()
+            keep = mask if special else mask & ~torch.isin(ids, specials)
+            texts_at, columns_at = torch.nonzero(keep, as_tuple=True)
+            position = (mask.long().cumsum(dim=1) - 1)[texts_at, columns_at]
+            take = BatchMoments(keep, start + texts_at, position, ids[texts_at, columns_at])
+            if not len(texts_at):
+                continue  # texts with no token to count
+            recorder = run(anatomy, on_device(anatomy.module, inputs), take=take)
+            merged = take.moments(recorder.stack(final))
+            total = merged if total is None else total.merge(merged)
+    finally:
+        if bar is not None:
+            bar.close()
+    everyone = _gathered((total, dropped), world)
+    parts = [part for part, _ in everyone if part is not None]
+    dropped = sum(cut for _, cut in everyone)
+    if not parts:
+        raise ValueError(
+            f"no token to count in {n_texts} texts"
+            + ("" if special else " (special tokens are left out; pass special=True)")
+        )
+    total = parts[0]
+    for part in parts[1:]:
+        total = total.merge(part)
+    if dropped and (max_length is None or max_length > limit):
+        warnings.warn(
+            f"texts longer than the {limit} tokens {type(anatomy.module).__name__} reads "
+            f"were cut to it: {dropped:,} tokens dropped",
+            TruncationWarning,
+            stacklevel=2,
+        )
+    normed_last = final == "normed" and anatomy.final_norm is not None
+    return DimensionStats(
+        _spelled(total, tokenizer),
+        layer_names=layer_names(total.mean.shape[0] - 1, final_norm=normed_last),
+        n_texts=n_texts,
+        model_name=anatomy.name,
+        tokens=_vocabulary(total, tokenizer),
+        rows=rows,
+        pad=pad,
+        special=special,
+        final=final,
+        max_length=max_length,
+        dropped_tokens=dropped,
+    )
+
+
+def _located_ids(total: Moments) -> list[int]:
+    located = np.concatenate([total.where_token.ravel(), total.ratio_token.ravel()])
+    return sorted(set(located.tolist()))
+
+
+def _vocabulary(total: Moments, tokenizer: Any) -> tuple[str, ...]:
+    """The spelling of every token id the moments locate (before `_spelled`)."""
+    return tuple(tokenizer.decode([i]) for i in _located_ids(total))
+
+
+def _spelled(total: Moments, tokenizer: Any) -> Moments:
+    """*total* with token ids replaced by indices into `_vocabulary`."""
+    lookup = {token_id: i for i, token_id in enumerate(_located_ids(total))}
+    index = np.vectorize(lookup.get, otypes=[np.int64])
+    return replace(
+        total, where_token=index(total.where_token), ratio_token=index(total.ratio_token)
+    )
