@@ -1,8 +1,10 @@
 """
 Capture on a GPU: ``hf.capture(position=-1)`` against a plain forward and the
 ``output_hidden_states`` path, for a Llama-architecture model of about 1B parameters;
-and ``hf.dimension_stats`` over the same tokens (one text, tokenized by a word-level
-tokenizer whose words are the ids), every token's statistics at every layer.
+``hf.dimension_stats`` over the same tokens (one text, tokenized by a word-level
+tokenizer whose words are the ids), every token's statistics at every layer; and
+``hf.decompose(heads=True)`` of the last token of that text (what every head and MLP
+wrote).
 
 The model has Llama-3.2-1B's shape (16 blocks, d_model 2048, 32 heads, 8 KV heads,
 MLP 8192, vocab 128256; 1.24B parameters), random init, bf16, on one CUDA device, at
@@ -22,7 +24,7 @@ import time
 
 from _common import capture_figures, emit, table
 
-MODES = ("forward", "hidden_states", "capture", "stats")
+MODES = ("forward", "hidden_states", "capture", "stats", "decompose")
 
 
 def word_tokenizer(vocab_size: int):
@@ -90,8 +92,10 @@ def measure(model, config, seq: int, device: str, repeats: int) -> dict:
                 hf.from_outputs(model(ids, use_cache=False, output_hidden_states=True))
             elif mode == "capture":
                 hf.capture(model, ids)
-            else:  # every token's statistics, tokenizing included
+            elif mode == "stats":  # every token's statistics, tokenizing included
                 hf.dimension_stats(model, tokenizer, [text], batch_size=1, progress=False)
+            else:  # what every head and MLP wrote at the last token
+                hf.decompose(model, tokenizer, text, heads=True)
         sync()
 
     result = {}
@@ -132,16 +136,17 @@ def main(argv: list[str] | None = None) -> dict:
     rows, figures = [], {}
     for seq in lengths:
         got = measure(model, config, seq, args.device, args.repeats)
-        stats = got.pop("stats")
+        extra_modes = {mode: got.pop(mode) for mode in ("stats", "decompose")}
         seq_rows, seq_figures = capture_figures(seq, got)
-        ratio = stats["seconds"] / got["forward"]["seconds"]
-        seconds = f"{stats['seconds']:.3g} (x{ratio:.3f} of forward)"
-        seq_rows.append(
-            {"seq": seq, "mode": "stats", "extra peak MB": stats["extra_mb"], "seconds": seconds}
-        )
-        seq_figures[f"seq{seq}_stats_time_ratio_vs_forward"] = round(ratio, 4)
-        if stats["extra_mb"] is not None:
-            seq_figures[f"seq{seq}_stats_extra_mb"] = round(stats["extra_mb"], 1)
+        for mode, found in extra_modes.items():
+            ratio = found["seconds"] / got["forward"]["seconds"]
+            seconds = f"{found['seconds']:.3g} (x{ratio:.3f} of forward)"
+            seq_rows.append(
+                {"seq": seq, "mode": mode, "extra peak MB": found["extra_mb"], "seconds": seconds}
+            )
+            seq_figures[f"seq{seq}_{mode}_time_ratio_vs_forward"] = round(ratio, 4)
+            if found["extra_mb"] is not None:
+                seq_figures[f"seq{seq}_{mode}_extra_mb"] = round(found["extra_mb"], 1)
         rows += seq_rows
         figures.update(seq_figures)
     print(table(rows, ["seq", "mode", "extra peak MB", "seconds"]))

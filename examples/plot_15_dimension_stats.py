@@ -74,7 +74,8 @@ for artist in sheet.findobj(mr.ResidualStreamArtist):
 for dim in massive[:4]:
     layer = int(stats.max_ratio.reshape(stats.n_layers, -1)[:, dim].argmax())
     text, position, token = stats.where(layer, dim, field="max_ratio")
-    print(f"dim {dim}, {stats.layer_names[layer]}: {token!r} at position {position} of {texts[text]!r}")
+    name = stats.layer_names[layer]
+    print(f"dim {dim}, {name}: {token!r} at position {position} of {texts[text]!r}")
 
 # %%
 # The typical size tells another story: a dimension can be large on every token (a

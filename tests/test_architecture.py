@@ -169,5 +169,5 @@ def test_no_module_holds_more_than_one_job(name):
 def test_the_model_side_and_the_command_line_are_packages():
     for package in ("model", "cli", "export"):
         assert (PACKAGE / package / "__init__.py").is_file()
-    for command in ("render", "capture", "stats", "info"):
+    for command in ("render", "capture", "stats", "attribute", "info"):
         assert (PACKAGE / "cli" / f"{command}.py").is_file(), f"cli/{command}.py"

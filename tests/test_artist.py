@@ -275,3 +275,39 @@ def test_grids_with_lines_or_translucent_cells_stay_quad_meshes(stream):
     for artist in (lined, seethrough):
         raster = CellRaster()
         assert not raster.applies(artist, renderer) and not raster.applies(artist, renderer)
+
+
+# -- the cell map at any size -------------------------------------------------------------------
+
+
+def test_cell_numbers_are_exact_past_two_to_the_24_cells():
+    """Canvas-free: numbers spelled in colours (24 bits a drawing) read back exactly for
+    more cells than 24 bits hold, where one drawing used to wrap (red for blue)."""
+    from mpl_residual._raster import cell_numbers, number_colors
+
+    n = 2**24 + 4099
+    drawings = [
+        np.floor(number_colors(n, part) * 255 + 0.5).astype(np.uint8)[None] for part in (0, 1)
+    ]
+    numbers = cell_numbers(*drawings)[0]
+    assert numbers.dtype == np.int64
+    np.testing.assert_array_equal(numbers, np.arange(n))
+    assert numbers[2**24] == 2**24 and numbers[-1] == n - 1  # not 0 and 4098 again
+
+
+def test_a_grid_spelled_in_several_drawings_is_the_same_pixels(monkeypatch):
+    """With 3 bits a drawing, a 37 x 53 grid takes four drawings: the same bytes as one."""
+    from mpl_residual import _raster
+
+    def drawn():
+        rng = np.random.default_rng(5)
+        fig = FigureCanvasAgg(Figure(figsize=(5.3, 3.1), dpi=87)).figure
+        artist = residual_grid(rng.standard_normal((2, 37, 53)), ax=fig.add_subplot())
+        for layer in (1, 0, 1):  # from the second draw on, through the cell map
+            artist.set_layer(layer)
+            fig.canvas.draw()
+        return np.asarray(fig.canvas.buffer_rgba()).copy()
+
+    whole = drawn()
+    monkeypatch.setattr(_raster, "BITS", 3)
+    np.testing.assert_array_equal(drawn(), whole)

@@ -121,6 +121,8 @@ def test_a_signal_midway_removes_the_temporary_file(tmp_path, signum):
         env={**os.environ, "MPLBACKEND": "Agg"},
         stderr=subprocess.PIPE,
         text=True,
+        # as a terminal leaves it, even when the suite runs under nohup (SIGHUP ignored)
+        preexec_fn=lambda: signal.signal(signum, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 120
     while not _leftovers(tmp_path) and time.monotonic() < deadline and proc.poll() is None:
@@ -208,3 +210,133 @@ def test_a_folder_that_takes_no_new_file_is_named_by_the_target(tmp_path, monkey
     monkeypatch.setattr(tempfile, "mkstemp", refused)
     with pytest.raises(PermissionError, match=r"Permission denied: '.*out\.gif'"):
         save_animation(np.zeros((2, 3, 3)), tmp_path / "out.gif", progress=False)
+
+
+# -- what is at the path is not a regular file ----------------------------------------------
+
+
+def _special_files(folder):
+    """A FIFO, a socket, a folder and (as root) a character device like /dev/null."""
+    import socket
+    import stat
+
+    made = {}
+    os.mkfifo(folder / "fifo.gif")
+    made["a FIFO"] = folder / "fifo.gif"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(folder / "sock.gif"))
+    made["a socket"] = folder / "sock.gif"
+    (folder / "dir.gif").mkdir()
+    made["a folder"] = folder / "dir.gif"
+    try:
+        os.mknod(folder / "null.gif", stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        made["a character device"] = folder / "null.gif"
+    except PermissionError:
+        pass
+    (folder / "link.gif").symlink_to(made.get("a character device", made["a FIFO"]))
+    return made, server
+
+
+def test_a_device_fifo_or_socket_is_never_replaced(tmp_path):
+    import stat
+
+    made, server = _special_files(tmp_path)
+    try:
+        for kind, path in made.items():
+            before = path.lstat()
+            with pytest.raises(OSError, match=rf"is {kind}, not a regular file"):
+                save_animation(np.zeros((2, 3, 3)), path, progress=False)
+            with pytest.raises(OSError, match="not a regular file"):
+                ResidualStream(np.zeros((2, 3, 3), np.float32)).save(path)
+            after = path.lstat()
+            assert stat.S_IFMT(after.st_mode) == stat.S_IFMT(before.st_mode)
+            assert after.st_ino == before.st_ino
+        link = tmp_path / "link.gif"
+        with pytest.raises(OSError, match="not a regular file"):
+            save_animation(np.zeros((2, 3, 3)), link, progress=False)
+        assert link.is_symlink() and _leftovers(tmp_path) == []
+    finally:
+        server.close()
+
+
+def test_the_command_line_refuses_a_special_file_with_one_line(tmp_path):
+    made, server = _special_files(tmp_path)
+    try:
+        for path in made.values():
+            proc = subprocess.run(
+                [str(EXE), "render", "-o", path.name],
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                env={**os.environ, "MPLBACKEND": "Agg"},
+                timeout=120,
+            )
+            assert proc.returncode == 2, proc.stderr
+            assert proc.stderr.count("\n") == 1 and "not a regular file" in proc.stderr
+    finally:
+        server.close()
+
+
+# -- outside the main thread ------------------------------------------------------------------
+
+_EXPORT_IN_A_THREAD = textwrap.dedent(
+    """
+    import sys, threading
+    import numpy as np
+    import mpl_residual as mr
+    stream = np.random.default_rng(0).standard_normal((400, 64, 128))
+    worker = threading.Thread(
+        target=mr.save_animation, args=(stream, sys.argv[1]), kwargs={"progress": False, "dpi": 60}
+    )
+    worker.start()
+    worker.join()
+    """
+)
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".mp4"])
+def test_a_signal_while_a_worker_thread_exports_leaves_nothing(tmp_path, suffix):
+    """No signal handler can be installed outside the main thread: the temporary file
+    has no name until it is complete, so a signal that ends the process leaves nothing."""
+    target = tmp_path / f"slow{suffix}"
+    target.write_bytes(b"precious")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _EXPORT_IN_A_THREAD, str(target)],
+        env={**os.environ, "MPLBACKEND": "Agg"},
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL),
+    )
+    time.sleep(6)  # well inside the frames (the import and the first draw come first)
+    assert proc.poll() is None, proc.stderr.read()
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGTERM
+    assert target.read_bytes() == b"precious"
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_worker_thread_writes_whole_files_with_their_permissions(tmp_path):
+    import threading
+
+    target = tmp_path / "t.gif"
+    target.write_bytes(b"old")
+    target.chmod(0o640)
+    errors = []
+
+    def work():
+        try:
+            save_animation(np.zeros((2, 3, 3)), target, progress=False)
+            save_animation(np.zeros((2, 3, 3)), tmp_path / "t.mp4", progress=False)
+            load_sample().save(tmp_path / "t.npz")
+        except Exception as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join()
+    assert not errors
+    assert target.read_bytes()[:6] == b"GIF89a" and target.stat().st_mode & 0o777 == 0o640
+    assert (tmp_path / "t.mp4").stat().st_size > 0
+    assert ResidualStream.load(tmp_path / "t.npz").token == "paris"
+    assert _leftovers(tmp_path) == []

@@ -375,3 +375,42 @@ def test_gif_frames_keep_the_figures_own_colours(tmp_path, big_stream):
         return len(np.unique(image[column].reshape(-1, 3), axis=0))
 
     assert distinct(frames[0]) == distinct(want) > 150
+
+
+# -- any number of colours and frames ---------------------------------------------------------
+
+
+def test_a_colormap_of_more_than_65536_colours_plays_exactly(tmp_path):
+    """The player's cell indices widen to 4 bytes where a palette needs them."""
+    import json
+    import re
+
+    from matplotlib.colors import ListedColormap
+
+    rng = np.random.default_rng(0)
+    cmap = ListedColormap(rng.random((70000, 3)))
+    values = rng.uniform(-1, 1, (2, 400, 400))  # 320,000 cells fill nearly every colour
+    anim = animate(values, fig=Figure(), cmap=cmap, vmin=-1, vmax=1)
+    html = anim.to_html(readout=False)
+    payload = json.loads(re.search(r'class="mr-data">(.*?)</script>', html).group(1))
+    assert payload["grids"][0]["indexBytes"] == 4
+
+
+def test_a_gif_keeps_one_frame_a_layer_even_when_nothing_changes(tmp_path):
+    from PIL import Image
+
+    stream = np.zeros((4, 3, 3))
+    path = save_animation(stream, tmp_path / "same.gif", progress=False, title="fixed")
+    with Image.open(path) as gif:
+        assert gif.n_frames == 4
+
+
+def test_too_many_frames_for_a_gif_or_mp4_are_refused_before_drawing(tmp_path):
+    from mpl_residual.errors import TooManyFrames
+
+    stream = np.zeros((2001, 1, 2))
+    for suffix in (".gif", ".mp4"):
+        said = r"2001 frames .*\(at most 2000\).*=slice\(None, None, 2\)"
+        with pytest.raises(TooManyFrames, match=said):
+            save_animation(stream, tmp_path / f"x{suffix}", progress=False)
+        assert not (tmp_path / f"x{suffix}").exists()

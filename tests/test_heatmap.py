@@ -493,3 +493,17 @@ def test_the_arrows_of_a_dark_figure_are_visible():
         artist = residual_grid(np.linspace(-5, 5, 40), rows=4, colorbar=True, vmin=-1, vmax=1)
     under = artist.get_cmap().get_under()
     assert sum(under[:3]) > 0.9  # the mauve below viridis, not near-black on black
+
+
+def test_longdouble_beyond_float64_is_drawn_as_inf_and_said():
+    from matplotlib.figure import Figure
+
+    x = np.random.default_rng(0).standard_normal((2, 4, 4)).astype(np.longdouble)
+    x[0, 0, 0] = np.longdouble("1e400")
+    with pytest.warns(RuntimeWarning, match=r"1 value\(s\) beyond float64's range.*e\+400"):
+        artist = residual_grid(x, ax=Figure().add_subplot(), colorbar=True)
+    assert np.isfinite([artist.norm.vmin, artist.norm.vmax]).all()
+    assert artist.stream.dtype == np.float64 and artist.stream.mask[0, 0, 0]  # shown as inf
+    ordinary = artist.stream[0].compressed()
+    np.testing.assert_allclose(ordinary, x[0].ravel()[1:].astype(np.float64))
+    residual_grid(x[:, 1:], ax=Figure().add_subplot())  # in range: no warning

@@ -95,6 +95,22 @@ def test_gpu_benchmark_runs_on_the_cpu_with_a_tiny_model():
     last = out.strip().splitlines()[-1]
     assert '"benchmark": "gpu_capture"' in last and '"device": "cpu"' in last
     assert "capture" in out and "hidden_states" in out
+    assert "seq64_decompose_time_ratio_vs_forward" in last  # the decomposition's row
+
+
+def test_decompose_benchmark_runs_with_a_tiny_model():
+    pytest.importorskip("transformer_lens")
+    out = subprocess.run(
+        [sys.executable, "decompose_speed.py", "--quick", "--repeats", "1"],
+        cwd=BENCH,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout
+    last = out.strip().splitlines()[-1]
+    assert '"benchmark": "decompose_speed"' in last
+    assert "seq64_memory_ratio_vs_run_with_cache" in last
 
 
 def test_stats_benchmark_runs_on_a_small_corpus(monkeypatch):

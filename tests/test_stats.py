@@ -242,3 +242,65 @@ def test_a_normalized_field_says_its_unit_and_ln_makes_it_signed():
     assert ln.norm.vmin == -ln.norm.vmax  # centred: signed now
     assert normalize(stream, "ln").scale == "signed"
     assert normalize(stream, "rms").quantity == "largest |x|, × RMS of the layer"
+
+
+# -- files whose labels lie ----------------------------------------------------------------------
+
+
+def _rewritten(tmp_path, name, labels=None, **arrays):
+    """A saved statistics file with some labels or arrays replaced."""
+    path = _stats(n_texts=50).save(tmp_path / "good.npz")
+    with np.load(path) as data:
+        fields = dict(data)
+    said = json.loads(fields["labels"].item())
+    said.update(labels or {})
+    fields["labels"] = np.array(json.dumps(said))
+    fields.update(arrays)
+    np.savez(tmp_path / name, **fields)
+    return tmp_path / name
+
+
+@pytest.mark.parametrize(
+    ("labels", "arrays", "match"),
+    [
+        ({"n_texts": -1000}, {}, "n_texts must be non-negative"),
+        ({"n_texts": 1e400}, {}, "the labels hold Infinity"),
+        ({"n_texts": 3}, {}, "where_text must index the 3 texts read"),
+        ({"pad": "no"}, {}, "pad must be true or false"),
+        ({"special": 1}, {}, "special must be true or false"),
+        ({"max_length": 0}, {}, "max_length must be positive"),
+        ({"final": "both"}, {}, "final must be 'normed' or 'raw'"),
+        ({"surprise": 1}, {}, r"unknown labels \['surprise'\]"),
+        ({}, {"count": np.array([50.5, 50.5, 50.5])}, "counts must be whole numbers"),
+        ({}, {"count": np.array([50, 49, 50])}, "the same in every layer"),
+        ({}, {"where_text": np.full((3, 24), -3)}, "where_text must index"),
+        ({}, {"ratio_position": np.full((3, 24), -1)}, "must not be negative"),
+        ({}, {"where_token": np.full((3, 24), 7)}, "where_token must index the 3 tokens"),
+        ({}, {"absmax": -np.ones((3, 24))}, "absmax holds negative values"),
+    ],
+)
+def test_a_file_whose_labels_lie_is_refused(tmp_path, labels, arrays, match):
+    path = _rewritten(tmp_path, "lying.npz", labels, **arrays)
+    with pytest.raises(ValueError, match="lying.npz' does not hold valid statistics: .*" + match):
+        DimensionStats.load(path)
+
+
+def test_statistics_made_differently_are_not_merged():
+    base = _stats(model_name="m", n_texts=50)
+    for change, said in [
+        ({"special": True}, "special=True"),
+        ({"final": "raw"}, "final='raw'"),
+        ({"max_length": 64}, "max_length=64"),
+        ({"rows": 4}, "rows=4"),
+    ]:
+        with pytest.raises(ValueError, match=f"made with other settings: {said}"):
+            base.merge(replace(base, **change))
+    assert base.merge(replace(base)).n_texts == 100
+    with pytest.raises(ValueError, match="cannot merge statistics of None into 'm'"):
+        base.merge(replace(base, model_name=None))
+
+
+def test_the_settings_are_saved_and_loaded(tmp_path):
+    stats = _stats(n_texts=50, special=True, final="raw", max_length=128, dropped_tokens=7)
+    back = DimensionStats.load(stats.save(tmp_path / "s.npz"))
+    assert back.settings() == stats.settings() and back.dropped_tokens == 7

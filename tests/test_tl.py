@@ -2,6 +2,7 @@
 twin of a TransformerLens model: a random GPT-2 converted with TransformerLens's own
 weight conversion (HookedTransformer) or bridged (TransformerBridge), no hub."""
 
+import copy
 import warnings
 
 import numpy as np
@@ -43,6 +44,8 @@ def twin(tokenizer):
         for name, param in model.named_parameters():
             if ".ln_" in name:  # ln_1, ln_2 and ln_f
                 param.add_(torch.randn(param.shape) * 0.5)
+            if "attn.c_proj.bias" in name:  # a bias that writes (b_O), as GPT-2 small's
+                param.add_(torch.randn(param.shape) * 0.1)
     c = model.config
     cfg = HookedTransformerConfig(
         n_layers=c.n_layer,
@@ -71,8 +74,8 @@ def bridge(twin):
     model, _, tokenizer = twin
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return bridge_module.TransformerBridge.boot_transformers(
-            "gpt2", hf_model=model, tokenizer=tokenizer, device="cpu"
+        return bridge_module.TransformerBridge.boot_transformers(  # it rebuilds its model
+            "gpt2", hf_model=copy.deepcopy(model), tokenizer=tokenizer, device="cpu"
         )
 
 
@@ -172,3 +175,65 @@ def test_bad_caches(twin):
         tl.from_cache(cache, tokens=ids)
     with pytest.raises(TypeError, match="got one str"):
         tl.from_cache(cache, tokens=TEXT)
+
+
+# -- who wrote each cell ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("position", [-1, 2])
+def test_tl_decompose_equals_hf_decompose_on_the_same_weights(twin, position):
+    model, hooked, tokenizer = twin
+    _, cache = hooked.run_with_cache(_ids(tokenizer))
+    for heads in (False, True):
+        got = tl.decompose(cache, position=position, heads=heads, tokens=_ids(tokenizer)[0])
+        want = hf.decompose(model, tokenizer, TEXT, position=position, heads=heads)
+        assert got.names == want.names
+        np.testing.assert_allclose(got.values, want.values, atol=1e-5, rtol=0)
+        assert got.tokens == want.tokens and got.position == want.position
+        np.testing.assert_allclose(
+            got.stream().values, tl.from_cache(cache, position=position).values, atol=1e-5
+        )
+
+
+def test_the_heads_are_transformer_lens_own_per_head_results(twin):
+    """Each head's write equals cache.stack_head_results, each MLP's hook_mlp_out."""
+    model, hooked, tokenizer = twin
+    _, cache = hooked.run_with_cache(_ids(tokenizer))
+    parts = hf.decompose(model, tokenizer, TEXT, heads=True)
+    results, labels = cache.stack_head_results(layer=-1, pos_slice=-1, return_labels=True)
+    for label, result in zip(labels, results[:, 0].detach(), strict=True):  # "L0H1"
+        block, head = (int(x) for x in label[1:].split("H"))
+        np.testing.assert_allclose(
+            parts.component(f"block {block} head {head}").ravel(), result, atol=1e-5
+        )
+    for block in range(3):
+        np.testing.assert_allclose(
+            parts.component(f"block {block} mlp").ravel(),
+            cache[f"blocks.{block}.hook_mlp_out"][0, -1],
+            atol=1e-5,
+        )
+        np.testing.assert_allclose(
+            parts.component(f"block {block} attn bias").ravel(),
+            hooked.blocks[block].attn.b_O.detach(),
+            atol=1e-6,
+        )
+
+
+def test_a_bridge_cache_decomposes_where_it_has_the_hooks(twin, bridge):
+    model, _, tokenizer = twin
+    ids = _ids(tokenizer)
+    _, cache = bridge.run_with_cache(ids)
+    got = tl.decompose(cache, tokens=ids[0])
+    want = hf.decompose(model, tokenizer, TEXT)
+    np.testing.assert_allclose(got.values, want.values, atol=1e-5, rtol=0)
+
+
+def test_a_cache_without_the_hooks_says_which(twin):
+    _, hooked, tokenizer = twin
+    _, partial = hooked.run_with_cache(
+        _ids(tokenizer), names_filter=lambda name: "resid_pre" in name
+    )
+    with pytest.raises(ValueError, match=r"lacks blocks\.0\.hook_attn_out"):
+        tl.decompose(partial)
+    with pytest.raises(ValueError, match=r"lacks blocks\.0\.attn\.hook_z"):
+        tl.decompose(partial, heads=True)

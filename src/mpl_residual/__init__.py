@@ -7,8 +7,10 @@ The residual stream (the hidden-state vector after every layer) is folded into a
 the ``"residual"`` projection (`ResidualAxes`) and makes the style presets available as
 ``plt.style.use("mpl_residual.blog_dark")``.
 
-Hugging Face models are handled by :mod:`mpl_residual.hf`, which is the only module that
-imports torch or transformers.
+Hugging Face models are handled by :mod:`mpl_residual.hf` and TransformerLens caches by
+:mod:`mpl_residual.tl`; both live in the subpackage :mod:`mpl_residual.model`, the only
+part of the package that imports torch (or, through the models passed in,
+transformers), so that ``import mpl_residual`` stays as light as matplotlib.
 """
 
 from matplotlib.projections import register_projection
@@ -17,6 +19,8 @@ from .animation import LayerAnimation, animate
 from .artist import ResidualStreamArtist
 from .axes import ResidualAxes
 from .compare import compare
+from .contributions import contributions
+from .decomposition import Attribution, Decomposition
 from .grid import grid_shape, to_grid
 from .heatmap import residual_grid
 from .markers import DimMarkers, mark_dims
@@ -35,6 +39,8 @@ from .styles import STYLES, style_context
 from .tokens import token_sheet
 
 __all__ = [
+    "Attribution",
+    "Decomposition",
     "DimMarkers",
     "DimensionStats",
     "LayerAnimation",
@@ -45,6 +51,7 @@ __all__ = [
     "STYLES",
     "animate",
     "compare",
+    "contributions",
     "grid_shape",
     "interact",
     "layer_profile",

@@ -93,7 +93,8 @@ def _from_longdouble(arr: np.ndarray, name: str) -> np.ndarray:
     if overflowed.any():
         warnings.warn(
             f"{name} holds {int(overflowed.sum())} value(s) beyond float64's range "
-            f"(±{np.finfo(np.float64).max:.3g}), e.g. {arr[overflowed].flat[0]:.4g}; they "
+            f"(±{np.finfo(np.float64).max:.3g}), e.g. "
+            f"{np.format_float_scientific(arr[overflowed].flat[0], precision=3)}; they "
             "are drawn as ±inf",
             RuntimeWarning,
             stacklevel=3,

@@ -157,13 +157,19 @@ def _unnamed(folder: Path) -> int | None:
 
 def _linked(descriptor: int, folder: Path) -> Path:
     """A name in *folder* for the unnamed file *descriptor*."""
-    while True:
-        name = folder / f".mr-{secrets.token_hex(4)}.tmp"
-        try:
-            os.link(f"/proc/self/fd/{descriptor}", name, follow_symlinks=True)
-            return name
-        except FileExistsError:
-            continue
+    directory = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        while True:
+            name = f".mr-{secrets.token_hex(4)}.tmp"
+            try:  # linkat(..., AT_SYMLINK_FOLLOW): a directory descriptor makes os.link use it
+                os.link(
+                    f"/proc/self/fd/{descriptor}", name, dst_dir_fd=directory, follow_symlinks=True
+                )
+                return folder / name
+            except FileExistsError:
+                continue
+    finally:
+        os.close(directory)
 
 
 @contextlib.contextmanager

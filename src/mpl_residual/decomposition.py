@@ -78,11 +78,14 @@ class Attribution:
         ids ``target_id``, ``versus_id``.
     tokens, position, model_name, d_model
         As in `ResidualStream`.
+    decomposition : Decomposition or None
+        What wrote the stream it was read from (`contributions` draws it).
 
     Examples
     --------
     >>> attribution = hf.logit_attribution(model, tokenizer, text, " Paris")  # doctest: +SKIP
     >>> mr.residual_grid(attribution, colorbar=True)  # doctest: +SKIP
+    >>> attribution.save("paris.npz")  # with its decomposition  # doctest: +SKIP
     """
 
     values: np.ndarray
@@ -96,6 +99,7 @@ class Attribution:
     position: int | None = None
     model_name: str | None = None
     d_model: int | None = None
+    decomposition: Decomposition | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         values = np.asarray(as_float_array(self.values, name="values"), dtype=np.float64)
@@ -149,6 +153,13 @@ class Attribution:
         """The *n* components with the largest ``|share|``, largest first."""
         ordered = sorted(self.components.items(), key=lambda item: -abs(item[1]))
         return ordered[:n]
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Save with the decomposition it was read from (`Decomposition.save`): one file
+        that `Decomposition.load` reads back, its ``.attribution`` this one."""
+        if self.decomposition is None:
+            raise ValueError("this attribution has no decomposition to save it with")
+        return replace(self.decomposition, attribution=self).save(path)
 
     def _labels(self) -> dict[str, Any]:
         return {
@@ -385,6 +396,7 @@ class Decomposition:
                     position=decomposition.position,
                     model_name=decomposition.model_name,
                     d_model=decomposition.d_model,
+                    decomposition=decomposition,
                 )
                 decomposition = replace(decomposition, attribution=attribution)
             return decomposition

@@ -25,6 +25,8 @@ __all__ = [
     "NotOneToken",
     "NotRegularFile",
     "TokenNotFound",
+    "TooMany",
+    "TooManyFrames",
     "TooManyPanels",
 ]
 
@@ -73,8 +75,37 @@ class NotOneToken(ValueError):
         self.text, self.pieces = text, tuple(pieces)
 
 
-class TooManyPanels(ValueError):
-    """A sheet of more panels than can be read or laid out; pick fewer layers."""
+class TooMany(ValueError):
+    """
+    More panels (a sheet) or frames (an animation) than can be read or drawn in a
+    reasonable time: pick fewer layers.  `step` is the smallest step that fits.
+    """
+
+    def __init__(self, *, what: str, count: int, most: int) -> None:
+        self.what, self.count, self.most = what, count, most
+        self.step = -(-count // most)
+        super().__init__(self.describe(f"layers=slice(None, None, {self.step})"))
+
+    def describe(self, how: str) -> str:
+        """The message, *how* saying how to pick layers (``--layers 0::20``)."""
+        return (
+            f"{self.count} {self.what} are too many (at most {self.most}); pick layers "
+            f"with {how}"
+        )
+
+
+class TooManyPanels(TooMany):
+    """A sheet of more panels than can be read or laid out."""
+
+    def __init__(self, count: int, most: int) -> None:
+        super().__init__(what="panels of a sheet", count=count, most=most)
+
+
+class TooManyFrames(TooMany):
+    """An animation of more frames than a GIF or MP4 is written with in a minute."""
+
+    def __init__(self, count: int, most: int) -> None:
+        super().__init__(what="frames of a GIF or MP4", count=count, most=most)
 
 
 class NotRegularFile(OSError):

@@ -41,8 +41,10 @@ except ImportError as err:  # pragma: no cover - exercised in a subprocess
     ) from err
 
 from .model.anatomy import find_blocks
+from .model.attribution import logit_attribution
 from .model.capture import LeftPaddingWarning, capture, from_outputs, residual_stream
 from .model.corpus import TruncationWarning, dimension_stats
+from .model.decompose import decompose
 from .model.lens import logit_lens
 from .model.loading import load_model
 
@@ -50,10 +52,12 @@ __all__ = [
     "LeftPaddingWarning",
     "TruncationWarning",
     "capture",
+    "decompose",
     "dimension_stats",
     "find_blocks",
     "from_outputs",
     "load_model",
+    "logit_attribution",
     "logit_lens",
     "residual_stream",
 ]

@@ -77,14 +77,10 @@ def _fit_titles(axes: list[Any], texts: list[Any]) -> None:
 MAX_PANELS = 256
 
 
-def check_panels(n_panels: int, what: str = "layers") -> None:
+def check_panels(n_panels: int) -> None:
     """Refuse a sheet of more than `MAX_PANELS` panels, saying how to pick fewer."""
     if n_panels > MAX_PANELS:
-        raise TooManyPanels(
-            f"a sheet of {n_panels} panels is too many to read or draw (at most "
-            f"{MAX_PANELS}); pick {what} with {what}=slice(0, None, k) or a list "
-            f"(--{what} 0:{n_panels}:k on the command line)"
-        )
+        raise TooManyPanels(n_panels, MAX_PANELS)
 
 
 def layer_sheet(

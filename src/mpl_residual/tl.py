@@ -28,6 +28,6 @@ except ImportError as err:  # pragma: no cover - exercised in a subprocess
         "pip install 'mpl-residual[hf]' transformer-lens"
     ) from err
 
-from .model.cache import from_cache, hook_names
+from .model.cache import decompose, from_cache, hook_names
 
-__all__ = ["from_cache", "hook_names"]
+__all__ = ["decompose", "from_cache", "hook_names"]

@@ -105,7 +105,7 @@ def token_sheet(
         picked_tokens = frame_layers(n_tokens, positions)
     except (IndexError, ValueError) as err:
         raise type(err)(str(err).replace("layer", "position")) from None
-    check_panels(len(picked_layers) * len(picked_tokens), "layers")
+    check_panels(len(picked_layers) * len(picked_tokens))
     tokens = labels.tokens
     options = colorbar_options(colorbar)
     chosen = data[np.ix_(picked_layers, picked_tokens)]

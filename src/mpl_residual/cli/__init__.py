@@ -18,12 +18,13 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from . import capture, info, render, stats
+from .._text import printable
+from . import attribute, capture, info, render, stats
 from ._shared import FORMATTER, UsageError, one_line, say, spell_anything
 
 __all__ = ["build_parser", "main"]
 
-COMMANDS = (render, capture, stats, info)
+COMMANDS = (render, capture, stats, attribute, info)
 
 HELP = """\
 Look inside a transformer: draw its residual stream (the hidden state after every
@@ -40,10 +41,19 @@ Run `mpl-residual COMMAND --help` for the options of each command.
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose errors are one line like every other error here."""
+
+    def error(self, message: str) -> None:  # argparse's documented hook; never returns
+        _error(self.prog.removeprefix("mpl-residual").strip() or "", printable(message)
+               + f" (see {self.prog} --help)")  # fmt: skip
+        raise SystemExit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mpl-residual", description=HELP, epilog=EPILOG, formatter_class=FORMATTER
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -57,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _error(command: str, text: str) -> None:
     try:
-        sys.stderr.write(f"mpl-residual {command}: error: {text}\n")
+        sys.stderr.write(f"{' '.join(('mpl-residual', command)).strip()}: error: {text}\n")
         sys.stderr.flush()
     except (ValueError, OSError):  # stderr closed: the exit status still says it
         pass

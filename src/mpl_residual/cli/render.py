@@ -14,7 +14,7 @@ from .._text import percent, printable
 from ..animation import build_animation
 from ..artist import ResidualStreamArtist
 from ..compare import compare
-from ..errors import TooManyPanels
+from ..errors import TooMany
 from ..export import SUPPORTED_SUFFIXES, check_fps
 from ..markers import mark_dims
 from ..normalize import normalize
@@ -288,11 +288,12 @@ def _check_options(args: argparse.Namespace, suffix: str) -> None:
             raise UsageError(f"--fps: {err}") from None
 
 
-def reads(stream: ResidualStream, *, at: bool = True) -> str:
+def reads(stream: Any, *, at: bool = True) -> str:
     """`` at ' is'`` and, with the logit lens, `` → ' Paris' 31% at the last layer``."""
     text = f" at {shown(stream.token)}" if at and stream.token is not None else ""
-    if stream.predictions:
-        token, probability = stream.predictions[-1][0]
+    predictions = getattr(stream, "predictions", ())  # a decomposition has none
+    if predictions:
+        token, probability = predictions[-1][0]
         text += f" → {shown(token)} {percent(probability)} at the last layer"
     return text
 
@@ -318,8 +319,8 @@ def run(args: argparse.Namespace) -> str:
     with style_context(args.style) if args.style else nullcontext():
         try:
             anim, fig = _drawn(args, stream, other, shown_layers, suffix)
-        except TooManyPanels as err:
-            raise UsageError(f"--layers: {err}") from None
+        except TooMany as err:
+            raise UsageError(err.describe(f"--layers ::{err.step}")) from None
         for artist in fig.findobj(ResidualStreamArtist) if marks else ():
             try:
                 mark_dims(artist, **marks)
@@ -331,7 +332,12 @@ def run(args: argparse.Namespace) -> str:
         except ValueError as err:
             raise UsageError(f"--dpi: {err}") from None
         if anim is not None:
-            save_animation(anim, out, fps=5.0 if args.fps is None else args.fps, dpi=args.dpi)
+            try:
+                save_animation(anim, out, fps=5.0 if args.fps is None else args.fps, dpi=args.dpi)
+            except TooMany as err:
+                raise UsageError(
+                    err.describe(f"--layers ::{err.step}") + ", or write .html (any number)"
+                ) from None
         else:
             from .._atomic import atomic_path
 

@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -61,35 +62,81 @@ class Encoder:
 
 class GifEncoder(Encoder):
     """
-    Pillow, one palette for all frames built from the figure's own colours (the
-    colormap's entries first, see `FigurePalette`), looping.
+    A looping GIF, written frame by frame as the frames come (memory is one frame,
+    whatever their number): one palette for all frames built from the figure's own
+    colours (the colormap's entries first, see `FigurePalette`), and after the first
+    frame only the box that changed, its unchanged pixels transparent.  Every frame is
+    kept, also one that changes nothing, so the GIF has one frame a layer.
     """
 
     def start(self, background: np.ndarray | None, size: tuple[int, int]) -> None:
         super().start(background, size)
-        self._images: list = []
         self._palette: FigurePalette | None = None
+        self._shown: np.ndarray | None = None  # palette indices of the frame on show
+        self._file = None
+
+    def _first(self, frame: np.ndarray) -> None:
+        from PIL import GifImagePlugin
+
+        self._palette = FigurePalette(frame, self.colors)
+        self._transparent = len(self._palette.colors)  # the slot the palette keeps free
+        self._shown = self._palette.indices(frame)
+        image = self._palette.image(frame)
+        # the global colour table has room for the transparent slot, whatever its size
+        image.putpalette(self._palette.colors.tobytes() + bytes(3))
+        header, _ = GifImagePlugin.getheader(image, None, {"loop": 0})
+        self._file = open(self.path, "wb")  # noqa: SIM115 - closed by close() or abort()
+        self._file.write(b"".join(header))
+        self._write(image, (0, 0), transparency=None)
+
+    def _write(self, image: Any, offset: tuple[int, int], *, transparency: int | None) -> None:
+        from PIL import GifImagePlugin
+
+        params: dict[str, Any] = {"duration": self.duration, "disposal": 1}
+        if transparency is not None:
+            params["transparency"] = transparency
+        self._file.write(b"".join(GifImagePlugin.getdata(image, offset, **params)))
+
+    @property
+    def duration(self) -> int:
+        """Milliseconds a frame (GIF keeps hundredths of a second)."""
+        return max(10, round(1000 / self.fps))
 
     def add(self, regions: list[Region]) -> None:
-        frame = self._frame(regions)
         if self._palette is None:
-            self._palette = FigurePalette(frame, self.colors)
-        self._images.append(self._palette.image(frame))
+            self._first(self._frame(regions))
+            self.n_frames += 1
+            return
+        from PIL import Image
+
+        changed = np.zeros(self._shown.shape, bool)
+        for pixels, (left, top) in regions:
+            box = (slice(top, top + pixels.shape[0]), slice(left, left + pixels.shape[1]))
+            indices = self._palette.indices(pixels)
+            changed[box] |= indices != self._shown[box]
+            self._shown[box] = indices
+        rows, cols = np.nonzero(changed)
+        if not len(rows):  # nothing changed: a pixel of nothing, for the frame's time
+            rows, cols = np.array([0]), np.array([0])
+        top, bottom, left, right = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+        patch = np.where(
+            changed[top:bottom, left:right], self._shown[top:bottom, left:right], self._transparent
+        ).astype(np.uint8)
+        image = Image.fromarray(patch, "P")
+        image.putpalette(self._palette.colors.tobytes())
+        self._write(image, (int(left), int(top)), transparency=self._transparent)
         self.n_frames += 1
 
     def close(self) -> None:
-        if not self._images:
+        if not self.n_frames:
             raise ValueError("no frames to write")
-        first, *rest = self._images
-        first.save(
-            self.path,
-            format="GIF",
-            save_all=True,
-            append_images=rest,
-            loop=0,
-            duration=max(1, round(1000 / self.fps)),
-            optimize=True,  # unchanged pixels marked transparent (the palette keeps a slot)
-        )
+        self._file.write(b";")  # the GIF trailer
+        self._file.close()
+
+    def abort(self) -> None:
+        file = getattr(self, "_file", None)
+        if file is not None:
+            file.close()
 
 
 def ffmpeg_exe() -> str:

@@ -16,6 +16,7 @@ from .._arrays import as_real
 from .._atomic import atomic_path, check_output
 from .._layout import check_pixels
 from .._text import printable
+from ..errors import TooManyFrames
 from ._encoders import ENCODERS, ffmpeg_exe
 from ._frames import LayerFrames, figure_of, render_any, render_layers
 from .player import player_page
@@ -28,6 +29,10 @@ SUPPORTED_SUFFIXES: tuple[str, ...] = (*ENCODERS, ".html")
 
 #: Frame rates `save_animation` takes: one frame a minute to 1000 a second.
 FPS_RANGE = (1 / 60, 1000.0)
+#: The most frames a GIF or MP4 is drawn with, one full redraw of the grids each: a
+#: minute's work at the default size (an HTML player paints cells itself and takes any).
+MAX_FRAMES = 2000
+
 #: GIF frame delays are whole hundredths of a second, and browsers slow delays under
 #: two hundredths down to a tenth: faster GIFs would play slower, not faster.
 MAX_GIF_FPS = 50.0
@@ -132,6 +137,8 @@ def write_animation(
     layered = isinstance(anim, LayerFrames)
     if layered:
         anim.mark_rendered()  # no "deleted without rendering" warning, even on failure
+        if suffix != ".html" and len(anim.layers) > MAX_FRAMES:
+            raise TooManyFrames(len(anim.layers), MAX_FRAMES)
     if fps is None:
         interval = getattr(getattr(anim, "event_source", None), "interval", None) or 200
         low, high = FPS_RANGE[0], MAX_GIF_FPS if suffix == ".gif" else FPS_RANGE[1]

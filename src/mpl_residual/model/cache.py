@@ -13,12 +13,13 @@ import torch
 
 from .._arrays import as_index, check_index
 from .._positions import find_token
+from ..decomposition import Decomposition
 from ..grid import to_grid
 from ..labels import layer_names
 from ..stream import ResidualStream
 from .text import label_tokens
 
-__all__ = ["from_cache", "hook_names"]
+__all__ = ["decompose", "from_cache", "hook_names"]
 
 _BLOCK = re.compile(r"blocks\.(\d+)\.hook_resid_pre")
 _FILTER = 'names_filter=lambda name: "hook_resid" in name'
@@ -83,6 +84,44 @@ def _token_strings(tokens: Any, cache: Any) -> tuple[tuple[str, ...], tuple[int,
     return label_tokens(tokenizer, ids.flatten().tolist())
 
 
+def _batchless(cache: Any) -> bool:
+    """Whether ``remove_batch_dim()`` was called: the residuals are (pos, d_model)."""
+    return cache["blocks.0.hook_resid_pre"].ndim == 2
+
+
+def _batched(hidden: torch.Tensor, batchless: bool) -> torch.Tensor:
+    """A cached activation with its batch dimension, as every cache has it."""
+    return hidden[None] if batchless else hidden
+
+
+def _where(
+    cache: Any, first: torch.Tensor, batch_index: int, position: Any, tokens: Any
+) -> tuple[int, int | slice, tuple[str, ...], tuple[int, ...]]:
+    """The sequence and position of a cache asked for, and its token labels."""
+    if first.ndim != 3:
+        raise ValueError(
+            f"expected cached residuals of shape (batch, pos, d_model); got {tuple(first.shape)}"
+        )
+    batch, seq = first.shape[:2]
+    b = check_index(batch_index, batch, "batch_index", of=f"a batch of {batch}")
+    labels, special = _token_strings(tokens, cache)
+    if labels and len(labels) != seq:
+        raise ValueError(f"{len(labels)} tokens for a cache of {seq} positions")
+    if isinstance(position, str):
+        if not labels:
+            raise ValueError(f"position={position!r} names a token; pass tokens= to read them")
+        return b, find_token(position, labels), labels, special
+    if position is None:
+        return b, slice(None), labels, special
+    index = check_index(as_index(position, "position"), seq, "position", of=f"{seq} positions")
+    return b, index, labels, special
+
+
+def _model_name(cache: Any) -> str | None:
+    name = getattr(getattr(getattr(cache, "model", None), "cfg", None), "model_name", None)
+    return name if isinstance(name, str) and name else None
+
+
 def from_cache(
     cache: Any,
     *,
@@ -140,36 +179,126 @@ def from_cache(
             f"the cache lacks {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}: "
             f"cache every residual hook, e.g. model.run_with_cache(tokens, {_FILTER})"
         )
-    hidden = [cache[name] for name in names]
-    if hidden[0].ndim == 2:  # remove_batch_dim() was called
-        hidden = [h[None] for h in hidden]
-    if hidden[0].ndim != 3:
-        raise ValueError(
-            "expected cached residuals of shape (batch, pos, d_model); got "
-            f"{tuple(hidden[0].shape)}"
-        )
-    batch, seq = hidden[0].shape[:2]
-    b = check_index(batch_index, batch, "batch_index", of=f"a batch of {batch}")
-    labels, special = _token_strings(tokens, cache)
-    if labels and len(labels) != seq:
-        raise ValueError(f"{len(labels)} tokens for a cache of {seq} positions")
-    if isinstance(position, str):
-        if not labels:
-            raise ValueError(f"position={position!r} names a token; pass tokens= to read them")
-        index: int | slice = find_token(position, labels)
-    elif position is None:
-        index = slice(None)
-    else:
-        index = check_index(as_index(position, "position"), seq, "position", of=f"{seq} positions")
+    batchless = _batchless(cache)
+    hidden = [_batched(cache[name], batchless) for name in names]
+    b, index, labels, special = _where(cache, hidden[0], batch_index, position, tokens)
     vectors = torch.stack([h[b, index].detach().to("cpu", torch.float32) for h in hidden])
     d_model = int(vectors.shape[-1])
-    model_name = getattr(getattr(getattr(cache, "model", None), "cfg", None), "model_name", None)
     return ResidualStream(
         np.ascontiguousarray(to_grid(vectors.numpy(), rows, pad=pad)),
         tokens=labels,
         layer_names=layer_names(n_layers),
         position=None if position is None else index,
-        model_name=model_name if isinstance(model_name, str) and model_name else None,
+        model_name=_model_name(cache),
         d_model=d_model,
+        special=special,
+    )
+
+
+def _needed(keys: Sequence[str], names: Sequence[str], example: str) -> None:
+    missing = [name for name in names if name not in keys]
+    if missing:
+        raise ValueError(
+            f"the cache lacks {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}: "
+            f"cache them, e.g. {example}"
+        )
+
+
+def _head_weights(cache: Any, block: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``W_O`` (heads, d_head, d_model) and ``b_O`` of a block's attention."""
+    attention = getattr(getattr(cache, "model", None), "blocks", [None] * (block + 1))[block]
+    attention = getattr(attention, "attn", None)
+    weight, bias = getattr(attention, "W_O", None), getattr(attention, "b_O", None)
+    if not isinstance(weight, torch.Tensor):
+        raise ValueError(
+            "heads=True splits hook_z by head through the model's W_O: the cache's model "
+            "has none (a cache made by HookedTransformer.run_with_cache has)"
+        )
+    zero = torch.zeros(weight.shape[-1], dtype=weight.dtype)
+    return weight.detach(), zero if bias is None else bias.detach()
+
+
+def decompose(
+    cache: Any,
+    *,
+    position: int | str = -1,
+    heads: bool = False,
+    rows: int | None = None,
+    pad: bool = False,
+    batch_index: int = 0,
+    tokens: Any = None,
+) -> Decomposition:
+    """
+    The residual stream at one position split into what wrote it, from a
+    TransformerLens activation cache: the same `Decomposition` that
+    `mpl_residual.hf.decompose` makes of the same weights.
+
+    ``"embeddings"`` is ``blocks.0.hook_resid_pre``; ``"block i attn"`` and ``"block i
+    mlp"`` are ``blocks.{i}.hook_attn_out`` and ``blocks.{i}.hook_mlp_out``.  With
+    ``heads=True``, ``"block i head h"`` is ``blocks.{i}.attn.hook_z`` of head *h*
+    through its slice of ``W_O`` (what ``cache.stack_head_results`` gives), and
+    ``"block i attn bias"`` is ``b_O`` where it is not zero.
+
+    Parameters
+    ----------
+    cache : ActivationCache
+        From ``model.run_with_cache(tokens)``.
+    position : int or str, default: -1
+        Which token, as in `from_cache`.
+    heads : bool, default: False
+        Split each attention block by head (needs ``hook_z`` and the cache's model).
+    rows, pad
+        How the components fold into grids (`to_grid`).
+    batch_index, tokens
+        As in `from_cache`.
+
+    Returns
+    -------
+    Decomposition
+
+    Examples
+    --------
+    >>> logits, cache = model.run_with_cache(tokens)  # doctest: +SKIP
+    >>> parts = tl.decompose(cache, heads=True, tokens=tokens[0])  # doctest: +SKIP
+    """
+    keys = _keys(cache)
+    n_layers = _n_layers(cache, keys)
+    half = ("attn.hook_z",) if heads else ("hook_attn_out",)
+    names = ["blocks.0.hook_resid_pre"] + [
+        f"blocks.{i}.{hook}" for i in range(n_layers) for hook in (*half, "hook_mlp_out")
+    ]
+    kept = "z" if heads else "attn_out"
+    _needed(keys, names, f'model.run_with_cache(tokens, names_filter=lambda n: "{kept}" in n '
+            'or "mlp_out" in n or "resid_pre" in n)')  # fmt: skip
+    if position is None:
+        raise ValueError("a decomposition reads one position; give one (position=-1)")
+    batchless = _batchless(cache)
+    first = _batched(cache[names[0]], batchless)
+    b, index, labels, special = _where(cache, first, batch_index, position, tokens)
+    at = lambda name: _batched(cache[name], batchless)[b, index].detach().double().cpu()  # noqa: E731
+    components, vectors = ["embeddings"], [at(names[0])]
+    for i in range(n_layers):
+        if heads:
+            weight, bias = _head_weights(cache, i)
+            z = at(f"blocks.{i}.attn.hook_z")  # (heads, d_head)
+            writes = torch.einsum("hd,hdm->hm", z, weight.double().cpu())
+            components += [f"block {i} head {h}" for h in range(len(writes))]
+            vectors += list(writes)
+            if bool(bias.ne(0).any()):
+                components.append(f"block {i} attn bias")
+                vectors.append(bias.double().cpu())
+        else:
+            components.append(f"block {i} attn")
+            vectors.append(at(f"blocks.{i}.hook_attn_out"))
+        components.append(f"block {i} mlp")
+        vectors.append(at(f"blocks.{i}.hook_mlp_out"))
+    flat = torch.stack(vectors).numpy()
+    return Decomposition(
+        np.asarray(to_grid(flat, rows, pad=pad), dtype=np.float32),
+        components,
+        tokens=labels,
+        position=index,
+        model_name=_model_name(cache),
+        d_model=int(flat.shape[-1]),
         special=special,
     )

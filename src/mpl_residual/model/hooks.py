@@ -107,15 +107,16 @@ def run(
     take: Callable[[torch.Tensor], Any] | None = None,
     position: int | None = -1,
     batch_index: int = 0,
-    more: Callable[[], list[Any]] | None = None,
+    more: Callable[[Positions], list[Any]] | None = None,
 ) -> Recorder:
     """
     One forward of the model's body with hooks; *take* (default: the position asked
     for, of the sequence asked for) is what each hook keeps.  A batch padded on the
     left is given the position ids of its real tokens where the model takes them
     (and the caller gave none), so that each sequence is computed as it is alone.
-    *more*, if given, installs further hooks and returns their handles; every hook
-    is removed afterwards, also when the forward raises.
+    *more*, if given, gets the `Positions` the hooks keep and installs further hooks,
+    returning their handles; every hook is removed afterwards, also when the forward
+    raises.
     """
     kwargs = model_inputs(inputs)
     body = anatomy.body
@@ -140,7 +141,7 @@ def run(
     extra = []
     try:
         if more is not None:
-            extra = more()
+            extra = more(positions)
         with torch.no_grad():
             body(**kwargs)
     finally:
