@@ -32,6 +32,7 @@ PARTS = {
         "styles",
         "_layout",
         "_colorbar",
+        "_colors",
         "_layers",
         "_raster",
     },

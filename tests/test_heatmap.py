@@ -7,7 +7,8 @@ from matplotlib.testing.decorators import check_figures_equal
 from matplotlib.ticker import MaxNLocator
 
 from mpl_residual import residual_grid, robust_limits, style_context, to_grid
-from mpl_residual.heatmap import BAD_COLOR, N_COLORS, _beyond
+from mpl_residual._colors import beyond
+from mpl_residual.heatmap import BAD_COLOR, N_COLORS
 
 
 def _real_looking_stream(layers=13, d_model=768, seed=0):
@@ -40,8 +41,8 @@ def test_same_picture_as_a_hand_built_pcolormesh(fig_test, fig_ref):
         np.arange(17) - 0.5,
         stream[5],
         cmap=cmap.with_extremes(
-            over=_beyond(cmap, 1.0, 0.85, (1, 1, 1, 1)),  # on white
-            under=_beyond(cmap, 0.0, 0.15, (1, 1, 1, 1)),
+            over=beyond(cmap, 1.0, (1, 1, 1, 1)),  # on white
+            under=beyond(cmap, 0.0, (1, 1, 1, 1)),
             bad=BAD_COLOR,
         ),
         vmin=vmin,
@@ -432,8 +433,8 @@ def test_origin_lower_draws_what_pcolormesh_draws(fig_test, fig_ref):
         np.arange(17) - 0.5,
         grid,
         cmap=cmap.with_extremes(
-            over=_beyond(cmap, 1.0, 0.85, (1, 1, 1, 1)),
-            under=_beyond(cmap, 0.0, 0.15, (1, 1, 1, 1)),
+            over=beyond(cmap, 1.0, (1, 1, 1, 1)),
+            under=beyond(cmap, 0.0, (1, 1, 1, 1)),
             bad=BAD_COLOR,
         ),
         vmin=-3,
@@ -468,31 +469,57 @@ def test_placement_options_go_to_matplotlib(stream):
     assert artist.colorbar.ax.get_xlabel() == "x"
 
 
-@pytest.mark.parametrize("style", ["mpl_residual.blog_dark", "mpl_residual.blog_light", "default"])
-@pytest.mark.parametrize("cmap", ["viridis", "magma", "RdBu_r", "cividis", "plasma", "Greys"])
-def test_clipped_colours_stand_out_from_the_background(style, cmap):
-    from mpl_residual.heatmap import MIN_CONTRAST, _luminance
+PRESETS = ["default", "blog_dark", "blog_light", "paper"]
 
-    with plt.style.context(style):
+
+def _clipped_colours(style, cmap=None):
+    context = plt.style.context("default") if style == "default" else style_context(style)
+    with context:
         ax = plt.figure().add_subplot()
-        artist = residual_grid(np.linspace(-5, 5, 40), rows=4, ax=ax, cmap=cmap, vmin=-1, vmax=1)
-        background = _luminance(mpl.colors.to_rgba(ax.get_facecolor()))
-    cm = artist.get_cmap()
-    for extreme, end in ((cm.get_over(), cm(1.0)), (cm.get_under(), cm(0.0))):
-        if min(_luminance(end), 1 - _luminance(end)) < 0.02:
-            assert extreme == pytest.approx(end, abs=0.02)  # no room past black or white
-            continue
-        if background < 0.5:  # dark colours lose their hue on black: lightness must tell
-            seen = abs(_luminance(extreme) - background)
-            assert seen >= MIN_CONTRAST or seen >= abs(_luminance(end) - background)
-        assert not np.allclose(extreme, end, atol=0.05)  # and told from the map's end
+        artist = residual_grid(
+            np.linspace(-5, 5, 40), rows=4, ax=ax, cmap=cmap, vmin=-1, vmax=1, colorbar=True
+        )
+        background = mpl.colors.to_rgba(ax.get_facecolor())
+    plt.close("all")
+    return artist, background
+
+
+@pytest.mark.parametrize("style", PRESETS)
+def test_each_presets_clipped_colours_read_as_beyond_its_ends(style):
+    from mpl_residual._colors import delta_e, nearest_on_map
+
+    artist, background = _clipped_colours(style)
+    cmap = artist.get_cmap()
+    for clipped, end in ((cmap.get_under(), 0.0), (cmap.get_over(), 1.0)):
+        at = nearest_on_map(cmap, clipped)
+        assert abs(at - end) <= 0.02, f"{style}: {clipped} reads as {at:.0%} of the scale"
+        assert delta_e(clipped, background) >= 10  # not swallowed by the background
+        assert delta_e(clipped, cmap(end)) > 5  # and told from the end itself
+    assert artist.colorbar.extend == "both"  # the arrows say values were clipped
+
+
+@pytest.mark.parametrize("cmap", ["viridis", "magma", "RdBu_r", "cividis", "plasma", "Greys"])
+@pytest.mark.parametrize("style", PRESETS)
+def test_clipped_colours_never_look_inside_the_scale(style, cmap):
+    from mpl_residual._colors import delta_e, nearest_on_map
+
+    artist, background = _clipped_colours(style, cmap)
+    drawn = artist.get_cmap()
+    for clipped, end in ((drawn.get_under(), 0.0), (drawn.get_over(), 1.0)):
+        assert abs(nearest_on_map(drawn, clipped) - end) <= 0.02
+        if not np.allclose(clipped, drawn(end)):  # carried past the end: it stands out
+            assert delta_e(clipped, background) >= 10
 
 
 def test_the_arrows_of_a_dark_figure_are_visible():
     with style_context("blog_dark"):
         artist = residual_grid(np.linspace(-5, 5, 40), rows=4, colorbar=True, vmin=-1, vmax=1)
+    from mpl_residual._colors import delta_e
+
     under = artist.get_cmap().get_under()
-    assert sum(under[:3]) > 0.9  # the mauve below viridis, not near-black on black
+    arrows = [patch.get_facecolor() for patch in artist.colorbar._extend_patches]
+    assert any(np.allclose(color, under) for color in arrows)  # the arrow is the colour
+    assert delta_e(under, (0, 0, 0)) >= 10  # and it reads on black
 
 
 def test_longdouble_beyond_float64_is_drawn_as_inf_and_said():

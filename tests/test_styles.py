@@ -89,3 +89,34 @@ def test_paper_draws_a_full_frame():
         ax = plt.figure().add_subplot()
         residual_grid(np.zeros((4, 6)), ax=ax)
         assert all(spine.get_visible() for spine in ax.spines.values())
+
+
+def _rc_after(*names):
+    """rcParams after matplotlib's defaults, then each preset in turn."""
+    with mpl.rc_context():
+        mpl.rcdefaults()
+        for name in names:
+            plt.style.use(f"mpl_residual.{name}")
+        return {key: value for key, value in mpl.rcParams.items() if "backend" not in key}
+
+
+def _drawn_after(*names):
+    with mpl.rc_context():
+        mpl.rcdefaults()
+        for name in names:
+            plt.style.use(f"mpl_residual.{name}")
+        fig = plt.figure(figsize=(3, 2), dpi=50)
+        residual_grid(np.arange(24.0).reshape(4, 6), ax=fig.add_subplot(), colorbar=True)
+        fig.canvas.draw()
+        pixels = np.asarray(fig.canvas.buffer_rgba()).copy()
+        plt.close(fig)
+        return pixels
+
+
+@pytest.mark.parametrize("first", STYLES)
+@pytest.mark.parametrize("then", STYLES)
+def test_a_preset_after_any_other_is_the_preset_alone(first, then):
+    alone, after = _rc_after(then), _rc_after(first, then)
+    leaked = {key: after[key] for key in alone if after[key] != alone[key]}
+    assert not leaked, f"{first} then {then} keeps {leaked}"
+    np.testing.assert_array_equal(_drawn_after(first, then), _drawn_after(then))

@@ -11,6 +11,8 @@ from matplotlib.colors import Colormap, Normalize, to_rgba
 from matplotlib.ticker import AutoLocator, MaxNLocator
 
 from ._colorbar import add_colorbar, check_limits, colorbar_options, with_unit
+from ._colors import beyond
+from ._layout import fit_titles_between_passes
 from .artist import ResidualStreamArtist
 from .grid import as_stream
 from .labels import NO_LABELS, Labels, split
@@ -53,39 +55,6 @@ def default_cmap(labels: Labels) -> str | None:
     return {"nonnegative": SEQUENTIAL_CMAP, "diverging": DIVERGING_CMAP}.get(labels.scale)
 
 
-def _luminance(rgba: tuple[float, ...]) -> float:
-    r, g, b = rgba[:3]
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-#: Smallest difference in luminance between a clipped cell's colour and a dark background.
-MIN_CONTRAST = 0.15
-
-
-def _beyond(
-    cmap: Colormap, end: float, inner: float, background: tuple[float, ...] | None = None
-) -> tuple[float, ...]:
-    """
-    A colour past the *end* of *cmap*: its lightness trend carried on, half-way to
-    black or white.  On a dark *background*, where that would sink into it (viridis's
-    dark end carried on to near-black, on a black figure), it goes a third of the way
-    the other way instead: a mauve below viridis.  On light backgrounds the trend is
-    kept: light colours keep their hue there (viridis's pale yellow reads on white), dark
-    ones lose it on black.  A map that ends in black or white has no room past that
-    end: the end colour is its own over/under colour, as in matplotlib.
-    """
-    edge, before = np.array(cmap(end)), np.array(cmap(inner))
-    target = 1.0 if _luminance(edge) >= _luminance(before) else 0.0
-    carried = edge[:3] + 0.5 * (target - edge[:3])
-    if background is not None and _luminance(background) < 0.5:
-        back = _luminance(background)
-        gap, end_gap = abs(_luminance(carried) - back), abs(_luminance(edge) - back)
-        if gap < MIN_CONTRAST and end_gap > 0.01 and gap < 0.75 * end_gap:
-            carried = edge[:3] + 0.3 * ((1.0 - target) - edge[:3])
-    edge[:3] = carried
-    return tuple(edge)
-
-
 #: Colours a named colormap is resampled to: with the over, under and bad colours and
 #: the background, cells then fit a 256-colour palette, so GIF and HTML frames of
 #: large grids are exact (and a third of the size).  No eye tells 252 steps from 256.
@@ -98,16 +67,15 @@ def _marked_cmap(
     """
     The colormap to draw with.  A Colormap object is used as given; a name (or None,
     for ``rcParams["image.cmap"]``) gets over/under colours that carry the map past its
-    ends, visible on *background*, so clipped cells are marked, and a grey "bad" colour
+    ends (`_colors.beyond`: they look like the map's own ends, and stand out from
+    *background*), so clipped cells read as beyond the scale, and a grey "bad" colour
     for NaN/inf.
     """
     if isinstance(cmap, Colormap):
         return cmap
     base = mpl.colormaps.get_cmap(cmap).resampled(N_COLORS)
     return base.with_extremes(
-        over=_beyond(base, 1.0, 0.85, background),
-        under=_beyond(base, 0.0, 0.15, background),
-        bad=BAD_COLOR,
+        over=beyond(base, 1.0, background), under=beyond(base, 0.0, background), bad=BAD_COLOR
     )
 
 
@@ -319,6 +287,7 @@ def draw_grid(
         else:
             ax.set_title(title)
             artist.link_title(ax.title)
+        fit_titles_between_passes(ax.get_figure(root=True))
     if colorbar is not None:
         add_colorbar(artist, data, colorbar, ax=ax)
     return artist

@@ -44,7 +44,11 @@ def style_context(name: str, *, after_reset: bool = False) -> Iterator[None]:
       around each grid, a colour-blind-safe diverging map (``RdBu_r``), 300 dpi
       output, TrueType fonts in PDF and text kept as text in SVG.
 
-    No preset sets ``savefig.bbox: tight``, which would break ``Animation.save``.
+    Each preset sets every rc property it relies on (spines, ticks, faces, text
+    colours, grid), so it draws the same figure whatever preset was applied before it.
+    Both ends of each preset's colormap stand out from its background, so clipped
+    cells (drawn just past the ends) read as clipped.  No preset sets
+    ``savefig.bbox: tight``, which would break ``Animation.save``.
 
     Examples
     --------
