@@ -108,11 +108,19 @@ def _painter(g: dict, colors: np.ndarray):
     return paint
 
 
-def frames(text: str, index: int = 0) -> list[np.ndarray]:
-    """Every frame of the *index*-th player in *text*, composed as the player shows it."""
+def frames(text: str, index: int = 0, *, compact: bool = False) -> list[np.ndarray]:
+    """
+    Every frame of the *index*-th player in *text*, composed as the player shows it:
+    on its figure's layout, or on its *compact* one (for narrow screens).
+    """
     data = payload(text, index)
-    size = tuple(data["size"])
     fragment = text.split('class="mr-player"')[index + 1]
+    main, _, small = fragment.partition('class="mr-stage mr-compact"')
+    fragment = small if compact else main
+    if compact:  # the same cells, placed as the compact layout places them
+        data = {**data, **data["compact"]}
+        data["grids"] = [{**g, **p} for g, p in zip(data["grids"], data["places"], strict=True)]
+    size = tuple(data["size"])
     backdrop, _ = _src(fragment, "mr-backdrop")
     base = _png(backdrop)[..., :3] if backdrop else np.zeros((size[1], size[0], 3), np.uint8)
     shown = []

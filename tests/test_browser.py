@@ -218,3 +218,76 @@ def test_any_matplotlib_animation_plays_as_pictures(browser, tmp_path):
     page.evaluate(f"{view.player()}.mrPlayer.pause(); {view.player()}.mrPlayer.show(2)")
     assert page.text_content(".mr-frame") == "3 / 4"
     view.close()
+
+
+def test_on_a_phone_a_tap_shows_the_readout_and_the_text_stays_legible(browser, tmp_path):
+    from matplotlib.text import Text
+
+    import player_pages
+    from mpl_residual import load_sample
+    from mpl_residual.export.player import COMPACT_WIDTH, LEGIBLE
+
+    stream = load_sample()
+    anim = animate(stream, colorbar=True)
+    path = save_animation(anim, tmp_path / "phone.html", dpi=100, progress=False)
+    data = player_pages.payload(path.read_text())
+    assert data["compact"]["below"] > 360  # the 640 px figure scaled to a phone is too small
+    view = Page(
+        browser,
+        path,
+        viewport={"width": 360, "height": 740},
+        has_touch=True,
+        is_mobile=True,
+        device_scale_factor=2,
+    )
+    page = view.page
+    player = view.player()
+    assert page.evaluate(f"{player}.mrPlayer.compact")
+    page.evaluate(f"{player}.mrPlayer.pause(); {player}.mrPlayer.show(6)")
+    stage = page.locator(".mr-stage.mr-compact")
+    assert page.locator(".mr-stage:not(.mr-compact)").is_hidden()
+    box = stage.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 360
+    # Its smallest text, at the width it is shown: at least LEGIBLE CSS pixels.
+    smallest = min(
+        t.get_fontsize()
+        for t in anim.figure.findobj(Text)
+        if t.get_visible() and t.get_text().strip()
+    )
+    assert smallest * 100 / 72 * box["width"] / COMPACT_WIDTH >= LEGIBLE
+    # A tap on a cell says which dimension it is, as the artist's cursor read-out does.
+    rows, cols = stream.shape[1:]
+    place = data["compact"]["places"][0]
+    x0, y0, x1, y1 = place["mesh"]
+    width, height = data["compact"]["size"]
+    for row, col in [(9, 15), (0, 0), (rows - 1, cols - 1)]:
+        x = box["x"] + (x0 + (col + 0.5) * (x1 - x0) / cols) / width * box["width"]
+        y = box["y"] + (y0 + (row + 0.5) * (y1 - y0) / rows) / height * box["height"]
+        page.touchscreen.tap(x, y)
+        value = float(stream.values[6, row, col])
+        want = anim.artist.format_cursor_data((row * cols + col, row, col, value))
+        assert page.text_content(".mr-readout") == want
+    page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    # The same page on a wide screen shows the figure as drawn.
+    page.set_viewport_size({"width": 900, "height": 700})
+    page.wait_for_function(f"!{player}.mrPlayer.compact")
+    assert page.locator(".mr-stage.mr-compact").is_hidden()
+    view.close()
+
+
+def test_the_compact_layout_shows_the_same_cells(tmp_path):
+    import player_pages
+
+    stream = np.random.default_rng(4).standard_normal((3, 16, 24))
+    anim = animate(stream, colorbar=True)
+    text = anim.to_html(dpi=100)
+    data = player_pages.payload(text)
+    assert data["compact"] is not None
+    big, small = player_pages.frames(text), player_pages.frames(text, compact=True)
+    assert len(big) == len(small) == 3
+    assert small[0].shape[1] == 360 and big[0].shape[1] == 640
+    assert player_pages.payload(anim.to_html(dpi=100, compact=False))["compact"] is None
+    # A figure that reads well at a phone's width needs none.
+    narrow = animate(stream, fig=_figure())  # 4 in at 80 dpi: 320 px
+    assert player_pages.payload(narrow.to_html(dpi=80))["compact"] is None

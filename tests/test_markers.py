@@ -40,9 +40,19 @@ def test_fixed_dims_in_every_layer(gpt2_like):
     centres = [p.vertices[:4].mean(axis=0).tolist() for p in outline.get_paths()]
     assert centres == [[10.0, 4.0], [31.0, 13.0]]  # (col, row) of 138 and 447 in 24 x 32
     assert len(halo.get_paths()) == 2 and len(labels) == 2  # the labels' halo and ink
-    for collection in labels:  # glyphs of "138" and "447", over their cells
+    # Labels are placed when drawn (changed on purpose: in pixels, where they fit), each
+    # centred over its cell when there is room above it.
+    artist.axes.figure.canvas.draw()
+    assert marks.labelled.tolist() == [138, 447]
+    cells = artist.get_transform().transform([[31, 13], [10, 4]])  # 447 first: the largest
+    top = artist.get_transform().transform([[31, 12.5], [10, 3.5]])
+    panel = artist.axes.bbox
+    for collection in labels:  # glyphs of "447" and "138", over their cells
         assert len(collection.get_paths()) == 2
-        np.testing.assert_allclose(collection.get_offsets(), [[10, 3.5], [31, 12.5]])
+        offsets = collection.get_offsets()
+        assert offsets[1, 0] == pytest.approx(cells[1, 0])  # 138: centred over its cell
+        assert cells[0, 0] - 20 < offsets[0, 0] < panel.x1  # 447, last column: slid in
+        assert np.all(offsets[:, 1] > top[:, 1])  # above the cell's top edge on screen
 
 
 def test_top_and_factor_follow_the_layer(gpt2_like):
@@ -110,3 +120,60 @@ def test_image_marked_dims(gpt2_like):
     artist = residual_grid(gpt2_like, ax=ax, layer=9, colorbar=True)
     mark_dims(artist, factor=100, labels=False)
     return fig
+
+
+def _label_boxes(marks):
+    return list(marks._labels.boxes)
+
+
+def _within(inner, outer, slack=0.01):
+    return (
+        inner.x0 >= outer.x0 - slack and inner.y0 >= outer.y0 - slack
+        and inner.x1 <= outer.x1 + slack and inner.y1 <= outer.y1 + slack
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("style", ["blog_dark", "paper", None])
+@pytest.mark.parametrize("figsize", [None, (3.2, 2.4)])
+def test_labels_never_overlap_nor_leave_the_figure(gpt2_like, style, figsize):
+    import matplotlib.pyplot as plt
+
+    from mpl_residual import style_context
+    from mpl_residual.markers import LABEL_SIZE
+
+    context = style_context(style) if style else plt.style.context("default")
+    with context:
+        fig = plt.figure(figsize=figsize)
+        artist = residual_grid(gpt2_like, ax=fig.add_subplot(), layer=9, colorbar=True)
+        marks = mark_dims(artist, top=5)  # `render --mark top:5`
+        fig.canvas.draw()
+    assert len(marks.dims) == 5
+    boxes = _label_boxes(marks)
+    assert len(boxes) == len(marks.labelled) >= 1
+    for i, box in enumerate(boxes):
+        assert _within(box, fig.bbox) and _within(box, artist.axes.bbox)
+        assert not any(box.overlaps(other) for other in boxes[i + 1 :])
+    assert LABEL_SIZE >= 7  # type size, in points
+    digit = marks._labels._path("8").get_extents()  # the glyphs, in points
+    assert digit.height >= 0.7 * LABEL_SIZE  # a digit's height is ~0.73 of its type size
+    tight = fig.get_tightbbox()
+    assert tight.x0 >= 0 and tight.y0 >= 0
+    assert tight.x1 <= fig.get_figwidth() + 1e-6 and tight.y1 <= fig.get_figheight() + 1e-6
+    plt.close(fig)
+
+
+def test_without_room_for_every_label_fewer_are_drawn_but_all_outlined(gpt2_like):
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(3.2, 2.4))
+    artist = residual_grid(gpt2_like, ax=fig.add_subplot(), layer=9)
+    marks = mark_dims(artist, top=120)
+    fig.canvas.draw()
+    assert len(marks.dims) == 120  # every marked cell is listed
+    assert 0 < len(marks.labelled) < 120  # no room for all of their labels
+    assert set(marks.labelled) <= set(marks.dims)
+    assert all(len(outline.get_paths()) == 120 for outline in marks._outlines)
+    values = np.abs(np.asarray(artist.stream[9]).ravel())
+    strongest = int(marks.dims[np.argmax(values[marks.dims])])
+    assert strongest in marks.labelled  # the largest |x| is labelled first
+    plt.close(fig)

@@ -50,6 +50,20 @@ def test_saving_an_animate_animation_draws_the_figure_twice_in_all(tmp_path, suf
     assert anim.figure.get_layout_engine() is not None  # and given back
 
 
+@pytest.mark.parametrize("n_layers", [3, 12])
+def test_a_page_with_a_compact_layout_draws_each_layout_twice(tmp_path, n_layers):
+    stream = np.random.default_rng(0).standard_normal((n_layers, 8, 12))
+    fig = FigureCanvasAgg(Figure(figsize=(8, 4), layout="constrained")).figure
+    anim = animate(stream, fig=fig)
+    patch, draws = _count(Figure, "draw")
+    layout_patch, layouts = _count(ConstrainedLayoutEngine, "execute")
+    with patch, layout_patch:
+        text = anim.to_html(dpi=100)
+    assert "mr-compact" in text
+    assert len(draws) == 4 and len(layouts) == 2  # whatever the number of frames
+    assert tuple(fig.get_size_inches()) == (8, 4)  # and its own size given back
+
+
 def test_any_animation_is_drawn_once_per_frame(tmp_path, stream):
     fig = _figure()
     artist = residual_grid(stream, ax=fig.add_subplot())

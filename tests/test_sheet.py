@@ -120,6 +120,7 @@ def test_long_titles_break_alike_and_never_run_into_each_other():
 
 def test_a_break_that_does_not_shorten_the_widest_line_is_not_made():
     fig = layer_sheet(_lensed(token="a", answer="a very long answer token"))
+    fig.canvas.draw()  # titles are fitted to the room they get when laid out
     titles = [a.axes.get_title() for a in _artists(fig)]
     assert titles[0].startswith("layer 0 · 'a'\n→ ")  # not "layer 0\n'a'\n→ ..."
     plt.close("all")

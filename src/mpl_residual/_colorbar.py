@@ -66,6 +66,51 @@ class _BesideGrid:
         return Bbox.from_bounds(box.x1 + gap, box.y0, bar, box.height)
 
 
+#: Points kept free between a colorbar's last label and the figure's edge.
+EDGE = 3.0
+
+
+class _RoomBeside:
+    """
+    An axes locator for a grid with its colorbar beside it: the grid's own box (its
+    cell of the layout), narrowed where the bar, its ticks and its label would run past
+    the figure's right edge, so that they stay on the figure, as `Figure.colorbar`
+    takes room from its parent.  A grid with room to spare is left where it is.
+    """
+
+    def __init__(self, cax: Axes, beside: _BesideGrid, then: Any = None) -> None:
+        self.cax, self.beside, self.then = cax, beside, then
+
+    def _decorations(self, renderer: Any) -> float:
+        """Pixels the colorbar's ticks, tick labels and label take right of its bar."""
+        try:
+            extent = self.cax.yaxis.get_tightbbox(renderer)
+        except (RuntimeError, ValueError):
+            return 0.0
+        return 0.0 if extent is None else max(0.0, extent.x1 - self.cax.bbox.x1)
+
+    def __call__(self, ax: Axes, renderer: Any) -> Bbox:
+        box = self.then(ax, renderer) if self.then else ax.get_position(original=True)
+        if renderer is None:
+            return box
+        figure = ax.get_figure(root=False)
+        width, height = figure.bbox.size
+        dpi = ax.get_figure(root=True).dpi
+        need = (self.beside.pad + EDGE) * dpi / 72 + self._decorations(renderer)
+        right = box.x1
+        for _ in range(6):
+            candidate = Bbox.from_extents(box.x0, box.y0, right, box.y1)
+            ax.apply_aspect(candidate)
+            drawn = ax.get_position(original=False)
+            bar = drawn.height * height / self.beside.aspect
+            over = drawn.x1 * width + bar + need - width  # pixels past the right edge
+            if over <= 0.5:
+                break
+            centred = drawn.width < candidate.width * 0.999  # narrowed by its aspect
+            right = max(box.x0 + 0.1 * box.width, right - (2 if centred else 1) * over / width)
+        return Bbox.from_extents(box.x0, box.y0, right, box.y1)
+
+
 #: How many times taller than wide a colorbar beside several grids is.
 TALL_ASPECT = 30.0
 
@@ -146,7 +191,9 @@ def add_colorbar(
     if len(axes) == 1 and not placed_by_user:
         parent = axes[0]
         cax = parent.inset_axes([1.02, 0.0, 0.05, 1.0])
-        cax.set_axes_locator(_BesideGrid(parent))
+        beside = _BesideGrid(parent)
+        cax.set_axes_locator(beside)
+        parent.set_axes_locator(_RoomBeside(cax, beside, then=parent.get_axes_locator()))
         return fig.colorbar(artist, cax=cax, **options)
     if placed_by_user:
         return fig.colorbar(artist, ax=ax, **{**defaults, **options})

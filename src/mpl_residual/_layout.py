@@ -6,6 +6,7 @@ from typing import Any
 
 import matplotlib as mpl
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.transforms import Bbox
 
 __all__: list[str] = []
@@ -44,15 +45,15 @@ def fitted_size(
 def fitted_figure(
     n_rows: int, n_cols: int, *, pyplot: bool, colorbar: bool = False, extra: float = 0.0
 ) -> Figure:
-    """A constrained-layout figure sized for one grid; a pyplot figure if *pyplot*."""
+    """A figure sized for one grid, laid out by `FittedLayout`; a pyplot one if *pyplot*."""
     size = fitted_size(n_rows, n_cols, colorbar=colorbar, extra=extra)
     if pyplot:
         import matplotlib.pyplot as plt
 
-        return plt.figure(figsize=size, layout="constrained")
+        return plt.figure(figsize=size, layout=FittedLayout())
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    return FigureCanvasAgg(Figure(figsize=size, layout="constrained")).figure
+    return FigureCanvasAgg(Figure(figsize=size, layout=FittedLayout())).figure
 
 
 def check_pixels(fig: Figure, dpi: float, *, name: str = "dpi") -> None:
@@ -71,11 +72,35 @@ def check_pixels(fig: Figure, dpi: float, *, name: str = "dpi") -> None:
         )
 
 
+class _Locator:
+    """
+    An axes locator that adjusts the box another locator (*then*) gives, or the Axes'
+    own: measuring the Axes asks its locator for the box again, and is given it as is.
+    """
+
+    then: Any = None
+    _busy = False
+
+    def __call__(self, ax: Any, renderer: Any) -> Bbox:
+        box = self.then(ax, renderer) if self.then else ax.get_position(original=True)
+        if renderer is None or self._busy:
+            return box
+        self._busy = True
+        try:
+            return self._adjusted(ax, box, renderer)
+        finally:
+            self._busy = False
+
+    def _adjusted(self, ax: Any, box: Bbox, renderer: Any) -> Bbox:
+        raise NotImplementedError
+
+
 class BelowGrid:
     """
-    An axes locator: a panel exactly as wide as the grid's drawn box (after its
-    aspect is applied), *gap* points under the grid's tick labels, *height* times the
-    grid's height (at least *minimum* inches).
+    An axes locator: a panel as wide as the grid's drawn box (after its aspect is
+    applied; at least 60% of the grid's cell of the layout, centred under it, when
+    the grid is drawn much narrower), *gap* points under the grid's tick labels,
+    *height* times the grid's height (at least *minimum* inches).
     """
 
     def __init__(
@@ -98,4 +123,276 @@ class BelowGrid:
         dpi = ax.get_figure(root=True).dpi
         gap = self.gap * dpi / 72 / figure.bbox.height
         height = max(self.height * box.height, self.minimum * dpi / figure.bbox.height)
-        return Bbox.from_bounds(box.x0, bottom - gap - height, box.width, height)
+        width = max(box.width, 0.6 * ax.get_position(original=True).width)
+        left = box.x0 + (box.width - width) / 2
+        return Bbox.from_bounds(left, bottom - gap - height, width, height)
+
+
+class RoomBelow(_Locator):
+    """
+    An axes locator for a grid with a panel under it (`BelowGrid`: a profile, a
+    slider): the grid's box, raised where the panel and what it draws under itself
+    would run past the figure's bottom edge.  A grid with room to spare is left where
+    it is.  *then*, another locator of the grid's, places the box first.
+    """
+
+    def __init__(self, panel: Any, below: BelowGrid, then: Any = None, edge: float = 3.0):
+        self.panel, self.below, self.then, self.edge = panel, below, then, edge
+
+    def _under(self, artist: Any, renderer: Any) -> float:
+        """Pixels *artist* (an Axes, or an Axis) draws below its Axes' box."""
+        try:
+            if hasattr(artist, "get_tightbbox") and hasattr(artist, "bbox"):
+                tight = artist.get_tightbbox(renderer, call_axes_locator=False)
+                return 0.0 if tight is None else max(0.0, artist.bbox.y0 - tight.y0)
+            tight = artist.get_tightbbox(renderer)
+            return 0.0 if tight is None else max(0.0, artist.axes.bbox.y0 - tight.y0)
+        except (RuntimeError, ValueError):
+            return 0.0
+
+    def _adjusted(self, ax: Any, box: Bbox, renderer: Any) -> Bbox:
+        figure = ax.get_figure(root=False)
+        height = figure.bbox.height
+        dpi = ax.get_figure(root=True).dpi
+        # measured where each is now: heights of text, not of places
+        fixed = (
+            self._under(self.panel, renderer)
+            + self._under(ax.xaxis, renderer)
+            + (self.below.gap + self.edge) * dpi / 72
+        )
+
+        def over(bottom: float) -> float:
+            """Pixels the panel would reach below the figure with the box's bottom here."""
+            ax.apply_aspect(Bbox.from_extents(box.x0, bottom, box.x1, box.y1))
+            drawn = ax.get_position(original=False)
+            panel = max(self.below.height * drawn.height * height, self.below.minimum * dpi)
+            return fixed + panel - drawn.y0 * height
+
+        if over(box.y0) <= 0.5:
+            return box
+        low, high = box.y0, box.y1 - 0.1 * (box.y1 - box.y0)  # the lowest bottom that fits
+        for _ in range(12):
+            middle = (low + high) / 2
+            low, high = (low, middle) if over(middle) <= 0.5 else (middle, high)
+        return Bbox.from_extents(box.x0, high, box.x1, box.y1)
+
+
+def panel_below(ax: Any, *, height: float = 0.33, minimum: float = 0.5, gap: float = 10.0):
+    """
+    A new Axes under the grid of *ax*, as wide as its drawn box (`BelowGrid`), kept on
+    the figure: the grid rises to make room for it (`RoomBelow`), and it narrows for
+    what it draws beside itself (`InsideFigure`).
+    """
+    panel = ax.inset_axes([0.0, -0.5, 1.0, 0.33])
+    below = BelowGrid(ax, height=height, minimum=minimum, gap=gap)
+    panel.set_axes_locator(InsideFigure(below))
+    ax.set_axes_locator(RoomBelow(panel, below, then=ax.get_axes_locator()))
+    return panel
+
+
+#: The smallest text the library shrinks a title or a label to, in points.
+SMALLEST_TEXT = 7.0
+#: Where a long title may break, in turn: before the logit lens's prediction, then between
+#: the layer and its token.
+BREAKS = ((" → ", "\n→ "), (" · ", "\n"))
+
+
+class TitleFit:
+    """
+    A title that stays inside its panel and its figure: too long for the width it has
+    (its grid's cell of the layout, the figure's edges), it breaks where `BREAKS` say,
+    then shrinks, down to `SMALLEST_TEXT`.  Too tall for the room above, it shrinks
+    rather than breaks: in a figure laid out by `FittedLayout` (whose next pass makes
+    room), a third of the grid's height; in any other, the room up to the figure's top.
+    It never changes a title that fits, and is given back its own text and size when
+    the title is set anew.  Titles fitted together (the panels of a sheet, a
+    comparison) share one *group*: they all break and shrink alike, as the one with
+    least room needs.
+    """
+
+    def __init__(self, text: Any, group: list | None = None) -> None:
+        self.text = text
+        self.group = group if group is not None else []
+        self.group.append(self)
+        self.asked: tuple[str, float] | None = None  # the title as set, not as fitted
+        self.fitted: tuple[str, float] | None = None
+
+    def _asked(self) -> tuple[str, float]:
+        now = (self.text.get_text(), self.text.get_fontsize())
+        if self.asked is None or now != self.fitted:  # set anew by someone
+            self.asked = now
+        return self.asked
+
+    def _room(self, renderer: Any) -> tuple[float, float, float]:
+        """
+        Width the title may take around its centre, the highest its top may reach, and
+        its tallest: in a figure laid out by `FittedLayout`, whose next pass makes room
+        above, a third of the grid's height (room enough for a second line, not so
+        much that the grids collapse).
+        """
+        ax = self.text.axes
+        figure = ax.get_figure(root=False)
+        box = figure.bbox
+        margin = 2 * ax.get_figure(root=True).dpi / 72
+        cell = ax.get_position(original=True).transformed(figure.transSubfigure)
+        extent = self.text.get_window_extent(renderer)
+        centre = extent.x0 + extent.width / 2
+        half = min(centre - box.x0 - margin, box.x1 - margin - centre, cell.width / 2 + margin)
+        engine = ax.get_figure(root=True).get_layout_engine()
+        if isinstance(engine, FittedLayout):
+            line = 1.5 * self._asked()[1] * ax.get_figure(root=True).dpi / 72
+            return 2 * max(half, 0.0), 1e9, max(cell.height / 3, line)
+        return 2 * max(half, 0.0), box.y1 - margin, 1e9
+
+    def _set(self, text: str, size: float) -> None:
+        if (self.text.get_text(), self.text.get_fontsize()) != (text, size):
+            self.text.set_text(text)
+            self.text.set_fontsize(size)
+        self.fitted = (text, size)
+
+    def _fits(self, breaks: int, size: float, room: tuple, renderer: Any) -> bool:
+        text, asked = self._asked()
+        for mark, line in BREAKS[:breaks]:
+            text = text.replace(mark, line)
+        self._set(text, size * asked)
+        extent = self.text.get_window_extent(renderer)
+        width, top, height = room
+        return extent.width <= width + 0.5 and extent.y1 <= top + 0.5 and extent.height <= height
+
+    def __call__(self, renderer: Any) -> None:
+        members = [m for m in self.group if m.text.axes is not None and m.text.get_visible()]
+        members = [m for m in members if m.text.get_text()]
+        if renderer is None or not members:
+            return
+        rooms = [(m, m._room(renderer)) for m in members]
+        key = tuple((m._asked(), tuple(round(v) for v in room)) for m, room in rooms)
+        if key == getattr(self, "_done", None) and all(
+            (m.text.get_text(), m.text.get_fontsize()) == m.fitted for m in members
+        ):
+            return  # fitted to this room already
+        for member in members:
+            member._done = key
+        scale = 1.0
+        while True:  # the first (least broken, largest) that every member fits
+            for breaks in range(len(BREAKS) + 1):
+                fitting = [m._fits(breaks, scale, room, renderer) for m, room in rooms]
+                if all(fitting):
+                    return
+            smallest = min(m._asked()[1] for m in members) * scale
+            if smallest <= SMALLEST_TEXT:  # as good as it gets: the fewest breaks that
+                overs = [_over(rooms, n, scale, renderer) for n in range(len(BREAKS) + 1)]
+                _over(rooms, overs.index(min(overs)), scale, renderer)  # reach the narrowest
+                return
+            scale = max(scale * 0.9, SMALLEST_TEXT / min(m._asked()[1] for m in members))
+
+
+def _over(rooms: list, breaks: int, scale: float, renderer: Any) -> int:
+    """Fit the titles in *rooms* with *breaks* at *scale*: pixels they overrun in all."""
+    over = 0.0
+    for member, room in rooms:
+        member._fits(breaks, scale, room, renderer)
+        over += max(0.0, member.text.get_window_extent(renderer).width - room[0])
+    return round(over)
+
+
+class InsideFigure(_Locator):
+    """
+    An axes locator: the Axes' own box (its cell of the layout), narrowed or lowered
+    where what it draws (tick labels, axis labels, title) would run past the figure's
+    edges, so that everything stays on the figure.  An Axes with room to spare is left
+    where it is.  *then*, another locator, places the box first.
+    """
+
+    def __init__(self, then: Any = None, *, edge: float = 3.0) -> None:
+        self.then, self.edge = then, edge
+
+    def _adjusted(self, ax: Any, box: Bbox, renderer: Any) -> Bbox:
+        figure = ax.get_figure(root=False)
+        try:  # what it draws around its original box (measured there: nothing moves)
+            tight = ax.get_tightbbox(renderer, call_axes_locator=False)
+        except (RuntimeError, ValueError):
+            return box
+        if tight is None:
+            return box
+        placed = ax.get_position(original=True).transformed(figure.transSubfigure)
+        area = figure.bbox
+        edge = self.edge * ax.get_figure(root=True).dpi / 72
+        around = (  # how far it reaches past each side of the box, in pixels
+            max(0.0, placed.x0 - tight.x0),
+            max(0.0, placed.y0 - tight.y0),
+            max(0.0, tight.x1 - placed.x1),
+            max(0.0, tight.y1 - placed.y1),
+        )
+        wanted = box.transformed(figure.transSubfigure)
+        fitted = Bbox.from_extents(
+            max(wanted.x0, area.x0 + edge + around[0]),
+            max(wanted.y0, area.y0 + edge + around[1]),
+            min(wanted.x1, area.x1 - edge - around[2]),
+            min(wanted.y1, area.y1 - edge - around[3]),
+        )
+        if fitted.width < 0.1 * wanted.width or fitted.height < 0.1 * wanted.height:
+            return box  # no room at all: as it was
+        return fitted.transformed(figure.transSubfigure.inverted())
+
+
+def keep_inside(ax: Any) -> None:
+    """Give *ax* an `InsideFigure` locator (around its own locator, if it has one)."""
+    locator = ax.get_axes_locator()
+    if not isinstance(locator, InsideFigure):
+        ax.set_axes_locator(InsideFigure(locator))
+
+
+class FittedLayout(ConstrainedLayoutEngine):
+    """
+    Constrained layout around titles that fit: the figure is laid out, every grid's
+    linked title is fitted to the room it got (`TitleFit`: broken, then shrunk), and
+    the figure is laid out again around the fitted titles, so that they neither run
+    into each other nor off the figure.  What the views that make their own figure use
+    (and `layer_sheet`, `compare`, `token_sheet` give a figure of the caller's own that
+    has no layout engine).
+    """
+
+    def execute(self, fig: Any) -> Any:
+        result = super().execute(fig)
+        get = getattr(fig, "_get_renderer", None)  # as ConstrainedLayoutEngine gets it
+        renderer = get() if callable(get) else None
+        if renderer is None:
+            return result
+        for _ in range(3):  # fit, lay out again, until the titles stay as they are
+            titles = [(a, _said(a.title)) for a in _grids(fig)]
+            for artist, _ in titles:
+                artist.fit_title(renderer)
+            if all(_said(a.title) == said for a, said in titles):
+                break
+            result = super().execute(fig)  # around the titles as they now are
+        return result
+
+
+def _said(text: Any) -> tuple | None:
+    return None if text is None else (text.get_text(), text.get_fontsize())
+
+
+def _grids(fig: Any) -> list:
+    """The artists of *fig* whose titles fit (`ResidualStreamArtist`)."""
+    return fig.findobj(lambda artist: callable(getattr(artist, "fit_title", None)))
+
+
+def fit_titles_between_passes(fig: Any) -> None:
+    """
+    Where *fig*'s root figure is laid out by a plain `ConstrainedLayoutEngine`, give it
+    the `FittedLayout` of the same settings: the same layout, with titles fitted
+    between its passes, so that a title broken onto two lines gets the room for them.
+    """
+    root = fig.get_figure(root=True)
+    engine = root.get_layout_engine()
+    if type(engine) is ConstrainedLayoutEngine:
+        compress = getattr(engine, "_compress", False)
+        root.set_layout_engine(FittedLayout(compress=compress, **engine.get()))
+
+
+def lay_out(fig: Any) -> None:
+    """Give a root figure without a layout engine `FittedLayout` (a SubFigure is laid
+    out with its root), and one with constrained layout the same, fitting titles."""
+    if fig.get_figure(root=True) is fig and fig.get_layout_engine() is None:
+        fig.set_layout_engine(FittedLayout())
+    fit_titles_between_passes(fig)

@@ -9,7 +9,7 @@ from matplotlib.animation import FuncAnimation
 from matplotlib.figure import Figure, FigureBase
 
 from ._layers import LayerSelection, frame_layers
-from ._layout import BelowGrid, fitted_figure
+from ._layout import fitted_figure, panel_below
 from .artist import ResidualStreamArtist
 from .heatmap import draw_grid, prepared
 from .labels import NO_LABELS, split
@@ -63,7 +63,12 @@ class LayerAnimation(FuncAnimation):
         )
 
     def to_html(
-        self, *, readout: bool = True, dpi: float | None = None, autoplay: bool = True
+        self,
+        *,
+        readout: bool = True,
+        dpi: float | None = None,
+        autoplay: bool = True,
+        compact: bool = True,
     ) -> str:
         """
         The animation as mpl-residual's player: an HTML fragment for a notebook, a
@@ -75,8 +80,9 @@ class LayerAnimation(FuncAnimation):
         (first, previous, play/pause, next, last, a slider, the frame's name) work with
         the mouse and, once the player has focus, the keyboard (←/→, Home/End, space);
         playback starts by itself unless the reader prefers reduced motion.  Hovering a
-        cell shows ``dim 447 (row 9, col 15) = 187.1`` below the picture: the artist's
-        own cursor read-out, with the value in the frame on show.  The root element's
+        cell (or, on a touch screen, tapping it) shows ``dim 447 (row 9, col 15) =
+        187.1`` below the picture: the artist's own cursor read-out, with the value in
+        the frame on show.  The root element's
         ``mrPlayer`` (``show(k)``, ``play()``, ``pause()``, ``current``, ``length``)
         drives it from script.
 
@@ -95,6 +101,11 @@ class LayerAnimation(FuncAnimation):
         autoplay : bool, default: True
             Start playing when the page loads (never for readers who prefer reduced
             motion).
+        compact : bool, default: True
+            Also draw the figure for a phone's width (360 CSS pixels, its text as many
+            points), shown where the player is too narrow for the figure's smallest
+            text to stay 9 pixels tall; the cells are shared, so it adds only that
+            picture and its labels.  Figures that read well at 360 pixels get none.
 
         Returns
         -------
@@ -113,7 +124,7 @@ class LayerAnimation(FuncAnimation):
         """
         from .export.player import player_fragment
 
-        return player_fragment(self, readout=readout, dpi=dpi, autoplay=autoplay)
+        return player_fragment(self, readout=readout, dpi=dpi, autoplay=autoplay, compact=compact)
 
     def to_jshtml(
         self, fps: float | None = None, embed_frames: bool = True, default_mode: Any = None
@@ -233,9 +244,7 @@ def _label_inside(ax: Axes) -> Text:
 
 def _profile_axes(ax: Axes) -> Axes:
     """An Axes under the grid of *ax* for a layer profile: as wide, a third as tall."""
-    panel = ax.inset_axes([0.0, -0.5, 1.0, 0.33])
-    panel.set_axes_locator(BelowGrid(ax))
-    return panel
+    return panel_below(ax)
 
 
 def build_animation(

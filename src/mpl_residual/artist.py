@@ -13,6 +13,7 @@ from matplotlib.text import Text
 
 from ._arrays import _describe, as_float_array, as_index
 from ._layers import check_layer
+from ._layout import TitleFit
 from ._raster import CellRaster
 
 __all__ = ["ResidualStreamArtist"]
@@ -133,6 +134,8 @@ class ResidualStreamArtist(QuadMesh):
             )
         self._title: Text | None = None
         self._title_format: Callable[[int], str] | None = None
+        self._title_fit: TitleFit | None = None
+        self._renderer: Any = None  # the last one drawn on: titles are fitted with it
         self._followers: list[Artist] = []
         self._raster = CellRaster()
         kwargs.setdefault("shading", "flat")
@@ -209,18 +212,28 @@ class ResidualStreamArtist(QuadMesh):
         self.stale = True
         if self._title is not None and self._title_format is not None:
             self._title.set_text(self._title_format(self._layer))
+            self.fit_title(self._renderer)
         self.pchanged()
 
-    def link_title(self, text: Text | None, fmt: Callable[[int], str] | None = None) -> None:
+    def link_title(
+        self,
+        text: Text | None,
+        fmt: Callable[[int], str] | None = None,
+        *,
+        group: list | None = None,
+    ) -> None:
         """
         Keep *text* showing ``fmt(layer)``: `set_layer` updates it.
 
         *text* is usually the Axes title (``ax.title``).  With *fmt* ``None`` the text is
-        remembered (see `title`) but not updated.
+        remembered (see `title`) but not updated.  Either way it is kept inside its
+        panel and figure when drawn: a title too long breaks, then shrinks (titles that
+        share a *group* list, such as a sheet's, do so alike).
         """
         if self._title is not None and self._title in self._followers:
             self._followers.remove(self._title)
         self._title, self._title_format = text, fmt
+        self._title_fit = None if text is None else TitleFit(text, group)
         if text is not None and fmt is not None:
             text.set_text(fmt(self._layer))
             self.add_follower(text)
@@ -282,8 +295,29 @@ class ResidualStreamArtist(QuadMesh):
         side = np.abs(corners[1] - corners[0]).min() * 72.0 / self.figure.dpi
         return 0.0 if side < MIN_LINED_CELL else min(0.6, 0.06 * float(side))
 
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()
+        state["_renderer"] = None  # a canvas's, not part of the figure
+        return state
+
+    def fit_title(self, renderer: Any) -> None:
+        """
+        Keep the linked title (`link_title`) inside its panel and figure: broken where
+        it reads best, then shrunk, as the room it has on *renderer* needs.  Called
+        when the artist is drawn and when its layer changes; a figure laid out by
+        mpl-residual calls it between two passes of its constrained layout.
+        """
+        if self._title_fit is not None and self.axes is not None:
+            if renderer is not None and renderer is not self._renderer:
+                self._renderer = renderer
+            try:
+                self._title_fit(self._renderer)
+            except (RuntimeError, ValueError):  # a renderer gone with its canvas
+                self._renderer = None
+
     @allow_rasterization
     def draw(self, renderer: Any) -> None:
+        self.fit_title(renderer)
         if self._auto_linewidth and self.figure is not None:
             width = self._fitted_linewidth()
             if width != self.get_linewidth()[0]:

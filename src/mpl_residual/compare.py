@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._colorbar import add_colorbar
-from ._layout import fitted_size
+from ._layout import FittedLayout, fitted_size, lay_out
 from ._text import literal
 from .heatmap import DIVERGING_CMAP, draw_grid, prepared
 from .labels import Labels
@@ -105,8 +105,10 @@ def compare(
         shape = (panels, 1) if stacked else (1, panels)
         fig = plt.figure(
             figsize=fitted_size(n_rows, n_cols, nrows=shape[0], ncols=shape[1], colorbar=True),
-            layout="constrained",
+            layout=FittedLayout(),
         )
+    else:
+        lay_out(fig)
     axes = list(fig.subplots(panels, 1) if stacked else fig.subplots(1, panels))
     both = np.concatenate([first, second])  # one scale for both: limits over both
     norm = stream_norm(
@@ -141,8 +143,11 @@ def compare(
             layer=layer,
             cmap=DIFF_CMAP,
             title=_titles(title, described),
-            colorbar={"label": literal(title)},
+            colorbar=True,  # (its title says what it is)
             **diff_kwargs,
         )
         artists.append(artist)
+    group: list = []  # the titles break and shrink alike
+    for artist, label in zip(artists, [*labels, f"{labels[0]} − {labels[1]}"], strict=False):
+        artist.link_title(artist.axes.title, _titles(label, described), group=group)
     return artists

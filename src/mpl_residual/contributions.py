@@ -9,6 +9,7 @@ import matplotlib as mpl
 import numpy as np
 
 from ._arrays import as_index
+from ._layout import keep_inside
 from ._text import literal
 from .decomposition import Attribution, Decomposition
 from .heatmap import DIVERGING_CMAP
@@ -121,4 +122,5 @@ def contributions(
         title += f"{' · ' if title else ''}top {len(order)} of {len(values)}"
     if title:
         ax.set_title(title)
+    keep_inside(ax)  # long component names stay on the figure
     return bars

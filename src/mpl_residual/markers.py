@@ -8,10 +8,9 @@ from typing import Any
 import numpy as np
 from matplotlib.artist import Artist, allow_rasterization
 from matplotlib.collections import PathCollection, PolyCollection
-from matplotlib.font_manager import FontProperties
 from matplotlib.path import Path
 from matplotlib.textpath import TextPath
-from matplotlib.transforms import Affine2D, Bbox
+from matplotlib.transforms import Affine2D, Bbox, IdentityTransform
 
 from ._arrays import as_index
 from .artist import ResidualStreamArtist
@@ -23,49 +22,106 @@ __all__ = ["DimMarkers", "mark_dims"]
 INK, HALO = "white", "black"
 
 
+#: The size of the dimension labels, in points: legible (7 pt at least), never larger.
+LABEL_SIZE = 7.0
+#: Points between a cell and its label.
+LABEL_GAP = 1.5
+#: Half the width of the labels' halo, in points.
+HALO_WIDTH = 1.2
+
+
 class _Labels:
     """
     Dimension numbers as glyph outlines in two path collections (a black halo, then
     white), drawn in two calls however many there are: `~matplotlib.text.Text` would
     cost a layout and a rasterization a label a frame.
+
+    Where each goes is chosen when it is drawn: above its cell, else below, right or
+    left, wherever it stays inside the grid's panel and clear of the labels placed
+    before it (the largest ``|x|`` first); a label with no such place is left out
+    (its cell stays outlined).
     """
 
-    def __init__(self, fig: Any, offset_transform: Any) -> None:
+    def __init__(self, fig: Any) -> None:
         self._paths: dict[str, Any] = {}
+        self.fig = fig
         points = Affine2D().scale(1 / 72) + fig.dpi_scale_trans  # glyphs sized in points
         common = {
             "offsets": np.zeros((0, 2)),
-            "offset_transform": offset_transform,
+            "offset_transform": IdentityTransform(),  # placed in pixels, when drawn
             "transform": points,
         }
-        self.halo = PathCollection([], facecolors=HALO, edgecolors=HALO, linewidths=2.4, **common)
+        self.halo = PathCollection(
+            [], facecolors=HALO, edgecolors=HALO, linewidths=2 * HALO_WIDTH, **common
+        )
         self.ink = PathCollection([], facecolors=INK, edgecolors="none", **common)
         for collection in (self.halo, self.ink):
             collection.set_figure(fig)
+        self.shown: np.ndarray = np.zeros(0, int)
+        self.boxes: list[Bbox] = []  # where the shown labels are, in pixels
 
     def _path(self, text: str) -> Path:
+        """The glyphs of *text*, centred on (0, 0), in points."""
         if text not in self._paths:
-            size = FontProperties(size="x-small").get_size_in_points()
-            glyphs = TextPath((0, 0), text, size=size)
+            glyphs = TextPath((0, 0), text, size=max(LABEL_SIZE, 0.0))
             extents = glyphs.get_extents()
-            # centred over the cell's top edge, 3 points above it
             self._paths[text] = glyphs.transformed(
-                Affine2D().translate(-extents.x0 - extents.width / 2, 3)
-            )
+                Affine2D().translate(-extents.x0 - extents.width / 2,
+                                     -extents.y0 - extents.height / 2)
+            )  # fmt: skip
         return self._paths[text]
 
-    def set(self, dims: np.ndarray, at: np.ndarray) -> None:
-        paths = [self._path(str(d)) for d in dims]
+    def place(self, artist: Any, dims: np.ndarray, order: np.ndarray) -> None:
+        """Choose where the labels of *dims* go (in *order* of importance), in pixels."""
+        ax = artist.axes
+        room = ax.bbox  # the grid's panel, in pixels
+        dpi = self.fig.get_figure(root=True).dpi
+        to_pixels = dpi / 72
+        transform = artist.get_transform()
+        cols = artist.stream.shape[2]
+        placed: list[Bbox] = []
+        chosen, offsets = [], []
+        for index in order:
+            dim = int(dims[index])
+            row, col = divmod(dim, cols)
+            (x0, y0), (x1, y1) = transform.transform([[col - 0.5, row - 0.5],
+                                                       [col + 0.5, row + 0.5]])  # fmt: skip
+            cell = Bbox.from_extents(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+            extents = self._path(str(dim)).get_extents()
+            half_w = (extents.width / 2 + HALO_WIDTH) * to_pixels
+            half_h = (extents.height / 2 + HALO_WIDTH) * to_pixels
+            gap = LABEL_GAP * to_pixels
+            centre_x, centre_y = (cell.x0 + cell.x1) / 2, (cell.y0 + cell.y1) / 2
+            # above or below, slid along the edge to stay in the panel; else beside
+            along_x = min(max(centre_x, room.x0 + half_w), room.x1 - half_w)
+            along_y = min(max(centre_y, room.y0 + half_h), room.y1 - half_h)
+            candidates = (
+                (along_x, cell.y1 + gap + half_h),  # above
+                (along_x, cell.y0 - gap - half_h),  # below
+                (cell.x1 + gap + half_w, along_y),  # right
+                (cell.x0 - gap - half_w, along_y),  # left
+            )
+            for x, y in candidates:
+                box = Bbox.from_extents(x - half_w, y - half_h, x + half_w, y + half_h)
+                inside = (
+                    box.x0 >= room.x0 and box.x1 <= room.x1
+                    and box.y0 >= room.y0 and box.y1 <= room.y1
+                )  # fmt: skip
+                if inside and not any(box.overlaps(other) for other in placed):
+                    placed.append(box)
+                    chosen.append(dim)
+                    offsets.append((x, y))
+                    break
+        self.shown = np.array(chosen, dtype=int)
+        self.boxes = placed
+        paths = [self._path(str(d)) for d in chosen]
         for collection in (self.halo, self.ink):
             collection.set_paths(paths)
-            collection.set_offsets(at if len(at) else np.zeros((0, 2)))
+            collection.set_offsets(np.array(offsets) if offsets else np.zeros((0, 2)))
 
     def draw(self, renderer: Any) -> None:
         self.halo.draw(renderer)
         self.ink.draw(renderer)
-
-    def extents(self, renderer: Any) -> list[Bbox]:
-        return [c.get_window_extent(renderer) for c in (self.halo, self.ink)]
 
 
 class DimMarkers(Artist):
@@ -77,10 +133,15 @@ class DimMarkers(Artist):
     black halo read on any colormap; a step costs two or four path-collection draws,
     however many cells are marked, so blitted animations stay fast.
 
+    Labels are 7 points tall, placed where they stay inside the grid's panel and clear
+    of each other (the largest ``|x|`` first); where there is no room for every label,
+    some are left out, but every marked cell is outlined.  The ``labelled`` property
+    says which were labelled the last time the marks were drawn.
+
     Attributes
     ----------
     dims : numpy.ndarray of int
-        The dimensions marked now, sorted.
+        The dimensions marked now, sorted (labelled or not).
 
     Examples
     --------
@@ -115,7 +176,7 @@ class DimMarkers(Artist):
         for outline in self._outlines:
             outline.set_figure(fig)
             outline.set_clip_path(ax.patch)
-        self._labels = _Labels(fig, transform) if labels else None
+        self._labels = _Labels(fig) if labels else None
         self.dims = np.zeros(0, int)
         self.set_zorder(artist.get_zorder() + 0.5)
         ax.add_artist(self)
@@ -141,19 +202,37 @@ class DimMarkers(Artist):
         cells = np.stack([cols, rows], axis=-1).astype(float)
         for outline in self._outlines:
             outline.set_verts(cells[:, None, :] + corners[None])
-        if self._labels is not None:
-            # Over the cell's top edge on screen, whichever way the y axis runs.
-            up = 0.5 if artist.axes.yaxis_inverted() else -0.5
-            self._labels.set(dims, cells - [0, up])
+        self._place_labels()  # exports measure the labels of a layer before drawing it
         self.stale = True
+
+    def _place_labels(self) -> None:
+        if self._labels is None or self._target.axes is None:
+            return
+        values = np.abs(np.ma.getdata(self._target.stream[self._target.layer]).ravel())
+        strength = np.nan_to_num(values[self.dims], nan=-1.0) if len(self.dims) else []
+        order = np.argsort(-np.asarray(strength), kind="stable")
+        self._labels.place(self._target, self.dims, order)
+
+    @property
+    def labelled(self) -> np.ndarray:
+        """The dimensions whose label was drawn (the rest are only outlined)."""
+        return np.zeros(0, int) if self._labels is None else np.sort(self._labels.shown)
 
     def get_children(self) -> list[Artist]:
         labels = [] if self._labels is None else [self._labels.halo, self._labels.ink]
         return [*self._outlines, *labels]
 
     def get_window_extent(self, renderer: Any = None) -> Bbox:
-        boxes = [a.get_window_extent(renderer) for a in self.get_children()]
-        boxes = [b for b in boxes if b.width > 0 or b.height > 0]
+        """The marked cells (as far as the panel shows them) and the labels, in pixels."""
+        if not len(self.dims) or self._target.axes is None:
+            return Bbox.null()
+        rows, cols = np.divmod(self.dims, self._target.stream.shape[2])
+        corners = self._target.get_transform().transform(
+            [[cols.min() - 0.5, rows.min() - 0.5], [cols.max() + 0.5, rows.max() + 0.5]]
+        )
+        cells = Bbox.intersection(Bbox(np.sort(corners, axis=0)), self._target.axes.bbox)
+        labels = [] if self._labels is None else self._labels.boxes
+        boxes = [box for box in (cells, *labels) if box is not None]
         return Bbox.union(boxes) if boxes else Bbox.null()
 
     @allow_rasterization
@@ -163,6 +242,7 @@ class DimMarkers(Artist):
         for outline in self._outlines:
             outline.draw(renderer)
         if self._labels is not None:
+            self._place_labels()  # where the grid is drawn now
             self._labels.draw(renderer)
         self.stale = False
 

@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 
 from ._colorbar import add_colorbar, colorbar_options, with_unit
 from ._layers import frame_layers
-from ._layout import fitted_size
+from ._layout import FittedLayout, fitted_size, lay_out
 from .errors import TooManyPanels
 from .heatmap import draw_grid, prepared
 from .profile import layer_profile
@@ -38,38 +38,6 @@ def _best_ncols(n_panels: int, n_rows: int, n_cols: int, target: float = 4 / 3) 
         return abs(math.log((ncols * n_cols) / (nrows * n_rows * 1.15) / target))
 
     return min(range(1, n_panels + 1), key=mismatch)
-
-
-#: Where long titles break, in turn: before the logit lens's prediction, then between
-#: the layer and its token.
-_BREAKS = ((" → ", "\n→ "), (" · ", "\n"))
-
-
-def _fit_titles(axes: list[Any], texts: list[Any]) -> None:
-    """
-    Title each panel, every title broken the same way onto as few lines as keep them
-    all within their panels (``"block 7 · ' capital'\n→ ' Paris' 31%"``): titles of
-    small multiples must not run into each other.
-    """
-    titles = [ax.set_title(text) for ax, text in zip(axes, texts, strict=False)]
-    canvas = axes[0].get_figure(root=True).canvas if axes else None
-    if not all(isinstance(t, str) for t in texts) or not hasattr(canvas, "get_renderer"):
-        return
-    renderer = canvas.get_renderer()
-
-    def widest() -> float:
-        return max(t.get_window_extent(renderer).width for t in titles)
-
-    room = min(ax.bbox.width for ax in axes) * 0.95  # constrained layout shrinks a bit
-    for mark, new_line in _BREAKS:
-        before, texts = widest(), [t.get_text() for t in titles]
-        if before <= room:
-            return
-        for title in titles:
-            title.set_text(title.get_text().replace(mark, new_line))
-        if widest() >= before:  # the break did not shorten the longest line: undo it
-            for title, text in zip(titles, texts, strict=True):
-                title.set_text(text)
 
 
 #: The most panels a sheet draws: beyond that they are too small to read, and laying
@@ -172,18 +140,19 @@ def layer_sheet(
             )
             if profile is not None:
                 figsize = (figsize[0], figsize[1] + max(1.4, 0.3 * figsize[1]))
-        fig = plt.figure(figsize=figsize, layout="constrained")
-    elif fig.get_figure(root=True) is fig and fig.get_layout_engine() is None:
-        fig.set_layout_engine("constrained")
+        fig = plt.figure(figsize=figsize, layout=FittedLayout())
+    else:
+        lay_out(fig)
     sheet = fig
     if profile is not None:
         height = fig.get_figheight() if fig.get_figure(root=True) is fig else 4.0
-        panel = max(1.4, 0.3 * (height - 1.4))
+        panel = max(0.3 * height, min(1.2, 0.45 * height))
         sheet, under = fig.subfigures(2, 1, height_ratios=[max(height - panel, 1.0), panel])
     title = grid_kwargs.pop("title", None) or labels.title
     axes = sheet.subplots(nrows, ncols, squeeze=False).ravel()
     norm = grid_kwargs.pop("norm", None)
     first = None
+    group: list = []  # the titles break and shrink alike, to fit the smallest panel
     for ax, layer in zip(axes, picked, strict=False):
         artist = draw_grid(data, labels=labels, ax=ax, layer=layer, norm=norm, **grid_kwargs)
         if first is None:  # every panel shares the first one's norm and stream
@@ -191,8 +160,8 @@ def layer_sheet(
             grid_kwargs = {k: v for k, v in grid_kwargs.items() if k not in ("vmin", "vmax")}
         ax.set_xticks([])
         ax.set_yticks([])
-    texts = [title(layer) if callable(title) else title for layer in picked]
-    _fit_titles(list(axes[: len(picked)]), texts)
+        ax.set_title(title(layer) if callable(title) else title)
+        artist.link_title(ax.title, group=group)
     for ax in axes[len(picked) :]:
         ax.set_visible(False)
     if options is not None:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from matplotlib.widgets import Slider
 
+from ._layout import panel_below
 from .artist import ResidualStreamArtist
 from .heatmap import residual_grid
 
@@ -70,9 +71,8 @@ def layer_slider(
         raise ValueError("the artist must be on an Axes (residual_grid places it)")
     grid_ax = artist.axes
     fig = grid_ax.figure
-    if slider_ax is None:
-        box = grid_ax.get_position()
-        slider_ax = fig.add_axes((box.x0, max(0.01, box.y0 - 0.08), box.width, 0.03))
+    if slider_ax is None:  # under the grid, kept on the figure with its label and value
+        slider_ax = panel_below(grid_ax, height=0.0, minimum=0.16, gap=8.0)
     slider = Slider(
         slider_ax,
         label,

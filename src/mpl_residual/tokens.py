@@ -10,6 +10,7 @@ import numpy as np
 from ._arrays import _describe, as_float_array
 from ._colorbar import add_colorbar, colorbar_options, with_unit
 from ._layers import LayerSelection, frame_layers
+from ._layout import FittedLayout, lay_out
 from ._text import literal
 from .heatmap import draw_grid
 from .labels import split
@@ -122,9 +123,11 @@ def token_sheet(
 
         fig = plt.figure(
             figsize=_sheet_size(len(picked_tokens), len(picked_layers), n_rows, n_cols),
-            layout="constrained",
+            layout=FittedLayout(),
         )
         fig.get_layout_engine().set(w_pad=0.05, h_pad=0.03, wspace=0.02, hspace=0.02)
+    else:
+        lay_out(fig)
     axes = fig.subplots(len(picked_tokens), len(picked_layers), squeeze=False)
     first = None
     small = mpl.rcParams["font.size"] * 0.8
@@ -132,9 +135,7 @@ def token_sheet(
         shared = data[:, position]
         for j, layer in enumerate(picked_layers):
             ax = axes[i, j]
-            artist = draw_grid(
-                shared, labels=labels, ax=ax, layer=layer, norm=norm, **grid_kwargs
-            )
+            artist = draw_grid(shared, labels=labels, ax=ax, layer=layer, norm=norm, **grid_kwargs)
             shared = artist.stream  # the row's panels share one copy of the stream
             first = first or artist
             ax.set_xticks([])

@@ -80,6 +80,18 @@ def _at_dpi(fig: Any, dpi: float) -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def resized(fig: Any, size: tuple[float, float]) -> Iterator[None]:
+    """*fig* at *size* (inches) for a while, laid out anew; its own size after."""
+    before = tuple(fig.get_size_inches())
+    fig.set_size_inches(size, forward=False)
+    try:
+        yield
+    finally:
+        fig.set_size_inches(before, forward=False)
+        fig.stale = True
+
+
+@contextlib.contextmanager
 def _hidden(*artists: Any) -> Iterator[None]:
     shown = [a.get_visible() for a in artists]
     for a in artists:
@@ -382,17 +394,22 @@ def _grid_cells(scene: _Scene, grid: _Grid, colors: np.ndarray, values: np.ndarr
     )
 
 
-def render_cells(anim: LayerFrames, dpi: float, progress: Progress) -> CellFrames:
+def render_cells(
+    anim: LayerFrames, dpi: float, progress: Progress, *, still: bool = True
+) -> CellFrames:
     """
     The player's frames: the figure drawn once without what changes, the lines and
     artists over each grid on transparent, what follows the layer per frame, and each
     frame's cells as colours and values.  Two full draws and one small draw a frame.
+    Without *still* (a layout only a script shows), the backdrop never holds cells.
     """
     with _scene(anim, dpi) as scene:
         layers = scene.layers
         taken = [_cell_colors(grid.artist, layers) for grid in scene.grids]
         hidden = [*scene.over, *scene.followers]
-        if all(colors[..., 3].min() == 255 for _, colors in taken):
+        if not still:
+            backdrop, poster = scene.draw_without(*anim.artists, *hidden), None
+        elif all(colors[..., 3].min() == 255 for _, colors in taken):
             anim.show_layer(layers[0])  # opaque: painted cells hide the first frame's
             backdrop, poster = scene.draw_without(*hidden), None
         else:

@@ -18,6 +18,7 @@ import html
 import itertools
 import json
 import os
+import warnings
 import zlib
 from importlib import resources
 from string import Template
@@ -26,10 +27,12 @@ from typing import TYPE_CHECKING, Any
 import matplotlib as mpl
 import numpy as np
 from matplotlib.colors import to_hex, to_rgb
+from matplotlib.text import Text
 
 from .._text import printable
 from ._encoders import FrameCollector
 from ._frames import (
+    CellFrames,
     GridCells,
     LayerFrames,
     Progress,
@@ -38,6 +41,7 @@ from ._frames import (
     render_any,
     render_cells,
     render_layers,
+    resized,
 )
 from ._png import png_base64
 from ._readout import SPECIAL, decimal4
@@ -48,6 +52,12 @@ if TYPE_CHECKING:
 __all__ = ["player_fragment", "player_page"]
 
 _ids = itertools.count()
+
+#: The smallest text a reader is given, in CSS pixels.
+LEGIBLE = 9.0
+#: The width the compact layout is drawn for: a phone's, in CSS pixels, at 100 a (CSS)
+#: inch; its text is as many points as the figure's, so 7 pt is 9.7 px.
+COMPACT_WIDTH = 360
 
 
 @functools.cache
@@ -121,9 +131,6 @@ def _grid_payload(cells: GridCells, readout: bool) -> dict[str, Any]:
     deltas[1:] -= indices[:-1]  # frames as changes: most cells move a little
     payload: dict[str, Any] = {
         "grid": [rows, cols],
-        "mesh": [round(v, 3) for v in cells.mesh],
-        "clip": list(cells.clip),
-        "flip": list(cells.flip),
         "palette": base64.b64encode(palette.astype("<u4").tobytes()).decode(),
         "indexBytes": width,
         "indices": _blob(deltas),
@@ -144,17 +151,22 @@ def _grid_payload(cells: GridCells, readout: bool) -> dict[str, Any]:
     return payload
 
 
-def _cells(anim: Any, dpi: float, readout: bool, progress: Progress) -> tuple[dict, str]:
-    """The payload and the stage's elements for an animation whose cells are painted."""
-    frames = render_cells(anim, dpi, progress)
+def _place_of(cells: GridCells) -> dict[str, list]:
+    """Where a grid's cells go on one layout: their corners, clip box and flips."""
+    return {
+        "mesh": [round(v, 3) for v in cells.mesh],
+        "clip": list(cells.clip),
+        "flip": list(cells.flip),
+    }
+
+
+def _stage(frames: CellFrames) -> tuple[dict[str, Any], str]:
+    """
+    One layout of a painted animation: where it puts things (``size``, each grid's
+    ``places``, the ``sprites`` of what follows the layer) and its elements.
+    """
     size = frames.size
     sprites = [_deduplicated(sprite) for sprite in frames.sprites]
-    payload: dict[str, Any] = {
-        "mode": "cells",
-        "size": list(size),
-        "grids": [_grid_payload(cells, readout) for cells in frames.grids],
-        "sprites": sprites,
-    }
     layers = [_img("mr-backdrop", png_base64(frames.backdrop), "")]
     for i, cells in enumerate(frames.grids):
         left, top, right, bottom = cells.clip
@@ -177,10 +189,101 @@ def _cells(anim: Any, dpi: float, readout: bool, progress: Progress) -> tuple[di
         layers.append(_img("mr-sprite", png, _place(left, top, right - left, bottom - top, size)))
     if frames.poster is not None:
         layers.append(_img("mr-poster", png_base64(frames.poster), "", alt=""))
-    return payload, "\n".join(layers)
+    layout = {
+        "size": list(size),
+        "places": [_place_of(cells) for cells in frames.grids],
+        "sprites": sprites,
+    }
+    return layout, "\n".join(layers)
 
 
-def _pictures(anim: Any, dpi: float, progress: Progress) -> tuple[dict, str]:
+def _smallest_text(fig: Any) -> float:
+    """
+    The size of the smallest text *fig* shows, in points (10 if it shows none); tick
+    labels counted before they are first drawn too.
+    """
+    sizes = [
+        text.get_fontsize()
+        for text in fig.findobj(Text)
+        if text.get_visible()
+        and text.get_text().strip()
+        and (text.axes is None or text.axes.get_visible())
+    ]
+    for ax in fig.get_axes():
+        for axis in (ax.xaxis, ax.yaxis) if ax.get_visible() else ():
+            if axis.get_visible() and axis.get_major_locator().tick_values(0, 1).size:
+                tick = axis.get_major_ticks(1)[0]
+                sizes += [t.get_fontsize() for t in (tick.label1, tick.label2) if t.get_visible()]
+    return float(min(sizes, default=10.0))
+
+
+def _below(fig: Any) -> float:
+    """The width of player, in CSS pixels, under which *fig*'s smallest text would be
+    shown under `LEGIBLE` pixels: where the compact layout takes over."""
+    return LEGIBLE * 72 * fig.get_figwidth() / _smallest_text(fig)
+
+
+def _compact(anim: Any, dpi: float) -> CellFrames | None:
+    """
+    The layout for narrow screens: the figure drawn again at `COMPACT_WIDTH` (and a
+    height in proportion, at least 0.6 of that), its text as many points.  None where
+    the figure has no room at that size (its constrained layout gives up).
+    """
+    fig = figure_of(anim)
+    width, height = (float(v) for v in fig.get_size_inches())
+    inches = COMPACT_WIDTH / 100
+    size = (inches, max(height * inches / width, min(height, 0.6 * inches)))
+    with resized(fig, size), warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")  # the figure's own warnings are given at its size
+        small = render_cells(anim, dpi, None, still=False)  # shown by the script only
+    collapsed = any("constrained_layout not applied" in str(w.message) for w in said)
+    return None if collapsed else small
+
+
+def _stage_markup(elements: str, size: Any, label: str, *, compact: bool = False) -> str:
+    """The element that holds one layout, as wide as its picture at most."""
+    width, height = size
+    shown = round(COMPACT_WIDTH) if compact else width
+    extra = (" mr-compact", " hidden") if compact else ("", "")
+    return (
+        f'<div class="mr-stage{extra[0]}" role="img" aria-label="{label}" '
+        f'style="max-width: {shown}px; aspect-ratio: {width} / {height};"{extra[1]}>\n'
+        f"{elements}\n</div>"
+    )
+
+
+def _cells(
+    anim: Any, dpi: float, readout: bool, progress: Progress, compact: bool
+) -> tuple[dict, list[tuple[str, Any, bool]]]:
+    """
+    The payload and the stages' elements for an animation whose cells are painted: the
+    figure's own layout, and the compact one where the figure needs it (`_below`).
+    """
+    fig = figure_of(anim)
+    # The compact layout first: the figure is left laid out at its own size.
+    wanted = compact and _below(fig) > 1.05 * COMPACT_WIDTH
+    small = _compact(anim, dpi) if wanted else None
+    frames = render_cells(anim, dpi, progress)
+    layout, elements = _stage(frames)
+    grids = [_grid_payload(cells, readout) for cells in frames.grids]
+    for grid, place in zip(grids, layout.pop("places"), strict=True):
+        grid.update(place)
+    payload: dict[str, Any] = {"mode": "cells", "grids": grids, **layout, "compact": None}
+    stages = [(elements, frames.size, False)]
+    below = _below(fig)  # as laid out at its own size: titles fitted, ticks made
+    same = small is not None and [g.colors.shape for g in small.grids] == [
+        g.colors.shape for g in frames.grids
+    ]
+    if same and below > 1.05 * COMPACT_WIDTH:  # never a second layout of other cells
+        payload["compact"], elements = _stage(small)
+        payload["compact"]["below"] = round(below)
+        stages.append((elements, small.size, True))
+    return payload, stages
+
+
+def _pictures(
+    anim: Any, dpi: float, progress: Progress
+) -> tuple[dict, list[tuple[str, Any, bool]]]:
     """The payload and the stage's elements for an animation kept as pictures."""
     collector = FrameCollector(os.devnull, 1.0)
     render = render_layers if isinstance(anim, LayerFrames) else render_any
@@ -194,7 +297,7 @@ def _pictures(anim: Any, dpi: float, progress: Progress) -> tuple[dict, str]:
         style = _place(left, top, width, height, size)
         layers.append(_img("mr-region", collector.frames[0][i], style))
     payload = {"mode": "images", "images": collector.frames, "size": list(size)}
-    return payload, "\n".join(layers)
+    return payload, [("\n".join(layers), size, False)]
 
 
 # -- the fragment and the page -------------------------------------------------------------
@@ -213,6 +316,7 @@ def player_fragment(
     dpi: float | None = None,
     fps: float | None = None,
     autoplay: bool = True,
+    compact: bool = True,
     progress: Progress = None,
 ) -> str:
     """
@@ -223,11 +327,10 @@ def player_fragment(
     dpi = _dpi(anim, dpi)
     cells = paints_cells(anim) if isinstance(anim, LayerFrames) else False
     if cells:
-        payload, layers = _cells(anim, dpi, readout, progress)
+        payload, stages = _cells(anim, dpi, readout, progress, compact)
     else:
-        payload, layers = _pictures(anim, dpi, progress)
+        payload, stages = _pictures(anim, dpi, progress)
     n = len(payload["images"]) if payload["mode"] == "images" else len(anim.layers)
-    width, height = payload["size"]
     if fps is None:
         interval = getattr(getattr(anim, "event_source", None), "interval", None) or 200
     else:
@@ -241,13 +344,14 @@ def player_fragment(
     )
     identifier = f"mr-{os.getpid():x}-{next(_ids):x}-{int.from_bytes(os.urandom(3), 'big'):06x}"
     data = json.dumps(payload, separators=(",", ":")).replace("</", "<\\/")
+    label = html.escape(f"{names[0]} (1 of {n})")
     return Template(_asset("player.html")).substitute(
         id=identifier,
         description=html.escape(f"Animation of {n} frames: {names[0]} to {names[-1]}"),
         css=_asset("player.css"),
-        width=width,
-        height=height,
-        layers=layers,
+        stages="\n".join(
+            _stage_markup(elements, size, label, compact=small) for elements, size, small in stages
+        ),
         frames=n,
         last=n - 1,
         first_name=html.escape(names[0]),

@@ -9,7 +9,6 @@
   "use strict";
   if (!root || root.mrPlayer) { return; }
   var data = JSON.parse(root.querySelector("script.mr-data").textContent);
-  var stage = root.querySelector(".mr-stage");
   var slider = root.querySelector(".mr-slider");
   var frameText = root.querySelector(".mr-frame");
   var readoutText = root.querySelector(".mr-readout");
@@ -61,20 +60,25 @@
     if (png) { img.src = "data:image/png;base64," + png; img.hidden = false; } else { img.hidden = true; }
   }
 
-  // -- what a frame shows ----------------------------------------------------------
+  // -- layouts: the figure as drawn, and (where it has one) a compact one for narrow
+  // screens, each a .mr-stage with its own picture, canvases and labels ---------------
 
-  var sprites = root.querySelectorAll(".mr-sprite");
-  var regions = root.querySelectorAll(".mr-region");
+  var stages = root.querySelectorAll(".mr-stage");
+  var layouts = [{size: data.size, places: data.grids || [], sprites: data.sprites || []}];
+  if (data.compact) { layouts.push(data.compact); }
+  var active = 0;
 
   function showPictures(k) {
     var i;
     if (data.mode === "images") {
+      var regions = stages[0].querySelectorAll(".mr-region");
       for (i = 0; i < regions.length; i++) { setSource(regions[i], data.images[k][i]); }
       return;
     }
+    var sprites = stages[active].querySelectorAll(".mr-sprite"), shown = layouts[active].sprites;
     for (i = 0; i < sprites.length; i++) {
-      var sprite = data.sprites[i], which = sprite.of[k];
-      setSource(sprites[i], which < 0 ? null : sprite.images[which]);
+      var which = shown[i].of[k];
+      setSource(sprites[i], which < 0 ? null : shown[i].images[which]);
     }
   }
 
@@ -84,18 +88,32 @@
     if (paint) { paint(current); }
     slider.value = String(current);
     frameText.textContent = data.names[current];
-    stage.setAttribute("aria-label", data.names[current] + " (" + (current + 1) + " of " + n + ")");
+    var label = data.names[current] + " (" + (current + 1) + " of " + n + ")";
+    for (var s = 0; s < stages.length; s++) { stages[s].setAttribute("aria-label", label); }
     if (hover) { hover.update(); }
+  }
+
+  // The compact layout where the player is narrower than the figure can be shown
+  // with legible text (data.compact.below, in CSS pixels); the figure elsewhere.
+  function choose() {
+    if (layouts.length < 2) { return; }
+    var wanted = root.clientWidth < layouts[1].below ? 1 : 0;
+    if (wanted === active) { return; }
+    active = wanted;
+    for (var s = 0; s < stages.length; s++) { stages[s].hidden = s !== active; }
+    if (hover) { hover.at = null; }
+    show(current);
   }
 
   // -- cells painted on canvases ------------------------------------------------------
 
-  function startGrid(grid, canvas) {
+  function startGrid(grid, index) {
     var rows = grid.grid[0], cols = grid.grid[1], cells = rows * cols;
-    var context = canvas.getContext("2d");
-    var image = context.createImageData(cols, rows);
-    var pixels = new Uint32Array(image.data.buffer);
     var palette = new Uint32Array(bytes(grid.palette).buffer);
+    var canvases = [];  // this grid's canvas on each layout
+    for (var s = 0; s < stages.length; s++) {
+      canvases.push(stages[s].querySelectorAll("canvas.mr-cells")[index]);
+    }
     var jobs = [inflate(grid.indices)];
     if (grid.readout) {
       jobs.push(inflate(grid.readout.mantissa), inflate(grid.readout.exponent));
@@ -106,12 +124,18 @@
       for (i = cells; i < deltas.length; i++) {  // frames are stored as changes
         deltas[i] += deltas[i - cells];  // wraps around as the Python side's subtraction did
       }
+      var painters = canvases.map(function (canvas) {
+        var context = canvas.getContext("2d"), image = context.createImageData(cols, rows);
+        canvas.hidden = false;
+        return {context: context, image: image, pixels: new Uint32Array(image.data.buffer)};
+      });
       var view = {
+        index: index,
         grid: grid,
         paint: function (k) {
-          var base = k * cells;
+          var painter = painters[active], pixels = painter.pixels, base = k * cells;
           for (var c = 0; c < cells; c++) { pixels[c] = palette[deltas[base + c]]; }
-          context.putImageData(image, 0, 0);
+          painter.context.putImageData(painter.image, 0, 0);
         },
         text: null
       };
@@ -131,31 +155,31 @@
           return "dim " + dim + " (row " + row + ", col " + col + ") = " + text4(mantissa[i], exponent[i]);
         };
       }
-      canvas.hidden = false;
       return view;
     });
   }
 
   function startCells() {
-    var canvases = root.querySelectorAll("canvas.mr-cells");
     var jobs = [];
-    for (var i = 0; i < data.grids.length; i++) { jobs.push(startGrid(data.grids[i], canvases[i])); }
+    for (var i = 0; i < data.grids.length; i++) { jobs.push(startGrid(data.grids[i], i)); }
     return Promise.all(jobs).then(function (views) {
       paint = function (k) { for (var v = 0; v < views.length; v++) { views[v].paint(k); } };
       if (views.some(function (v) { return v.text; })) { watchPointer(views); }
-      var poster = root.querySelector(".mr-poster");
-      if (poster) { poster.hidden = true; }
+      var posters = root.querySelectorAll(".mr-poster");
+      for (var p = 0; p < posters.length; p++) { posters[p].hidden = true; }
     });
   }
 
+  // The read-out follows a mouse, and a finger or pen where it touches (a tap).
   function watchPointer(views) {
-    var size = data.size;
     function textAt(event) {
-      var box = stage.getBoundingClientRect();
+      var layout = layouts[active], size = layout.size;
+      var box = stages[active].getBoundingClientRect();
       var x = (event.clientX - box.left) / box.width * size[0];
       var y = (event.clientY - box.top) / box.height * size[1];
       for (var v = 0; v < views.length; v++) {
-        var grid = views[v].grid, mesh = grid.mesh, clip = grid.clip, flip = grid.flip;
+        var grid = views[v].grid, place = layout.places[views[v].index];
+        var mesh = place.mesh, clip = place.clip, flip = place.flip;
         var rows = grid.grid[0], cols = grid.grid[1];
         if (!views[v].text || x < clip[0] || x >= clip[2] || y < clip[1] || y >= clip[3]) { continue; }
         var col = Math.floor((x - mesh[0]) / (mesh[2] - mesh[0]) * cols);
@@ -171,8 +195,15 @@
         readoutText.textContent = this.at ? this.at[0].text(this.at[1], this.at[2]) : "";
       }
     };
-    stage.addEventListener("pointermove", function (event) { hover.at = textAt(event); hover.update(); });
-    stage.addEventListener("pointerleave", function () { hover.at = null; hover.update(); });
+    function point(event) { hover.at = textAt(event); hover.update(); }
+    function leave(event) {  // a lifted finger leaves too: its read-out stays until the next tap
+      if (event.pointerType === "mouse") { hover.at = null; hover.update(); }
+    }
+    for (var s = 0; s < stages.length; s++) {
+      stages[s].addEventListener("pointermove", point);
+      stages[s].addEventListener("pointerdown", point);
+      stages[s].addEventListener("pointerleave", leave);
+    }
   }
 
   // -- controls ---------------------------------------------------------------------
@@ -224,11 +255,17 @@
     play: play,
     pause: pause,
     get current() { return current; },
-    get length() { return n; }
+    get length() { return n; },
+    get compact() { return active === 1; }  // showing the layout for narrow screens
   };
 
   var ready = data.mode === "cells" ? startCells() : Promise.resolve();
   root.mrPlayer.ready = ready.then(function () {
+    choose();
+    if (layouts.length > 1) {
+      if (window.ResizeObserver) { new ResizeObserver(choose).observe(root); }
+      else { window.addEventListener("resize", choose); }
+    }
     show(0);
     var still = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
     if (data.autoplay && !still) { play(); }
