@@ -30,6 +30,23 @@ LABEL_GAP = 1.5
 HALO_WIDTH = 1.2
 
 
+class _Outlines(PolyCollection):
+    """Outlines on the cells of a grid; its window extent is where they are drawn."""
+
+    def __init__(self, panel: Any, **kwargs: Any) -> None:
+        super().__init__([], **kwargs)
+        self.panel = panel  # the Axes that clips them
+
+    def get_window_extent(self, renderer: Any = None) -> Bbox:
+        paths = self.get_paths()
+        if not paths:
+            return Bbox.null()
+        points = self.get_transform().transform(np.concatenate([p.vertices for p in paths]))
+        half = max(self.get_linewidth(), default=0.0) / 2 * self.panel.figure.dpi / 72
+        drawn = Bbox([points.min(axis=0) - half, points.max(axis=0) + half])  # with its line
+        return Bbox.intersection(drawn, self.panel.bbox) or Bbox.null()
+
+
 class _Labels:
     """
     Dimension numbers as glyph outlines in two path collections (a black halo, then
@@ -169,8 +186,8 @@ class DimMarkers(Artist):
         fig = ax.get_figure(root=False)
         transform = artist.get_transform()
         self._outlines = [
-            PolyCollection([], facecolors="none", edgecolors=color, linewidths=width,
-                           transform=transform)
+            _Outlines(ax, facecolors="none", edgecolors=color, linewidths=width,
+                      transform=transform)
             for color, width in ((HALO, 3.0), (INK, 1.3))
         ]  # fmt: skip
         for outline in self._outlines:
@@ -223,16 +240,11 @@ class DimMarkers(Artist):
         return [*self._outlines, *labels]
 
     def get_window_extent(self, renderer: Any = None) -> Bbox:
-        """The marked cells (as far as the panel shows them) and the labels, in pixels."""
+        """The outlines (as far as the panel shows them) and the labels, in pixels."""
         if not len(self.dims) or self._target.axes is None:
             return Bbox.null()
-        rows, cols = np.divmod(self.dims, self._target.stream.shape[2])
-        corners = self._target.get_transform().transform(
-            [[cols.min() - 0.5, rows.min() - 0.5], [cols.max() + 0.5, rows.max() + 0.5]]
-        )
-        cells = Bbox.intersection(Bbox(np.sort(corners, axis=0)), self._target.axes.bbox)
-        labels = [] if self._labels is None else self._labels.boxes
-        boxes = [box for box in (cells, *labels) if box is not None]
+        boxes = [child.get_window_extent(renderer) for child in self.get_children()]
+        boxes = [box for box in boxes if np.isfinite(box.extents).all()]
         return Bbox.union(boxes) if boxes else Bbox.null()
 
     @allow_rasterization
