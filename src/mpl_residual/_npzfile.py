@@ -1,5 +1,6 @@
 """
-Reading ``.npz`` and ``.npy`` files that may come from anywhere, cheaply and safely.
+Reading ``.npz`` and ``.npy`` files that may come from anywhere, cheaply and safely,
+and writing them whole or not at all.
 
 A file is bounded before anything is inflated: only the members its kind uses are
 read, the zip directory's sizes are checked against a budget for all of them together
@@ -19,6 +20,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from ._atomic import atomic_path
 from ._text import printable
 
 __all__: list[str] = []
@@ -190,3 +192,13 @@ def scalar(arrays: dict[str, Any], key: str, default: Any = None) -> Any:
     if value.ndim != 0:
         raise UnreadableFile(f"{key!r} must be a single value; got shape {value.shape}")
     return value.item()
+
+
+def write_npz(path: Path, **arrays: Any) -> Path:
+    """
+    Write *arrays* to *path* as a compressed ``.npz`` that loads without pickles,
+    whole or not at all (`atomic_path`).
+    """
+    with atomic_path(path) as temporary, open(temporary, "wb") as file:
+        np.savez_compressed(file, **arrays)
+    return path

@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 
 from ._arrays import _describe, as_float_array, check_index
-from ._atomic import atomic_path
-from ._npzfile import MAX_BYTES, MAX_INFLATION, UnreadableFile, read_npz, scalar
+from ._npzfile import MAX_BYTES, MAX_INFLATION, UnreadableFile, read_npz, scalar, write_npz
 from ._text import printable
 from .grid import to_grid
 from .labels import Labels, layer_names
@@ -339,9 +338,7 @@ class Decomposition:
         arrays = {"values": self.values, "labels": np.array(json.dumps(labels))}
         if self.attribution is not None:
             arrays["attribution"] = self.attribution.values
-        with atomic_path(path) as temporary, open(temporary, "wb") as file:
-            np.savez_compressed(file, **arrays)
-        return path
+        return write_npz(path, **arrays)
 
     @classmethod
     def load(
@@ -404,3 +401,16 @@ class Decomposition:
             raise ValueError(
                 f"{where} does not hold a valid decomposition: {printable(str(err))}"
             ) from None
+
+
+def decomposition_of(
+    vectors: Any, names: Any, *, rows: int | None = None, pad: bool = False, **labels: Any
+) -> Decomposition:
+    """
+    A `Decomposition` of ``(components, d_model)`` *vectors* (what the model side
+    collects), each folded as `to_grid` folds (*rows*, *pad*), named *names*; *labels*
+    (``tokens``, ``position``, ``model_name``, ``special``) as the class takes them.
+    """
+    flat = np.asarray(vectors)
+    folded = np.asarray(to_grid(flat, rows, pad=pad), dtype=np.float32)
+    return Decomposition(folded, tuple(names), d_model=int(flat.shape[-1]), **labels)

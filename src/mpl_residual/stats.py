@@ -11,8 +11,7 @@ from typing import Any
 import numpy as np
 
 from ._arrays import check_index
-from ._atomic import atomic_path
-from ._npzfile import MAX_BYTES, MAX_INFLATION, UnreadableFile, read_npz, scalar
+from ._npzfile import MAX_BYTES, MAX_INFLATION, UnreadableFile, read_npz, scalar, write_npz
 from ._text import printable
 from .grid import to_grid
 from .outliers import check_factor
@@ -488,9 +487,7 @@ class DimensionStats:
             if item.name != "moments":
                 value = getattr(self, item.name)
                 labels[item.name] = list(value) if isinstance(value, tuple) else value
-        with atomic_path(path) as temporary, open(temporary, "wb") as file:
-            np.savez_compressed(file, labels=np.array(json.dumps(labels)), **self.moments.arrays())
-        return path
+        return write_npz(path, labels=np.array(json.dumps(labels)), **self.moments.arrays())
 
     @staticmethod
     def is_file(path: str | os.PathLike[str]) -> bool:

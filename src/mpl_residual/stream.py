@@ -11,8 +11,15 @@ from typing import Any
 import numpy as np
 
 from ._arrays import _describe, as_float_array, as_index, check_index
-from ._atomic import atomic_path
-from ._npzfile import MAX_BYTES, MAX_INFLATION, UnreadableFile, read_npy, read_npz, scalar
+from ._npzfile import (
+    MAX_BYTES,
+    MAX_INFLATION,
+    UnreadableFile,
+    read_npy,
+    read_npz,
+    scalar,
+    write_npz,
+)
 from ._positions import resolve
 from ._text import printable
 from .grid import to_grid
@@ -380,14 +387,12 @@ class ResidualStream:
             "quantity": self.quantity,
             "scale": self.scale,
         }
-        with atomic_path(path) as temporary, open(temporary, "wb") as file:
-            np.savez_compressed(
-                file,
-                values=np.asarray(self.values, dtype=dtype),
-                labels=np.array(json.dumps(labels)),
-                format=np.array(FORMAT),
-            )
-        return path
+        return write_npz(
+            path,
+            values=np.asarray(self.values, dtype=dtype),
+            labels=np.array(json.dumps(labels)),
+            format=np.array(FORMAT),
+        )
 
     @classmethod
     def load(

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .._positions import resolve
-from ..decomposition import Attribution, Decomposition
+from ..decomposition import Attribution, decomposition_of
 from ..errors import NotDecomposable, NotOneToken
 from ..grid import to_grid
 from .anatomy import Anatomy
@@ -182,13 +182,12 @@ def logit_attribution(
     values = share(x)
     constant = float(shift @ direction) + offset
     components = {name: float(share(v).sum()) for name, v in zip(names, vectors, strict=True)}
-    parts = Decomposition(
-        np.asarray(to_grid(torch.stack(vectors).numpy()), dtype=np.float32),
+    parts = decomposition_of(
+        torch.stack(vectors).numpy(),
         names,
         tokens=tokens,
         position=index,
         model_name=anatomy.name,
-        d_model=int(x.shape[-1]),
         special=special,
     )
     return Attribution(

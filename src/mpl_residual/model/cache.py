@@ -13,7 +13,7 @@ import torch
 
 from .._arrays import as_index, check_index
 from .._positions import find_token
-from ..decomposition import Decomposition
+from ..decomposition import Decomposition, decomposition_of
 from ..grid import to_grid
 from ..labels import layer_names
 from ..stream import ResidualStream
@@ -292,13 +292,13 @@ def decompose(
             vectors.append(at(f"blocks.{i}.hook_attn_out"))
         components.append(f"block {i} mlp")
         vectors.append(at(f"blocks.{i}.hook_mlp_out"))
-    flat = torch.stack(vectors).numpy()
-    return Decomposition(
-        np.asarray(to_grid(flat, rows, pad=pad), dtype=np.float32),
+    return decomposition_of(
+        torch.stack(vectors).numpy(),
         components,
+        rows=rows,
+        pad=pad,
         tokens=labels,
         position=index,
         model_name=_model_name(cache),
-        d_model=int(flat.shape[-1]),
         special=special,
     )

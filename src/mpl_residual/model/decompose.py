@@ -5,14 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from .._positions import resolve
-from ..decomposition import Decomposition
+from ..decomposition import Decomposition, decomposition_of
 from ..errors import NotDecomposable
-from ..grid import to_grid
 from .anatomy import Anatomy
 from .capture import on_device, tokenizer_of
 from .hooks import Recorder, first_tensor, run
@@ -242,13 +240,13 @@ def decompose(
     tokens, special = label_tokens(tokenizer, inputs["input_ids"][0])
     index = resolve(position, tokens, special)
     names, vectors, _ = decomposed(anatomy, inputs, index, heads=heads)
-    flat = torch.stack(vectors).numpy()
-    return Decomposition(
-        np.asarray(to_grid(flat, rows, pad=pad), dtype=np.float32),
+    return decomposition_of(
+        torch.stack(vectors).numpy(),
         names,
+        rows=rows,
+        pad=pad,
         tokens=tokens,
         position=index,
         model_name=anatomy.name,
-        d_model=int(flat.shape[-1]),
         special=special,
     )
