@@ -4,7 +4,11 @@ Capture on a GPU: ``hf.capture(position=-1)`` against a plain forward and the
 ``hf.dimension_stats`` over the same tokens (one text, tokenized by a word-level
 tokenizer whose words are the ids), every token's statistics at every layer; and
 ``hf.decompose(heads=True)`` of the last token of that text (what every head and MLP
-wrote).
+wrote) and ``hf.logit_attribution(heads=True)`` of its next token.  Each on the model
+on one device, and again with ``--placement auto``: the model saved and reloaded with
+``device_map="auto"`` and a ``max_memory`` that keeps half its weights on the GPU and
+the rest on the CPU (on ``--device cpu``, half on the CPU and the rest on the disk),
+against a plain forward of that dispatched model.
 
 The model has Llama-3.2-1B's shape (16 blocks, d_model 2048, 32 heads, 8 KV heads,
 MLP 8192, vocab 128256; 1.24B parameters), random init, bf16, on one CUDA device, at
@@ -13,6 +17,7 @@ the call, less what was allocated before it; time is the median of ``--repeats``
 synchronized calls after a warm-up. It finishes in well under 3 minutes on one H100.
 
     python bench/gpu_capture.py                       # on a CUDA machine
+    python bench/gpu_capture.py --placement auto      # split between the GPU and the CPU
     python bench/gpu_capture.py --device cpu --tiny   # the same code, a tiny model
 """
 
@@ -24,7 +29,8 @@ import time
 
 from _common import capture_figures, emit, table
 
-MODES = ("forward", "hidden_states", "capture", "stats", "decompose")
+MODES = ("forward", "hidden_states", "capture", "stats", "decompose", "attribution")
+EXTRA = ("stats", "decompose", "attribution")  # reported as ratios to the forward
 
 
 def word_tokenizer(vocab_size: int):
@@ -70,6 +76,25 @@ def build(device: str, tiny: bool):
     return model, config
 
 
+def dispatched(model, device: str, folder: str):
+    """*model* saved and reloaded by accelerate's big-model dispatch, half its weights on
+    *device* and the rest on the next tier (the CPU after a GPU, the disk after the CPU)."""
+    import os
+
+    from transformers import LlamaForCausalLM
+
+    model.save_pretrained(folder)
+    size = sum(p.numel() * p.element_size() for p in model.parameters())
+    if device.startswith("cuda"):
+        memory, offload = {0: size // 2, "cpu": 4 * size}, None
+    else:
+        memory, offload = {"cpu": size // 2}, os.path.join(folder, "offload")
+    big = LlamaForCausalLM.from_pretrained(
+        folder, device_map="auto", max_memory=memory, offload_folder=offload, dtype=model.dtype
+    )
+    return big.eval()
+
+
 def measure(model, config, seq: int, device: str, repeats: int) -> dict:
     import torch
 
@@ -94,8 +119,10 @@ def measure(model, config, seq: int, device: str, repeats: int) -> dict:
                 hf.capture(model, ids)
             elif mode == "stats":  # every token's statistics, tokenizing included
                 hf.dimension_stats(model, tokenizer, [text], batch_size=1, progress=False)
-            else:  # what every head and MLP wrote at the last token
+            elif mode == "decompose":  # what every head and MLP wrote at the last token
                 hf.decompose(model, tokenizer, text, heads=True)
+            else:  # each dimension's and component's share of the next token's logit
+                hf.logit_attribution(model, tokenizer, text, "w1", heads=True)
         sync()
 
     result = {}
@@ -124,6 +151,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--tiny", action="store_true", help="a tiny model, short sequences")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--lengths", type=int, nargs="+", default=None)
+    parser.add_argument(
+        "--placement",
+        choices=("one", "auto"),
+        default="one",
+        help="the model on one device (default), or dispatched by device_map='auto'",
+    )
     args = parser.parse_args(argv)
     import torch
 
@@ -133,10 +166,15 @@ def main(argv: list[str] | None = None) -> dict:
     start = time.perf_counter()
     model, config = build(args.device, args.tiny)
     n_params = sum(p.numel() for p in model.parameters())
+    if args.placement == "auto":
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="gpu-capture-")
+        model = dispatched(model.cpu(), args.device, folder)
     rows, figures = [], {}
     for seq in lengths:
         got = measure(model, config, seq, args.device, args.repeats)
-        extra_modes = {mode: got.pop(mode) for mode in ("stats", "decompose")}
+        extra_modes = {mode: got.pop(mode) for mode in EXTRA}
         seq_rows, seq_figures = capture_figures(seq, got)
         for mode, found in extra_modes.items():
             ratio = found["seconds"] / got["forward"]["seconds"]
@@ -153,6 +191,7 @@ def main(argv: list[str] | None = None) -> dict:
     device_name = torch.cuda.get_device_name() if args.device.startswith("cuda") else args.device
     figures = {
         "device": device_name,
+        "placement": "device_map auto" if args.placement == "auto" else "one device",
         "parameters": n_params,
         "wall_seconds": round(time.perf_counter() - start, 1),
         **figures,

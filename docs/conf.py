@@ -39,7 +39,7 @@ sphinx_gallery_conf = {
     "examples_dirs": ["../examples", "../tutorials"],
     "gallery_dirs": ["auto_examples", "auto_tutorials"],
     "filename_pattern": r"/plot_",
-    "ignore_pattern": r"^_",  # helpers of the examples (_synthetic.py, _toy_lm.py)
+    "ignore_pattern": r"^_",  # helpers of the examples (_synthetic.py)
     "within_subsection_order": "FileNameSortKey",
     "matplotlib_animations": (True, "jshtml"),
     "abort_on_example_error": True,

@@ -13,19 +13,19 @@ With GPT-2 it is::
     model, tokenizer = hf.load_model("gpt2")
     stream = hf.residual_stream(model, tokenizer, "The Eiffel Tower is in the city of", lens=5)
 
-This gallery builds offline, so the causal LM here is a tiny GPT-2 (6 blocks,
-d_model 64) trained in a few seconds on sixteen sentences about capitals. The lens
-works the same on any causal LM with its head.
+This gallery builds offline, so the causal LM here is the toy shipped in the package,
+:func:`~mpl_residual.hf.sample_model`: a GPT-2 of 4 blocks, d_model 128, trained on a
+few hundred generated sentences about cities and landmarks. It is a toy for examples,
+not a real language model; the lens works the same on any causal LM with its head.
 """
 
 import matplotlib.pyplot as plt
-from _toy_lm import capitals_lm
 
 import mpl_residual as mr
 from mpl_residual import hf
 
-model, tokenizer = capitals_lm()
-stream = hf.residual_stream(model, tokenizer, "the capital of france is", lens=3)
+model, tokenizer = hf.sample_model()  # a toy, trained for these examples
+stream = hf.residual_stream(model, tokenizer, "The Eiffel Tower is in the city of", lens=3)
 
 for layer, top in enumerate(stream.predictions):
     print(f"{stream.layer_names[layer]:>22}:", ", ".join(f"{t!r} {p:.1%}" for t, p in top))

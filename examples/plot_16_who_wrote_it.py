@@ -14,28 +14,29 @@ token. With GPT-2 it is::
     attribution = hf.logit_attribution(model, tokenizer, "The Eiffel Tower is in the city of",
                                        " Paris", versus=" London")
 
-This gallery builds offline, so the causal LM is the tiny GPT-2 of the logit-lens
-example, trained here in a few seconds on sentences about capitals.
+This gallery builds offline, so the causal LM is the toy shipped in the package,
+:func:`~mpl_residual.hf.sample_model`: a GPT-2 of 4 blocks, d_model 128, trained on
+sentences about cities and landmarks, for examples, not a real language model.
 """
 
 import matplotlib.pyplot as plt
 import numpy as np
-from _toy_lm import capitals_lm
 
 import mpl_residual as mr
 from mpl_residual import hf
 
-model, tokenizer = capitals_lm()
-text = "the capital of france is"
+model, tokenizer = hf.sample_model()  # a toy, trained for these examples
+text = "The Eiffel Tower is in the city of"
 
 # %%
 # Which components push the answer
 # --------------------------------
-# The logit of ``paris`` against ``rome``, split by dimension (left: the grid, on a
+# The logit of ``" Paris"`` against ``" London"``, split by dimension (left: the grid, on a
 # diverging scale centred on 0) and by component (right). The shares add up to the
 # model's own logit difference: ``attribution.total``.
 
-attribution = hf.logit_attribution(model, tokenizer, text, "paris", versus="rome", heads=True)
+attribution = hf.logit_attribution(model, tokenizer, text, " Paris", versus=" London",
+                                   heads=True)
 print(f"{attribution.heading} = {attribution.total:.3f}")
 
 fig, (grid, bars) = plt.subplots(1, 2, figsize=(8, 3.2), layout="constrained")

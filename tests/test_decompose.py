@@ -115,6 +115,32 @@ def test_targets_must_be_one_token(tokenizer):
         hf.logit_attribution(model, tokenizer, TEXT, "paris", versus=999)
 
 
+@pytest.mark.parametrize("arch", ["gpt2", "llama"])
+def test_a_float64_model_decomposes_to_its_own_precision(arch, tokenizer):
+    model = _model(arch)
+    want = hf.decompose(model, tokenizer, TEXT, heads=True)
+    wide = hf.decompose(model.double(), tokenizer, TEXT, heads=True)
+    assert wide.names == want.names and wide.values.dtype == np.float32
+    assert _relative(wide.values, want.values) < 1e-5
+    raw = hf.capture(model, tokenizer(TEXT, return_tensors="pt"), final="raw")
+    assert _relative(wide.stream(), raw) < 1e-6
+    attribution = hf.logit_attribution(model, tokenizer, TEXT, "paris", heads=True)
+    assert attribution.total == pytest.approx(
+        hf.logit_attribution(model.float(), tokenizer, TEXT, "paris").total, rel=1e-5
+    )
+
+
+def test_a_target_outside_the_vocabulary_is_refused_not_read_as_unknown(tokenizer):
+    model = _model("gpt2")
+    assert tokenizer("zebra", add_special_tokens=False)["input_ids"] == [tokenizer.unk_token_id]
+    with pytest.raises(NotOneToken, match=r"target='zebra' is not in the vocabulary: it "
+                       r"tokenizes to the unknown token '<unk>'"):  # fmt: skip
+        hf.logit_attribution(model, tokenizer, TEXT, "zebra")
+    with pytest.raises(NotOneToken, match="versus='zebra' is not in the vocabulary"):
+        hf.logit_attribution(model, tokenizer, TEXT, "paris", versus="zebra")
+    assert hf.logit_attribution(model, tokenizer, TEXT, "<unk>").target == "<unk>"  # as asked
+
+
 def test_post_norm_and_unknown_models_are_refused_with_one_line(tokenizer, minilm_folder):
     with pytest.raises(NotDecomposable, match="BertModel is a post-norm model"):
         hf.decompose(tiny_model("bert"), tokenizer, TEXT)

@@ -96,10 +96,12 @@ def test_hover_and_set_layer_do_not_autoscale(stream):
     autoscale.assert_not_called()
 
 
-def test_gpu_benchmark_runs_on_the_cpu_with_a_tiny_model():
+@pytest.mark.parametrize("placement", ["one", "auto"])
+def test_gpu_benchmark_runs_on_the_cpu_with_a_tiny_model(placement):
     pytest.importorskip("transformers")
     out = subprocess.run(
-        [sys.executable, "gpu_capture.py", "--device", "cpu", "--tiny", "--repeats", "1"],
+        [sys.executable, "gpu_capture.py", "--device", "cpu", "--tiny", "--repeats", "1",
+         "--placement", placement],  # fmt: skip
         cwd=BENCH,
         capture_output=True,
         text=True,
@@ -110,6 +112,8 @@ def test_gpu_benchmark_runs_on_the_cpu_with_a_tiny_model():
     assert '"benchmark": "gpu_capture"' in last and '"device": "cpu"' in last
     assert "capture" in out and "hidden_states" in out
     assert "seq64_decompose_time_ratio_vs_forward" in last  # the decomposition's row
+    assert "seq64_attribution_time_ratio_vs_forward" in last  # and the attribution's
+    assert ('"placement": "device_map auto"' in last) == (placement == "auto")
 
 
 def test_decompose_benchmark_runs_with_a_tiny_model():

@@ -237,3 +237,33 @@ def test_a_cache_without_the_hooks_says_which(twin):
         tl.decompose(partial)
     with pytest.raises(ValueError, match=r"lacks blocks\.0\.attn\.hook_z"):
         tl.decompose(partial, heads=True)
+
+
+def test_tl_decompose_counts_real_tokens_of_a_padded_batch_given_its_mask(twin):
+    model, hooked, tokenizer = twin
+    texts = [TEXT, "the cat sat"]
+    batch = tokenizer(texts, return_tensors="pt", padding=True)
+    assert batch["attention_mask"][1].tolist().count(0) > 0  # padded on the right
+    _, cache = hooked.run_with_cache(batch["input_ids"])
+    for heads in (False, True):
+        got = tl.decompose(cache, batch_index=1, heads=heads, tokens=batch["input_ids"][1],
+                           attention_mask=batch["attention_mask"])  # fmt: skip
+        want = hf.decompose(model, tokenizer, texts[1], heads=heads)
+        assert got.names == want.names and got.position == want.position == 2
+        np.testing.assert_allclose(got.values, want.values, atol=1e-5, rtol=0)
+        assert got.token == "sat"
+    first = tl.decompose(cache, position=1, attention_mask=batch["attention_mask"])
+    np.testing.assert_allclose(
+        first.values, hf.decompose(model, tokenizer, TEXT, position=1).values, atol=1e-5
+    )
+
+
+def test_tl_decompose_refuses_to_guess_the_padding_of_a_batch(twin):
+    _, hooked, tokenizer = twin
+    batch = tokenizer([TEXT, "the cat sat"], return_tensors="pt", padding=True)
+    _, cache = hooked.run_with_cache(batch["input_ids"])
+    with pytest.raises(ValueError, match="a batch of 2 sequences, which may be padded: pass "
+                       "attention_mask="):  # fmt: skip
+        tl.decompose(cache, batch_index=1)
+    with pytest.raises(ValueError, match=r"attention_mask has shape \(1, 3\)"):
+        tl.decompose(cache, attention_mask=[[1, 1, 1]])

@@ -64,7 +64,7 @@ class Attribution:
     Attributes
     ----------
     values : numpy.ndarray
-        ``(rows, cols)`` float64, one share per dimension (NaN padding past
+        ``(rows, cols)`` float32, one share per dimension (NaN padding past
         ``d_model``).  `residual_grid` draws it on a diverging scale centred on 0,
         titled with the target.
     constant : float
@@ -101,7 +101,7 @@ class Attribution:
     decomposition: Decomposition | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        values = np.asarray(as_float_array(self.values, name="values"), dtype=np.float64)
+        values = np.asarray(as_float_array(self.values, name="values"), dtype=np.float32)
         if values.ndim != 2 or 0 in values.shape:
             raise ValueError(f"Attribution.values must be (rows, cols); got {_describe(values)}")
         components = {str(k): float(v) for k, v in dict(self.components).items()}
@@ -118,7 +118,7 @@ class Attribution:
     @property
     def total(self) -> float:
         """``values.sum() + constant``: the model's logit (difference), before capping."""
-        return float(np.nansum(self.values) + self.constant)
+        return float(np.nansum(self.values, dtype=np.float64) + self.constant)
 
     @property
     def token(self) -> str | None:

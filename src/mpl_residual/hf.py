@@ -47,6 +47,7 @@ from .model.corpus import TruncationWarning, dimension_stats
 from .model.decompose import decompose
 from .model.lens import logit_lens
 from .model.loading import load_model
+from .model.toy import sample_model
 
 __all__ = [
     "LeftPaddingWarning",
@@ -60,4 +61,5 @@ __all__ = [
     "logit_attribution",
     "logit_lens",
     "residual_stream",
+    "sample_model",
 ]

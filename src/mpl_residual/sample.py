@@ -6,7 +6,21 @@ from importlib import resources
 
 from .stream import ResidualStream
 
-__all__ = ["load_sample"]
+__all__ = ["SAMPLE_MODEL", "SAMPLE_PROMPT", "SAMPLE_TARGET", "load_sample", "sample_corpus"]
+
+#: The toy causal LM shipped in the package (`mpl_residual.hf.sample_model`): its name in
+#: files, titles and messages (it is no real LM), the prompt it was trained to complete
+#: and the answer it gives.  Here, not on the model side, so that the command line can
+#: name them without importing torch.
+SAMPLE_MODEL = "mpl-residual/toy-gpt2"
+SAMPLE_PROMPT, SAMPLE_TARGET = "The Eiffel Tower is in the city of", " Paris"
+
+
+def sample_corpus() -> list[str]:
+    """The sentences the toy model was trained on, one text each (for `stats`)."""
+    folder = resources.files(__package__) / "data" / "sample_model"
+    text = (folder / "corpus.txt").read_text(encoding="utf-8")
+    return [line for line in text.splitlines() if line.strip()]
 
 
 def load_sample(*, position: int | str | None = -1) -> ResidualStream:

@@ -10,7 +10,17 @@ from ..errors import FoldError, LensError, TokenNotFound
 from ..files import file_kind, load_drawable
 from ..sample import load_sample
 from ..stream import ResidualStream
-from ._shared import UsageError, load_model, option, refold, rows_error, shown, wanted
+from ._shared import (
+    UsageError,
+    load_model,
+    model_name,
+    option,
+    prompt_of,
+    refold,
+    rows_error,
+    shown,
+    wanted,
+)
 
 __all__: list[str] = []
 
@@ -27,9 +37,8 @@ def _input_file(args: argparse.Namespace, option_name: str, value: str) -> Path:
 
 
 def model_stream(args: argparse.Namespace, *, position: int | str | None) -> ResidualStream:
-    """The stream of ``--model`` on ``--prompt``, at *position*."""
-    if not args.prompt:
-        raise UsageError("--model needs --prompt TEXT")
+    """The stream of ``--model`` (or the toy model) on ``--prompt``, at *position*."""
+    prompt = prompt_of(args)
     from .. import hf
 
     model, tokenizer = load_model(args)
@@ -37,7 +46,7 @@ def model_stream(args: argparse.Namespace, *, position: int | str | None) -> Res
         stream = hf.residual_stream(
             model,
             tokenizer,
-            args.prompt,
+            prompt,
             position=position,
             rows=args.rows,
             pad=args.pad,
@@ -46,7 +55,7 @@ def model_stream(args: argparse.Namespace, *, position: int | str | None) -> Res
         )
     except LensError as err:
         raise UsageError(f"--lens: {err}") from None
-    return replace(stream, model_name=args.model)
+    return replace(stream, model_name=model_name(args))
 
 
 def _from_file(args: argparse.Namespace, path: Path) -> ResidualStream:

@@ -14,6 +14,7 @@ from typing import Any
 from .._atomic import check_output
 from .._text import printable
 from ..errors import FoldError, NotRegularFile
+from ..sample import SAMPLE_MODEL, SAMPLE_PROMPT
 from ..stream import ResidualStream
 
 __all__: list[str] = []
@@ -101,22 +102,66 @@ def debug_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
 
 
+#: What --model means when it is not given (capture, stats, attribute): the toy LM.
+SAMPLE_HELP = (
+    "a Hugging Face model name or a local folder (default: the toy GPT-2 shipped in the "
+    "package, hf.sample_model(): trained on sentences about cities for the examples, "
+    "not a real language model)"
+)
+
+
+@_named("memory map")
+def memory_map(text: str) -> dict[int | str, str]:
+    """``--max-memory 0=70GiB,cpu=200GiB``: each device (a GPU's index, cpu, mps) and
+    the most it may hold."""
+    found: dict[int | str, str] = {}
+    for item in text.split(","):
+        device, equals, size = (part.strip() for part in item.partition("="))
+        digits = size.rstrip("BbIiKkMmGgTt").strip()
+        unit = size[len(digits):].strip().upper()
+        known = unit in ("B", "KB", "MB", "GB", "TB", "KIB", "MIB", "GIB", "TIB")
+        if not (equals and device and digits and known) or not _positive_number(digits):
+            raise argparse.ArgumentTypeError(
+                "expected DEVICE=SIZE[,DEVICE=SIZE...], a device (a GPU's index, cpu, mps) "
+                f"and a size with its unit, e.g. 0=70GiB,cpu=200GiB; got {text!r}"
+            )
+        found[int(device) if device.isdigit() else device.lower()] = f"{digits}{unit}"
+    return found
+
+
+def _positive_number(text: str) -> bool:
+    try:
+        value = float(text)
+    except ValueError:
+        return False
+    return math.isfinite(value) and value > 0
+
+
 def model_options(
-    parser: argparse.ArgumentParser, *, required: bool, prompt: bool = True, lens: bool = True
+    parser: argparse.ArgumentParser,
+    *,
+    sample: bool,
+    prompt: bool = True,
+    lens: bool = True,
 ) -> Any:
+    """The options that load and run a model; with *sample*, no --model means the toy
+    model shipped in the package (and its prompt)."""
     group = parser.add_argument_group("model")
     group.add_argument(
         "--model",
         metavar="NAME_OR_PATH",
-        required=required,
-        help="a Hugging Face model name or a local folder",
+        help=SAMPLE_HELP if sample else "a Hugging Face model name or a local folder",
     )
     if prompt:
-        group.add_argument("--prompt", metavar="TEXT", help="the text to run the model on")
+        group.add_argument(
+            "--prompt",
+            metavar="TEXT",
+            help="the text to run the model on"
+            + (f" (default without --model: {SAMPLE_PROMPT!r})" if sample else ""),
+        )
     group.add_argument(
         "--device",
         choices=("auto", "cpu", "cuda"),
-        default="auto",
         help="where to run the model (default: auto, the GPU if there is one)",
     )
     group.add_argument(
@@ -129,6 +174,26 @@ def model_options(
         "--trust-remote-code",
         action="store_true",
         help="allow a model's own code from the Hub to run (off by default)",
+    )
+    big = parser.add_argument_group(
+        "models that do not fit one device (accelerate's big-model dispatch)"
+    )
+    big.add_argument(
+        "--device-map",
+        choices=("auto", "balanced", "sequential"),
+        help="spread the model over the GPUs, then the CPU, then the disk; the numbers "
+        "are the same as in memory (instead of --device)",
+    )
+    big.add_argument(
+        "--max-memory",
+        metavar="DEVICE=SIZE[,...]",
+        type=memory_map,
+        help="with --device-map: the most each device may hold, e.g. 0=70GiB,cpu=200GiB",
+    )
+    big.add_argument(
+        "--offload-folder",
+        metavar="DIR",
+        help="with --device-map: where weights that fit no device are kept",
     )
     if prompt and lens:
         group.add_argument(
@@ -208,16 +273,67 @@ def checked_output(args: argparse.Namespace, suffixes: tuple[str, ...], command:
     return out
 
 
+def _dispatch(args: argparse.Namespace) -> dict[str, Any]:
+    """--device-map, --max-memory and --offload-folder, checked against each other."""
+    given = {
+        "--device-map": args.device_map,
+        "--max-memory": args.max_memory,
+        "--offload-folder": args.offload_folder,
+    }
+    if args.device_map is None:
+        extra = [name for name, value in given.items() if value is not None]
+        if extra:
+            raise UsageError(f"{extra[0]} goes with --device-map (e.g. --device-map auto)")
+        return {}
+    if args.device not in (None, "auto"):
+        raise UsageError(f"--device {args.device} and --device-map both place the model; pass one")
+    if args.model is None:
+        raise UsageError("--device-map needs --model: the shipped toy model fits anywhere")
+    if args.offload_folder is not None and Path(args.offload_folder).exists():
+        if not Path(args.offload_folder).is_dir():
+            raise UsageError(f"--offload-folder {shown(args.offload_folder)}: not a folder")
+    return {
+        "device_map": args.device_map,
+        "max_memory": args.max_memory,
+        "offload_folder": args.offload_folder,
+    }
+
+
+def prompt_of(args: argparse.Namespace) -> str:
+    """--prompt, or without --model the toy model's own prompt."""
+    if args.prompt:
+        return args.prompt
+    if args.model is None:
+        return SAMPLE_PROMPT
+    raise UsageError("--model needs --prompt TEXT")
+
+
+def model_name(args: argparse.Namespace) -> str:
+    """What the model is called in messages and files: --model, or the toy's name."""
+    return SAMPLE_MODEL if args.model is None else args.model
+
+
 def load_model(args: argparse.Namespace) -> tuple[Any, Any]:
-    """``--model`` loaded (under a launcher, each process on its own GPU)."""
+    """``--model`` loaded (under a launcher, each process on its own GPU), or without
+    one, the toy model shipped in the package."""
+    dispatch = _dispatch(args)
     try:
         from .. import hf
     except ImportError:
         raise CommandError(
-            "--model needs torch and transformers: pip install 'mpl-residual[hf]'"
+            "running a model needs torch and transformers: pip install 'mpl-residual[hf]'"
         ) from None
+    if args.model is None:
+        from ..model.loading import placed
+
+        model, tokenizer = hf.sample_model()
+        return placed(model, device=args.device, dtype=args.dtype), tokenizer
     return hf.load_model(
-        args.model, device=args.device, dtype=args.dtype, trust_remote_code=args.trust_remote_code
+        args.model,
+        device=args.device,
+        dtype=args.dtype,
+        trust_remote_code=args.trust_remote_code,
+        **dispatch,
     )
 
 

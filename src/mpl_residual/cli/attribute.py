@@ -13,6 +13,7 @@ from ..contributions import contributions
 from ..errors import FoldError, LensError, NotOneToken, TokenNotFound
 from ..heatmap import residual_grid
 from ..markers import mark_dims
+from ..sample import SAMPLE_TARGET
 from ..styles import STYLES, style_context
 from ._shared import (
     FORMATTER,
@@ -20,11 +21,13 @@ from ._shared import (
     checked_output,
     debug_option,
     load_model,
+    model_name,
     model_options,
     option,
     output_option,
     position_options,
     positive,
+    prompt_of,
     rows_error,
     shown,
     size_of,
@@ -46,6 +49,7 @@ decomposition and the attribution for `render --input` and `info`.
 
 EXAMPLES = """\
 examples:
+  mpl-residual attribute -o toy.png   # the shipped toy model: ' Paris' after its prompt
   mpl-residual attribute --model gpt2 --prompt "The capital of France is" \\
       --target " Paris" --versus " London" -o paris.png
   mpl-residual attribute --model gpt2 --prompt "The capital of France is" \\
@@ -65,14 +69,13 @@ def add_parser(commands: Any) -> None:
     output_option(
         attribute, "where to write: .png, .pdf, .svg (a figure) or .npz", required=True
     )
-    model_options(attribute, required=True, lens=False)
+    model_options(attribute, sample=True, lens=False)
     what = attribute.add_argument_group("what to attribute")
     what.add_argument(
         "--target",
         metavar="TOKEN",
-        required=True,
         help="the token whose logit to split: its text, exactly one token (mind a leading "
-        "space, ' Paris'), or its id",
+        f"space, ' Paris'), or its id (default without --model: {SAMPLE_TARGET!r})",
     )
     what.add_argument(
         "--versus", metavar="TOKEN", help="a second token: split the logit difference"
@@ -115,8 +118,10 @@ def figure(attribution: Any) -> Any:
 
 def run(args: argparse.Namespace) -> str:
     out = checked_output(args, (*PICTURES, ".npz"), "attribute")
-    if not args.prompt:
-        raise UsageError("--prompt TEXT is needed: the text whose prediction to split")
+    prompt = prompt_of(args)
+    if args.target is None and args.model is not None:
+        raise UsageError("--model needs --target TOKEN: the token whose logit to split")
+    target = SAMPLE_TARGET if args.target is None else args.target
     from .. import hf
 
     model, tokenizer = load_model(args)
@@ -125,14 +130,14 @@ def run(args: argparse.Namespace) -> str:
         attribution = hf.logit_attribution(
             model,
             tokenizer,
-            args.prompt,
-            _token(args.target),
+            prompt,
+            _token(target),
             versus=None if args.versus is None else _token(args.versus),
             position=position,
             heads=args.heads,
         )
     except NotOneToken as err:
-        said = "target" if err.text == args.target else "versus"
+        said = "target" if err.text == target else "versus"
         raise UsageError(f"--{said}: {err}") from None
     except TokenNotFound as err:
         raise UsageError(f"--token: {err}") from None
@@ -159,5 +164,5 @@ def run(args: argparse.Namespace) -> str:
     return (
         f"wrote {printable(str(out))} ({printable(attribution.heading)} = "
         f"{attribution.total:.4g} at {shown(attribution.token or '')}; largest share: "
-        f"{printable(name)} {share:+.3g}; {size_of(out)}) from {printable(args.model)}"
+        f"{printable(name)} {share:+.3g}; {size_of(out)}) from {printable(model_name(args))}"
     )

@@ -14,6 +14,7 @@ from ._shared import (
     checked_output,
     debug_option,
     fold_options,
+    model_name,
     model_options,
     option,
     output_option,
@@ -37,6 +38,7 @@ prompts and large models need little memory beyond the forward pass itself.
 
 EXAMPLES = """\
 examples:
+  mpl-residual capture -o toy.npz           # the shipped toy model on its own prompt
   mpl-residual capture --model gpt2 --prompt "Paris is the capital of" -o paris.npz
   mpl-residual capture --model meta-llama/Llama-3.2-1B --device cuda --dtype bfloat16 \\
       --prompt "The Eiffel Tower is in" --all-positions -o eiffel.npz
@@ -55,7 +57,7 @@ def add_parser(commands: Any) -> None:
         formatter_class=FORMATTER,
     )
     output_option(capture, "the .npz file to write", required=True)
-    model_options(capture, required=True)
+    model_options(capture, sample=True)
     where = capture.add_argument_group("what to keep")
     choice = position_options(
         where,
@@ -98,5 +100,5 @@ def run(args: argparse.Namespace) -> str:
     lens = f", logit lens top {len(stream.predictions[-1])}" if stream.predictions else ""
     return (
         f"wrote {printable(str(out))} ({shape} {stream.dtype}, {where}{lens}, "
-        f"{size_of(out)}) from {printable(args.model)}{reads(stream, at=False)}"
+        f"{size_of(out)}) from {printable(model_name(args))}{reads(stream, at=False)}"
     )

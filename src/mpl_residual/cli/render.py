@@ -95,7 +95,7 @@ def add_parser(commands: Any) -> None:
         help="a saved file: a stream (.npz from `mpl-residual capture`, or .npy), "
         "statistics, or a decomposition",
     )
-    model_options(render, required=False)
+    model_options(render, sample=False)
     what = render.add_argument_group("what to draw")
     position_options(
         what,

@@ -12,6 +12,7 @@ from typing import Any, BinaryIO
 
 from .._text import printable
 from ..errors import FoldError
+from ..sample import sample_corpus
 from ._shared import (
     FORMATTER,
     UsageError,
@@ -20,6 +21,7 @@ from ._shared import (
     debug_option,
     fold_options,
     load_model,
+    model_name,
     model_options,
     output_option,
     shown,
@@ -39,6 +41,7 @@ takes its share of the batches and the first writes the merged result.
 
 EXAMPLES = """\
 examples:
+  mpl-residual stats -o toy.npz     # the shipped toy model over the sentences it learnt
   mpl-residual stats --model gpt2 --texts corpus.txt -o stats.npz
   cat corpus.txt | mpl-residual stats --model gpt2 --texts - -o stats.npz
   torchrun --nproc_per_node 8 -m mpl_residual stats --model meta-llama/Llama-3.1-8B \\
@@ -57,13 +60,13 @@ def add_parser(commands: Any) -> None:
         formatter_class=FORMATTER,
     )
     output_option(stats, "the .npz file to write", required=True)
-    model_options(stats, required=True, prompt=False)
+    model_options(stats, sample=True, prompt=False)
     corpus = stats.add_argument_group("corpus")
     corpus.add_argument(
         "--texts",
         metavar="FILE",
-        required=True,
-        help="one text per line, UTF-8 (blank lines skipped); - reads standard input",
+        help="one text per line, UTF-8 (blank lines skipped); - reads standard input "
+        "(default without --model: the sentences the toy model was trained on)",
     )
     corpus.add_argument(
         "--batch-size",
@@ -126,7 +129,9 @@ def _lines(source: BinaryIO, name: str, *, close: bool) -> Iterator[str]:
 
 def run(args: argparse.Namespace) -> str:
     out = checked_output(args, (".npz",), "stats")
-    texts = _texts(args.texts)
+    if args.texts is None and args.model is not None:
+        raise UsageError("--model needs --texts FILE (one text a line; - reads standard input)")
+    texts = sample_corpus() if args.texts is None else _texts(args.texts)
     from .. import hf
 
     model, tokenizer = load_model(args)
@@ -147,7 +152,7 @@ def run(args: argparse.Namespace) -> str:
         raise UsageError(f"--rows {err.rows}: {err.describe('pass --pad')}") from None
     if int(os.environ.get("RANK", "0")) != 0:
         return ""  # the first process writes and reports
-    stats = replace(stats, model_name=args.model)
+    stats = replace(stats, model_name=model_name(args))
     stats.save(out)
     outliers = stats.outliers(100.0)
     found = ", ".join(map(str, outliers[:8])) + (" ..." if len(outliers) > 8 else "")
@@ -156,5 +161,5 @@ def run(args: argparse.Namespace) -> str:
         f"wrote {printable(str(out))} ({stats.n_layers} layers x {stats.d_model} dims over "
         f"{stats.n_tokens:,} tokens of {stats.n_texts:,} texts{cut}; dims over 100x the "
         f"median |x| of their vector: {found or 'none'}; {size_of(out)}) from "
-        f"{printable(args.model)}"
+        f"{printable(model_name(args))}"
     )

@@ -17,6 +17,7 @@ from .capture import tokenizer_of
 from .decompose import decomposed
 from .lens import Lens, where_computed
 from .text import label_tokens
+from .weights import loaded
 
 __all__ = ["logit_attribution"]
 
@@ -39,7 +40,28 @@ def token_id(tokenizer: Any, token: str | int, name: str, vocabulary: int) -> tu
             text=token,
             pieces=pieces,
         )
+    unknown = getattr(tokenizer, "unk_token_id", None)
+    if unknown is not None and ids[0] == unknown and token != tokenizer.unk_token:
+        raise NotOneToken(
+            f"{name}={token!r} is not in the vocabulary: it tokenizes to the unknown token "
+            f"{tokenizer.unk_token!r}, whose logit says nothing of {token!r}",
+            text=token,
+            pieces=[tokenizer.unk_token],
+        )
     return int(ids[0]), token
+
+
+def _cpu64(tensor: torch.Tensor) -> torch.Tensor:
+    return tensor.detach().to("cpu", torch.float64)
+
+
+def _head_rows(head: nn.Module, ids: list[int]) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The rows of the output embedding's weight (and bias) for *ids*, float64 on the
+    CPU: only those rows leave the head's device."""
+    with loaded(head):
+        index = torch.tensor(ids, device=head.weight.device)
+        bias = getattr(head, "bias", None)
+        return _cpu64(head.weight[index]), None if bias is None else _cpu64(bias[index])
 
 
 def _forms(norm: nn.Module, x: torch.Tensor) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
@@ -54,8 +76,9 @@ def _forms(norm: nn.Module, x: torch.Tensor) -> list[tuple[str, torch.Tensor, to
          if isinstance(v := getattr(norm, k, None), (int, float))),
         1e-5,
     )  # fmt: skip
-    w = torch.ones_like(x) if weight is None else weight.detach().to("cpu", torch.float64)
-    b = torch.zeros_like(x) if bias is None else bias.detach().to("cpu", torch.float64)
+    with loaded(norm):  # offloaded weights: brought by accelerate for this norm alone
+        w = torch.ones_like(x) if weight is None else _cpu64(norm.weight)
+        b = torch.zeros_like(x) if bias is None else _cpu64(norm.bias)
     centred = x - x.mean()
     layer = torch.sqrt(centred.square().mean() + eps)
     rms = torch.sqrt(x.square().mean() + eps)
@@ -166,13 +189,12 @@ def logit_attribution(
     names, vectors, recorder = decomposed(anatomy, inputs, index, heads=heads)
     x = recorder.raw.double()
     centres, gain, shift = linear_norm(lens, x)
-    weight = head.weight.detach().to("cpu", torch.float64)
-    bias = getattr(head, "bias", None)
-    bias = None if bias is None else bias.detach().to("cpu", torch.float64)
-    direction = weight[target_id] - (0 if versus_id is None else weight[versus_id])
+    ids = [target_id] if versus_id is None else [target_id, versus_id]
+    weight, bias = _head_rows(head, ids)
+    direction = weight[0] - (0 if versus_id is None else weight[1])
     offset = 0.0
     if bias is not None:
-        offset = float(bias[target_id] - (0 if versus_id is None else bias[versus_id]))
+        offset = float(bias[0] - (0 if versus_id is None else bias[1]))
     direction, offset = direction * lens.scale, offset * lens.scale
     through = gain * direction  # each dimension's weight on the logit, this token's scale
 
@@ -191,7 +213,7 @@ def logit_attribution(
         special=special,
     )
     return Attribution(
-        to_grid(values.numpy()),
+        to_grid(values.float().numpy()),
         constant=constant,
         components=components,
         target=target_text,

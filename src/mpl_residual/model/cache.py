@@ -11,12 +11,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._arrays import as_index, check_index
+from .._arrays import check_index
 from .._positions import find_token
 from ..decomposition import Decomposition, decomposition_of
 from ..grid import to_grid
 from ..labels import layer_names
 from ..stream import ResidualStream
+from .positions import Positions, mask_tensor
 from .text import label_tokens
 
 __all__ = ["decompose", "from_cache", "hook_names"]
@@ -95,9 +96,15 @@ def _batched(hidden: torch.Tensor, batchless: bool) -> torch.Tensor:
 
 
 def _where(
-    cache: Any, first: torch.Tensor, batch_index: int, position: Any, tokens: Any
+    cache: Any,
+    first: torch.Tensor,
+    batch_index: int,
+    position: Any,
+    tokens: Any,
+    attention_mask: Any = None,
 ) -> tuple[int, int | slice, tuple[str, ...], tuple[int, ...]]:
-    """The sequence and position of a cache asked for, and its token labels."""
+    """The sequence and position of a cache asked for, and its token labels; with
+    *attention_mask*, an integer *position* counts the real tokens of its sequence."""
     if first.ndim != 3:
         raise ValueError(
             f"expected cached residuals of shape (batch, pos, d_model); got {tuple(first.shape)}"
@@ -113,8 +120,9 @@ def _where(
         return b, find_token(position, labels), labels, special
     if position is None:
         return b, slice(None), labels, special
-    index = check_index(as_index(position, "position"), seq, "position", of=f"{seq} positions")
-    return b, index, labels, special
+    positions = Positions(position, b, mask_tensor(attention_mask))
+    positions.resolve(batch, seq)
+    return b, int(positions.kept), labels, special
 
 
 def _model_name(cache: Any) -> str | None:
@@ -227,6 +235,7 @@ def decompose(
     pad: bool = False,
     batch_index: int = 0,
     tokens: Any = None,
+    attention_mask: Any = None,
 ) -> Decomposition:
     """
     The residual stream at one position split into what wrote it, from a
@@ -238,6 +247,16 @@ def decompose(
     ``heads=True``, ``"block i head h"`` is ``blocks.{i}.attn.hook_z`` of head *h*
     through its slice of ``W_O`` (what ``cache.stack_head_results`` gives), and
     ``"block i attn bias"`` is ``b_O`` where it is not zero.
+
+    It equals `mpl_residual.hf.decompose` of the Hugging Face model whose weights the
+    HookedTransformer holds **unprocessed**: loaded with
+    ``HookedTransformer.from_pretrained_no_processing`` (or ``fold_ln=False,
+    center_writing_weights=False, center_unembed=False, fold_value_biases=False``).
+    TransformerLens's default processing changes the components, not their sum: it
+    folds the value biases into ``b_O`` (so ``"block i attn bias"`` holds what the
+    heads' value biases wrote, and the heads hold less), and centres every write
+    (each component loses its mean over ``d_model``, which the next LayerNorm removes
+    anyway).
 
     Parameters
     ----------
@@ -251,6 +270,11 @@ def decompose(
         How the components fold into grids (`to_grid`).
     batch_index, tokens
         As in `from_cache`.
+    attention_mask : tensor or array, optional
+        ``(batch, pos)``, 1 for real tokens, as the tokenizer gives it for a padded
+        batch: an integer *position* then counts the real tokens of the sequence
+        (``-1`` is its last real token, wherever the padding is).  A batch of more
+        than one sequence needs it: the cache alone cannot tell padding from text.
 
     Returns
     -------
@@ -274,7 +298,14 @@ def decompose(
         raise ValueError("a decomposition reads one position; give one (position=-1)")
     batchless = _batchless(cache)
     first = _batched(cache[names[0]], batchless)
-    b, index, labels, special = _where(cache, first, batch_index, position, tokens)
+    if attention_mask is None and first.shape[0] > 1:
+        raise ValueError(
+            f"the cache holds a batch of {first.shape[0]} sequences, which may be padded: "
+            "pass attention_mask= (the tokenizer's) so that position counts real tokens"
+        )
+    b, index, labels, special = _where(
+        cache, first, batch_index, position, tokens, attention_mask
+    )
     at = lambda name: _batched(cache[name], batchless)[b, index].detach().double().cpu()  # noqa: E731
     components, vectors = ["embeddings"], [at(names[0])]
     for i in range(n_layers):

@@ -41,7 +41,7 @@ def fold(vectors: Sequence[torch.Tensor], rows: int | None, pad: bool) -> np.nda
             f"the hidden states have different widths {sorted(widths)}; "
             "select the layers of one width before plotting"
         )
-    return np.ascontiguousarray(to_grid(torch.stack(list(vectors)).numpy(), rows, pad=pad))
+    return np.ascontiguousarray(to_grid(torch.stack(list(vectors)).float().numpy(), rows, pad=pad))
 
 
 # -- from outputs -------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from ..labels import Predictions
 from ..stream import ResidualStream
 from .anatomy import Anatomy, text_config
 from .text import token_text
+from .weights import execution_device
 
 __all__ = ["Lens", "check_k", "logit_lens"]
 
@@ -52,11 +53,7 @@ def where_computed(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     weight = next(module.parameters(), None)
     if weight is None:
         return x
-    device = weight.device
-    if device.type == "meta":  # offloaded by accelerate: its hook brings the weights
-        device = getattr(getattr(module, "_hf_hook", None), "execution_device", None)
-        device = torch.device("cpu") if device is None else torch.device(device)
-    return x.to(device, weight.dtype)
+    return x.to(execution_device(module), weight.dtype)
 
 
 class Lens:

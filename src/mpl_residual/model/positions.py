@@ -85,7 +85,8 @@ class Positions:
         return None if self.position is None else self.position % len(self.real)
 
     def take(self, hidden: torch.Tensor) -> torch.Tensor:
-        """The kept vector(s) of one hidden-state tensor, float32 on the CPU."""
+        """The kept vector(s) of one hidden-state tensor on the CPU: float32, or float64
+        from a float64 model (so that its writes are checked to its own precision)."""
         if hidden.ndim != 3:
             raise ValueError(
                 f"expected hidden states of shape (batch, seq, d_model); got {tuple(hidden.shape)}"
@@ -93,4 +94,5 @@ class Positions:
         if self.kept is None:
             self.resolve(hidden.shape[0], hidden.shape[1])
         kept = self.kept.to(hidden.device) if self.kept.ndim else self.kept
-        return hidden[self.batch, kept].detach().to("cpu", torch.float32, copy=True)
+        dtype = torch.float64 if hidden.dtype == torch.float64 else torch.float32
+        return hidden[self.batch, kept].detach().to("cpu", dtype, copy=True)

@@ -15,6 +15,7 @@ from torch import nn
 
 from ..errors import NotDecomposable
 from .anatomy import Anatomy, text_config
+from .weights import loaded
 
 __all__ = ["BlockWriters", "find_writers", "head_count", "project"]
 
@@ -125,9 +126,11 @@ def project(projection: nn.Module, z: torch.Tensor, n_heads: int) -> tuple[torch
             f"the output projection reads {width} values, not a whole head_dim for each of "
             f"{n_heads} heads"
         )
-    weight = _weight(projection).detach().to("cpu", torch.float64)
-    per_head = z.double().reshape(n_heads, width // n_heads)
-    slices = weight.reshape(weight.shape[0], n_heads, width // n_heads)  # (d_model, h, hd)
-    writes = torch.einsum("hd,ohd->ho", per_head, slices)
-    bias = getattr(projection, "bias", None)
-    return writes, None if bias is None else bias.detach().to("cpu", torch.float64)
+    with loaded(projection):  # offloaded weights: brought by accelerate, this module alone
+        weight = _weight(projection).detach()
+        per_head = z.to(weight.device, torch.float64).reshape(n_heads, width // n_heads)
+        slices = weight.reshape(weight.shape[0], n_heads, width // n_heads)  # (d_model, h, hd)
+        writes = torch.einsum("hd,ohd->ho", per_head, slices.double()).cpu()
+        bias = getattr(projection, "bias", None)
+        bias = None if bias is None else bias.detach().to("cpu", torch.float64)
+    return writes, bias
