@@ -13,7 +13,7 @@ import mpl_residual as mr
 stream = mr.load_sample()
 with mr.style_context("paper"):
     fig = mr.layer_sheet(stream, figsize=(7, 2.6), colorbar={"label": "activation"})
-    fig.suptitle("all-MiniLM-L6-v2 at 'paris', embeddings to block 6")
+    fig.suptitle("all-MiniLM-L6-v2 at 'paris', embeddings to block 5")
 
 # %%
 # The cells are vector shapes in PDF and SVG. For very large grids, pass

@@ -86,7 +86,7 @@ def test_info_lists_what_a_stream_holds(tmp_path):
     assert "d_model 384 folded 16 x 24" in every
     assert "     0  '[CLS]' *" in every and "    11  'paris'" in every
     assert "pick one with --position N or --token WORD" in every
-    assert "     6  block 6" in every
+    assert "     6  block 5" in every
     one = run("info", "one.npz", cwd=tmp_path, check_rc=0).stdout
     assert ">   11  'paris'" in one and "position: 11 'paris'" in one
 

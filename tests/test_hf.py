@@ -336,11 +336,11 @@ def test_minilm_residual_stream(minilm):
     assert stream.tokens == ("[CLS]", "paris", "is", "the", "capital", "of", "france", "[SEP]")
     assert stream.special == (0, 7)
     assert stream.token == "of" and stream.position == 5
-    assert stream.layer_names == ("embeddings", *(f"block {i}" for i in range(1, 7)))
-    assert stream.title(5) == "block 5 · 'of'" and stream.d_model == 384
+    assert stream.layer_names == ("embeddings", *(f"block {i}" for i in range(6)))
+    assert stream.title(5) == "block 4 · 'of'" and stream.d_model == 384
     assert np.asarray(stream).shape == (7, 16, 24)
     artist = residual_grid(stream, layer=-1, title=stream.title)
-    assert artist.n_layers == 7 and artist.axes.get_title() == "block 6 · 'of'"
+    assert artist.n_layers == 7 and artist.axes.get_title() == "block 5 · 'of'"
 
 
 @pytest.mark.parametrize(
@@ -421,7 +421,7 @@ def test_residual_stream_pads_a_batch_and_gives_a_pad_token():
     assert tokenizer.pad_token == "</s>"
     assert stream.tokens == ("Hi",) and stream.token == "Hi"
     alone = hf.residual_stream(model, tokenizer, "Paris is the capital of")
-    assert alone.token == "of" and alone.layer_names[-1] == "block 3 + final norm"
+    assert alone.token == "of" and alone.layer_names[-1] == "block 2 + final norm"
 
 
 # -- bad input ----------------------------------------------------------------------------------

@@ -86,7 +86,7 @@ def test_a_normed_last_layer_is_not_normed_twice(tokenizer):
     model = lensable("gpt2")
     normed = hf.residual_stream(model, tokenizer, TEXT, lens=3)
     raw = hf.residual_stream(model, tokenizer, TEXT, lens=3, final="raw")
-    assert normed.layer_names[-1] == "block 3 + final norm" and raw.layer_names[-1] == "block 3"
+    assert normed.layer_names[-1] == "block 2 + final norm" and raw.layer_names[-1] == "block 2"
     assert normed.predictions[:-1] == raw.predictions[:-1]
     assert [t for t, _ in normed.predictions[-1]] == [t for t, _ in raw.predictions[-1]]
     np.testing.assert_allclose(
@@ -142,7 +142,7 @@ def test_titles_read_the_top_prediction(tokenizer):
     model = lensable("gpt_neox")
     stream = hf.residual_stream(model, tokenizer, TEXT, lens=2, position="capital")
     token, probability = stream.predictions[2][0]
-    assert stream.title(2) == f"block 2 · 'capital' → {token!r} {probability:.0%}"
+    assert stream.title(2) == f"block 1 · 'capital' → {token!r} {probability:.0%}"
 
 
 def test_the_lens_survives_save_load_and_refold(tokenizer, tmp_path):

@@ -66,7 +66,7 @@ def test_minilm_statistics_equal_those_by_hand(minilm, batch_size):
     stats = hf.dimension_stats(model, tokenizer, TEXTS, batch_size=batch_size, progress=False)
     assert hook_count(model) == hooks
     _assert_matches(stats, _by_hand(model, tokenizer, TEXTS))
-    assert stats.n_texts == len(TEXTS) and stats.layer_names[-1] == "block 6"
+    assert stats.n_texts == len(TEXTS) and stats.layer_names[-1] == "block 5"
     assert stats.absmax.shape == (7, 16, 24)
 
 
@@ -109,10 +109,10 @@ def test_left_padded_gpt2_without_a_pad_token():
     stats = hf.dimension_stats(model, tokenizer, texts, batch_size=3, progress=False)
     assert tokenizer.pad_token == "</s>"
     _assert_matches(stats, _by_hand(model, tokenizer, texts))
-    assert stats.layer_names[-1] == "block 3 + final norm"
+    assert stats.layer_names[-1] == "block 2 + final norm"
     assert tokenizer.padding_side == "left"  # padded on the right for the run only
     raw = hf.dimension_stats(model, tokenizer, texts, batch_size=3, final="raw", progress=False)
-    assert raw.layer_names[-1] == "block 3"
+    assert raw.layer_names[-1] == "block 2"
     np.testing.assert_array_equal(raw.absmax[:-1], stats.absmax[:-1])
     assert not np.array_equal(raw.absmax[-1], stats.absmax[-1])
 

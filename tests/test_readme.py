@@ -49,7 +49,7 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch):
             block = block.replace(HUB_NAME, repr(minilm_path()))
         exec(compile(block, str(README), "exec"), namespace)  # noqa: S102
         if HUB_NAME in blocks[number]:  # titled as its comment says
-            assert namespace["ax"].get_title() == "block 6 · 'france'"
+            assert namespace["ax"].get_title() == "block 5 · 'france'"
         for fig in _figures(namespace):  # right as pasted: nothing off any figure
             assert outside(fig) == [], f"README block {number}: {block[:60]!r}"
             if id(fig) in before:  # each snippet draws in a figure of its own

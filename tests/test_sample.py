@@ -8,7 +8,7 @@ def test_sample_is_real_minilm_activations():
     every = load_sample(position=None)
     assert every.shape == (7, 13, 16, 24) and every.dtype == np.float32
     assert every.tokens[-2:] == ("paris", "[SEP]") and every.d_model == 384
-    assert every.layer_names == ("embeddings", *(f"block {i}" for i in range(1, 7)))
+    assert every.layer_names == ("embeddings", *(f"block {i}" for i in range(6)))
     assert every.model_name == "sentence-transformers/all-MiniLM-L6-v2"
     one = load_sample()
     assert one.shape == (7, 16, 24) and one.token == "paris" and one.position == 11
@@ -17,7 +17,7 @@ def test_sample_is_real_minilm_activations():
     assert load_sample(position=-2).token == "of" and load_sample(position="Tower").position == 5
     assert every.special == (0, 12)
     artist = residual_grid(one, layer=-1, title=one.title)
-    assert artist.axes.get_title() == "block 6 · 'paris'"
+    assert artist.axes.get_title() == "block 5 · 'paris'"
 
 
 def test_sample_matches_a_fresh_capture():

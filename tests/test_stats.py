@@ -162,6 +162,24 @@ def test_a_nan_is_the_largest_whatever_the_order():
         assert np.isnan(merged.absmax.item()) and merged.where_text.item() == 1
 
 
+def test_statistics_saved_when_blocks_counted_from_one_load_renamed(tmp_path):
+    import json
+
+    import mpl_residual._npzfile as npzfile
+
+    stats = _stats(n_texts=50)
+    path = stats.save(tmp_path / "s.npz")
+    with np.load(path) as saved:
+        arrays = {name: saved[name] for name in saved.files}
+    labels = json.loads(str(arrays["labels"]))
+    del labels["blocks_from"]  # as older versions wrote it
+    arrays["labels"] = np.array(json.dumps(labels))
+    npzfile.write_npz(tmp_path / "old.npz", **arrays)
+    assert DimensionStats.load(tmp_path / "old.npz").layer_names == (
+        "embeddings", "block 0", "block 1")  # fmt: skip
+    assert DimensionStats.load(path).layer_names == stats.layer_names  # this version's
+
+
 def test_statistics_of_two_runs_merge_into_those_of_one(tmp_path):
     x = np.random.default_rng(3).standard_normal((3, 60, 24))
     x[1, 45, 7] = 500.0

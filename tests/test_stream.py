@@ -183,6 +183,25 @@ def test_files_of_the_first_layout_still_load(tmp_path):
         "tiny",
         6,
     )
+    assert back.layer_names == ("embeddings", "block 0", "block 1")  # counted from 0 now
+
+
+def test_files_that_counted_blocks_from_one_load_counted_from_zero(tmp_path):
+    """Before the fourth round the stream after the first block was "block 1"; such a
+    file's layers are renamed on load, and a file of this version is kept as it is."""
+    import json
+
+    path = tmp_path / "old.npz"
+    old = {"tokens": ["a"], "position": 0, "layer_names": ["embeddings", "block 1",
+           "block 2 + final norm"], "d_model": 6}  # fmt: skip
+    np.savez(path, values=np.zeros((3, 2, 3), np.float32), labels=np.array(json.dumps(old)),
+             format=np.array(2))  # fmt: skip
+    loaded = ResidualStream.load(path)
+    assert loaded.layer_names == ("embeddings", "block 0", "block 1 + final norm")
+    assert ResidualStream.load(loaded.save(tmp_path / "new.npz")).layer_names == loaded.layer_names
+    # names of one's own that only look like the old count survive a save of this version
+    own = ResidualStream(np.zeros((3, 2, 3)), layer_names=("embeddings", "block 1", "block 2"))
+    assert ResidualStream.load(own.save(tmp_path / "own.npz")).layer_names == own.layer_names
 
 
 def test_labels_that_contradict_the_values_are_refused_on_load(tmp_path):

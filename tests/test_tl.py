@@ -91,7 +91,7 @@ def test_hooked_transformer_cache_equals_capture_raw(twin, position):
     got = tl.from_cache(cache, position=position)
     want = hf.residual_stream(model, tokenizer, TEXT, position=position, final="raw")
     np.testing.assert_allclose(got.values, want.values, atol=1e-5, rtol=0)
-    assert got.layer_names == want.layer_names == ("embeddings", "block 1", "block 2", "block 3")
+    assert got.layer_names == want.layer_names == ("embeddings", "block 0", "block 1", "block 2")
     assert got.d_model == 32 and got.values.dtype == np.float32
     assert got.position == want.position
     capture = hf.capture(model, ids, position=position, final="raw")
@@ -119,7 +119,7 @@ def test_labels_from_tokens_and_positions_by_name(twin):
     _, cache = hooked.run_with_cache(ids)
     stream = tl.from_cache(cache, tokens=ids[0], position="paris")
     assert stream.token == "paris" and stream.position == 3
-    assert stream.title(3) == "block 3 · 'paris'"
+    assert stream.title(3) == "block 2 · 'paris'"
     strings = tl.from_cache(cache, tokens=["a", "b", "c", "d", "e", "f"], position=-1)
     assert strings.token == "f"
     every = tl.from_cache(cache, position=None, tokens=ids[0])

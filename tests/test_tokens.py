@@ -34,7 +34,7 @@ def test_choosing_tokens_and_layers():
     fig = token_sheet(every, positions=slice(1, -1), layers=[0, 6])
     panels = _panels(fig)
     assert len(panels) == 11 * 2
-    assert panels[0].texts[0].get_text() == "'the'" and panels[1].get_title() == "block 6"
+    assert panels[0].texts[0].get_text() == "'the'" and panels[1].get_title() == "block 5"
 
 
 def test_sized_for_a_page():

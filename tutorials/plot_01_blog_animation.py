@@ -44,7 +44,7 @@ print(stream.layer_names)
 
 # %%
 # Layer 0 is the embeddings; layer ``i`` is the output of block ``i``. For GPT-2 or
-# Llama the last layer would also carry the final norm (``"block 12 + final norm"``);
+# Llama the last layer would also carry the final norm (``"block 11 + final norm"``);
 # ``hf.capture(..., final="raw")`` gives the raw residual instead. See
 # :doc:`/layers`.
 #

@@ -213,7 +213,7 @@ class LayerAnimation(FuncAnimation):
 
     @property
     def frame_names(self) -> tuple[str, ...]:
-        """What each frame shows, by the layers' names (``"block 6 + final norm"``)."""
+        """What each frame shows, by the layers' names (``"block 5 + final norm"``)."""
         return tuple(self.artist.layer_name(layer) for layer in self._layers)
 
 

@@ -77,7 +77,7 @@ class ResidualStreamArtist(QuadMesh):
         ``to_grid(..., pad=True)``), and the cursor read-out says so.  Default: the
         trailing cells that are NaN in every layer, if fewer than the rows.
     layer_names : sequence of str, optional
-        One name per layer (``"embeddings"``, ``"block 1"``, ...), for whatever names
+        One name per layer (``"embeddings"``, ``"block 0"``, ...), for whatever names
         the layer on show: the player's frame names, an animation's labels.
     **kwargs
         Passed to `~matplotlib.collections.QuadMesh` (``cmap``, ``norm``,

@@ -10,20 +10,23 @@ arrays, ready for `mpl_residual.residual_grid` and the other views.
 What each layer index means
 ---------------------------
 With ``L`` blocks (``config.num_hidden_layers``) there are ``L + 1`` layers, exactly as
-in transformers' ``outputs.hidden_states``:
+in transformers' ``outputs.hidden_states``.  Blocks are counted from 0, as the model's
+own modules (``model.layers[i]``) and TransformerLens (``blocks.i``) count them, and a
+layer is named for the block it comes after:
 
-- index ``0``: the **embeddings**, i.e. the input of the first block (token embeddings,
-  plus position embeddings or scaling where the architecture adds them);
-- index ``i`` for ``1 <= i < L``: the **output of block i**, the input of block ``i + 1``;
-- index ``L``: the output of the last block **after the model's final norm** (GPT-2's
-  ``ln_f``, Llama's ``norm``, OPT's ``final_layer_norm``) on language models, because
-  that is what transformers reports as the last hidden state; its name says so
-  (``"block 12 + final norm"``).  The final norm is found from the model's structure:
-  the norm that the module running the blocks keeps under one of transformers' names
-  for it.  Encoders without a final norm (BERT) and vision transformers that report
-  the raw output (ViT, CLIP's vision tower) give the last block's output as is.
-  ``capture(..., final="raw")`` always gives the last block's output *before* any
-  final norm: the true residual stream.
+- index ``0``, ``"embeddings"``: the input of the first block (token embeddings, plus
+  position embeddings or scaling where the architecture adds them);
+- index ``k`` for ``1 <= k < L``, ``"block k-1"``: the output of block ``k - 1``, the
+  input of block ``k``;
+- index ``L``, ``"block L-1 + final norm"``: the output of the last block **after the
+  model's final norm** (GPT-2's ``ln_f``, Llama's ``norm``, OPT's
+  ``final_layer_norm``) on language models, because that is what transformers reports
+  as the last hidden state (``"block 11 + final norm"`` for GPT-2 small).  The final
+  norm is found from the model's structure: the norm that the module running the
+  blocks keeps under one of transformers' names for it.  Encoders without a final
+  norm (BERT) and vision transformers that report the raw output (ViT, CLIP's vision
+  tower) give the last block's output as is.  ``capture(..., final="raw")`` always
+  gives the last block's output *before* any final norm: the true residual stream.
 
 `from_outputs` reads these from ``outputs.hidden_states``; `capture` records the same
 tensors with hooks (the input of each block, the output of the last block, and the

@@ -6,13 +6,23 @@ label and colour scale in one way.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from ._text import literal, percent
 
-__all__ = ["Labels", "NO_LABELS", "Predictions", "SCALES", "layer_names", "layer_titles", "split"]
+__all__ = [
+    "Labels",
+    "NO_LABELS",
+    "Predictions",
+    "SCALES",
+    "counted_from_zero",
+    "layer_names",
+    "layer_titles",
+    "split",
+]
 
 #: A layer's logit-lens predictions: ``(token, probability)`` pairs, most likely first.
 Predictions = tuple[tuple[str, float], ...]
@@ -62,7 +72,7 @@ class Labels:
         return self.tokens[self.position]
 
     def name(self, layer: int) -> str:
-        """The name of *layer* (``"block 6 + final norm"``), or ``"layer 6"``."""
+        """The name of *layer* (``"block 5 + final norm"``), or ``"layer 6"``."""
         return self.layer_names[layer] if self.layer_names else f"layer {layer}"
 
     def title(self, layer: int) -> str:
@@ -108,16 +118,42 @@ def split(stream: Any) -> tuple[Any, Labels]:
 def layer_names(n_blocks: int, *, final_norm: bool = False) -> tuple[str, ...]:
     """
     The names of the ``n_blocks + 1`` layers of a model's stream, as every adapter
-    gives them: ``"embeddings"``, then ``"block 1"`` ... ``"block N"``, the last with
-    ``" + final norm"`` when the model's final norm was applied to it.
+    gives them: ``"embeddings"``, then ``"block 0"`` ... ``"block N-1"``, the stream
+    after each block, counted from 0 as the model's modules (``model.layers[i]``),
+    TransformerLens (``blocks.i``) and the components of a decomposition count them;
+    the last with ``" + final norm"`` when the model's final norm was applied to it.
 
     >>> layer_names(2, final_norm=True)
-    ('embeddings', 'block 1', 'block 2 + final norm')
+    ('embeddings', 'block 0', 'block 1 + final norm')
     """
-    names = ["embeddings", *(f"block {i}" for i in range(1, n_blocks + 1))]
+    names = ["embeddings", *(f"block {i}" for i in range(n_blocks))]
     if final_norm:
         names[-1] += " + final norm"
     return tuple(names)
+
+
+_BLOCK = re.compile(r"block (\d{1,9})( \+ final norm)?")
+
+
+def counted_from_zero(names: tuple[str, ...]) -> tuple[str, ...]:
+    """
+    Layer names as this version gives them: files written before blocks were counted
+    from 0 named the stream after the first block ``"block 1"``; such names (the
+    embeddings, then ``"block 1"``, ``"block 2"``, ... in order) are renamed, anything
+    else is kept as it is.
+
+    >>> counted_from_zero(("embeddings", "block 1", "block 2 + final norm"))
+    ('embeddings', 'block 0', 'block 1 + final norm')
+    >>> counted_from_zero(("embeddings", "block 0"))
+    ('embeddings', 'block 0')
+    """
+    if len(names) < 2 or names[0] != "embeddings":
+        return names
+    found = [_BLOCK.fullmatch(name) for name in names[1:]]
+    old = all(m is not None and int(m.group(1)) == i for i, m in enumerate(found, start=1))
+    if not old:
+        return names
+    return (names[0], *(f"block {int(m.group(1)) - 1}{m.group(2) or ''}" for m in found))
 
 
 def layer_titles(stream: Any) -> Callable[[int], str]:

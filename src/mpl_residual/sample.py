@@ -29,8 +29,8 @@ def load_sample(*, position: int | str | None = -1) -> ResidualStream:
 
     all-MiniLM-L6-v2 (a 6-block BERT encoder, ``d_model`` 384, folded to 16 x 24) on
     the prompt ``"The Eiffel Tower is in the city of Paris"``: 7 layers (embeddings,
-    then blocks 1-6) at each of its 13 tokens.  It was captured from the real weights by
-    ``scripts/make_sample.py``; no network is needed to use it.
+    then the stream after blocks 0-5) at each of its 13 tokens.  It was captured from
+    the real weights by ``scripts/make_sample.py``; no network is needed to use it.
 
     Parameters
     ----------

@@ -14,6 +14,7 @@ from ._arrays import check_index
 from ._npzfile import MAX_BYTES, MAX_INFLATION, UnreadableFile, read_npz, scalar, write_npz
 from ._text import printable
 from .grid import to_grid
+from .labels import counted_from_zero
 from .outliers import check_factor
 from .stream import ResidualStream
 
@@ -482,7 +483,7 @@ class DimensionStats:
         settings as JSON text.  Written whole or not at all.
         """
         path = Path(path)
-        labels = {"kind": KIND, "format": FORMAT}
+        labels = {"kind": KIND, "format": FORMAT, "blocks_from": 0}
         for item in fields(self):
             if item.name != "moments":
                 value = getattr(self, item.name)
@@ -552,6 +553,9 @@ class DimensionStats:
                     "it?); run `mpl-residual stats` again"
                 )
             moments = Moments(**{name: arrays[name] for name in _ARRAYS})
+            older = labels.pop("blocks_from", None) != 0  # they named blocks from 1
+            if older and isinstance(labels.get("layer_names"), list):
+                labels["layer_names"] = counted_from_zero(tuple(map(str, labels["layer_names"])))
             known = {item.name for item in fields(cls)} - {"moments"}
             unknown = sorted(set(labels) - known - {"kind", "format"})
             if unknown:

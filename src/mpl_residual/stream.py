@@ -23,7 +23,7 @@ from ._npzfile import (
 from ._positions import resolve
 from ._text import printable
 from .grid import to_grid
-from .labels import SCALES, Labels, Predictions, Scale
+from .labels import SCALES, Labels, Predictions, Scale, counted_from_zero
 
 __all__ = ["ResidualStream"]
 
@@ -130,7 +130,8 @@ class ResidualStream:
     tokens : tuple of str
         The token strings of the sequence, as the tokenizer spells them.
     layer_names : tuple of str
-        One name per layer: ``"embeddings"``, then ``"block 1"`` ... ``"block N"``; the
+        One name per layer: ``"embeddings"``, then ``"block 0"`` ... ``"block N-1"``
+        (the stream after each block, counted from 0 as the model counts them); the
         last says ``"+ final norm"`` when the model's final norm was applied.
     position : int or None
         Index into *tokens* of the token shown, or None when every position is kept.
@@ -160,11 +161,11 @@ class ResidualStream:
     --------
     >>> import numpy as np
     >>> s = ResidualStream(np.zeros((3, 2, 2), np.float32), tokens=("Hello", " world"),
-    ...                    layer_names=("embeddings", "block 1", "block 2"), position=1)
+    ...                    layer_names=("embeddings", "block 0", "block 1"), position=1)
     >>> s.shape, s.token
     ((3, 2, 2), ' world')
     >>> s.title(2)
-    "block 2 · ' world'"
+    "block 1 · ' world'"
     """
 
     values: np.ndarray
@@ -386,6 +387,7 @@ class ResidualStream:
             "predictions": [[list(pair) for pair in layer] for layer in self.predictions],
             "quantity": self.quantity,
             "scale": self.scale,
+            "blocks_from": 0,  # layer names count blocks from 0 (files before: from 1)
         }
         return write_npz(
             path,
@@ -470,7 +472,7 @@ class ResidualStream:
         token in repr quotes so that leading spaces and control characters show), and
         with the logit lens read, that layer's most likely next token: ``"block 7 ·
         ' capital' → ' Paris' 31%"``.  A layer after the model's final norm says so
-        (``"block 12 + final norm · ' of'"``); a stream without layer names says
+        (``"block 11 + final norm · ' of'"``); a stream without layer names says
         ``"layer 5"``.  Pass it as ``residual_grid(..., title=s.title)``.
 
         It is matplotlib text: a ``$`` in the token is escaped (``\$``) so that it is
@@ -498,7 +500,10 @@ def _labels(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
             "quantity",
             "scale",
         )
-        return {key: labels[key] for key in known if labels.get(key) is not None}
+        found = {key: labels[key] for key in known if labels.get(key) is not None}
+        if labels.get("blocks_from") != 0 and isinstance(found.get("layer_names"), list):
+            found["layer_names"] = counted_from_zero(tuple(map(str, found["layer_names"])))
+        return found
     if version != 1:
         raise ValueError(f"unknown format {version!r}; this mpl-residual reads 1 and {FORMAT}")
     # Version 1: unicode arrays; position -1 or all_positions for "every position".
@@ -506,7 +511,7 @@ def _labels(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     every = bool(scalar(arrays, "all_positions", False))
     labels = {
         "tokens": tuple(str(t) for t in arrays.get("tokens", ())),
-        "layer_names": tuple(str(n) for n in arrays.get("layer_names", ())),
+        "layer_names": counted_from_zero(tuple(str(n) for n in arrays.get("layer_names", ()))),
         "position": None if every or position is None or int(position) < 0 else int(position),
         "model_name": str(scalar(arrays, "model_name", "")) or None,
         "d_model": int(scalar(arrays, "d_model", 0)) or None,

@@ -6,15 +6,16 @@ The TransformerLens adapter: an activation cache as a residual stream.
 ``TransformerBridge`` (its 4.x successor, also in 3.x), and gives the layers that
 `mpl_residual.hf.capture` gives with ``final="raw"``, under the same names:
 
-==================  ==================================  ================================
-mpl-residual        TransformerLens hook                what it is
-==================  ==================================  ================================
-0 "embeddings"      ``blocks.0.hook_resid_pre``         input of the first block
-i "block i"         ``blocks.{i}.hook_resid_pre``       output of block i (1 <= i < L)
-L "block L"         ``blocks.{L-1}.hook_resid_post``    output of the last block
-==================  ==================================  ================================
+=====================  ==================================  ==============================
+mpl-residual           TransformerLens hook                what it is
+=====================  ==================================  ==============================
+0 "embeddings"         ``blocks.0.hook_resid_pre``         input of the first block
+k "block k-1"          ``blocks.{k}.hook_resid_pre``       output of block k-1 (1 <= k < L)
+L "block L-1"          ``blocks.{L-1}.hook_resid_post``    output of the last block
+=====================  ==================================  ==============================
 
-"block i" counts blocks from 1, where TransformerLens's ``blocks.{i-1}`` counts from 0.
+Blocks are counted from 0 on both sides: "block i" is the stream after TransformerLens's
+``blocks.{i}`` (``blocks.{i}.hook_resid_post``), and "block i head h" is its ``LiHh``.
 TransformerLens itself imports nothing here: the cache is read by its hook names.
 """
 

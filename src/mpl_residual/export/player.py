@@ -93,7 +93,7 @@ def _img(cls: str, png: str | None, style: str, *, alt: str = "") -> str:
 
 
 def _frame_names(anim: Animation, n: int) -> list[str]:
-    """What each frame shows: its layer's name (``"block 6 + final norm"``), or k / n."""
+    """What each frame shows: its layer's name (``"block 5 + final norm"``), or k / n."""
     if isinstance(anim, LayerFrames) and len(anim.frame_names) == n:
         return [printable(name) for name in anim.frame_names]
     return [f"{k + 1} / {n}" for k in range(n)]

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._arrays import check_index
+from .._arrays import as_index, check_index
 from .._positions import find_token
 from ..decomposition import Decomposition, decomposition_of
 from ..grid import to_grid
@@ -120,9 +120,12 @@ def _where(
         return b, find_token(position, labels), labels, special
     if position is None:
         return b, slice(None), labels, special
-    positions = Positions(position, b, mask_tensor(attention_mask))
-    positions.resolve(batch, seq)
-    return b, int(positions.kept), labels, special
+    if attention_mask is not None:  # counted over the real tokens of the sequence
+        positions = Positions(position, b, mask_tensor(attention_mask))
+        positions.resolve(batch, seq)
+        return b, int(positions.kept), labels, special
+    index = check_index(as_index(position, "position"), seq, "position", of=f"{seq} positions")
+    return b, index, labels, special
 
 
 def _model_name(cache: Any) -> str | None:
@@ -143,8 +146,9 @@ def from_cache(
     The residual stream at one position, from a TransformerLens activation cache.
 
     The layers and their names are those of ``hf.capture(..., final="raw")``:
-    ``"embeddings"`` (``blocks.0.hook_resid_pre``), then ``"block 1"`` ...
-    ``"block L"`` (the last is ``blocks.{L-1}.hook_resid_post``, before
+    ``"embeddings"`` (``blocks.0.hook_resid_pre``), then ``"block 0"`` ...
+    ``"block L-1"`` (the stream after ``blocks.{i}``; the last is
+    ``blocks.{L-1}.hook_resid_post``, before
     ``ln_final``), so that a HookedTransformer and its Hugging Face twin give the same
     picture.  See the table in the module docstring.
 

@@ -284,7 +284,7 @@ def residual_stream(
     ResidualStream
         Works wherever an array is expected; `~ResidualStream.special` records the
         special tokens, so that ``stream.at(-1)`` of every position counts alike.  The
-        last layer is named ``"block L + final norm"`` when the model's final norm
+        last layer is named ``"block L-1 + final norm"`` when the model's final norm
         was applied to it.
 
     Raises
