@@ -51,6 +51,7 @@ PARTS = {
         "compare",
         "tokens",
         "contributions",
+        "head_grid",
     },
     "Face": {"cli", "__main__", "__init__"},
 }

@@ -96,7 +96,7 @@ def test_the_attribution_adds_up_to_the_models_logit_difference(arch, tokenizer)
     )
 
 
-def test_a_soft_capped_model_is_attributed_before_the_cap(tokenizer):
+def test_a_soft_capped_model_is_attributed_before_the_cap(tokenizer, tmp_path):
     model = _model("gemma2")
     assert model.config.final_logit_softcapping
     attribution = hf.logit_attribution(model, tokenizer, TEXT, "paris")
@@ -105,6 +105,26 @@ def test_a_soft_capped_model_is_attributed_before_the_cap(tokenizer):
     cap = model.config.final_logit_softcapping
     uncapped = float(torch.atanh(capped[attribution.target_id] / cap) * cap)
     assert attribution.total == pytest.approx(uncapped, abs=1e-3)
+    assert attribution.capped == pytest.approx(float(capped[attribution.target_id]), abs=1e-4)
+    assert attribution.heading == "logit 'paris' before soft-capping"
+    versus = hf.logit_attribution(model, tokenizer, TEXT, "paris", versus="rome")
+    rome = tokenizer.convert_tokens_to_ids("rome")
+    want = float(capped[attribution.target_id] - capped[rome])
+    assert versus.capped == pytest.approx(want, abs=1e-4)
+    assert "before soft-capping" in versus.title()
+    back = Decomposition.load(versus.save(tmp_path / "a.npz")).attribution
+    assert back.capped == versus.capped
+    from test_cli import run
+
+    said = run("info", "a.npz", cwd=tmp_path, check_rc=0).stdout
+    assert f"soft-capped: the model reports {versus.capped:.6g}" in said
+    assert "logit 'paris' − 'rome' before soft-capping" in said
+
+
+def test_an_uncapped_model_says_nothing_of_capping(tokenizer):
+    attribution = hf.logit_attribution(_model("gpt2"), tokenizer, TEXT, "paris")
+    assert attribution.capped is None and "capping" not in attribution.heading
+    assert attribution.labels.quantity == "share of the logit, in logits"
 
 
 def test_targets_must_be_one_token(tokenizer):

@@ -22,6 +22,7 @@ from .compare import compare
 from .contributions import contributions
 from .decomposition import Attribution, Decomposition
 from .grid import grid_shape, to_grid
+from .head_grid import head_grid
 from .heatmap import residual_grid
 from .markers import DimMarkers, mark_dims
 from .normalize import normalize
@@ -52,6 +53,7 @@ __all__ = [
     "animate",
     "compare",
     "contributions",
+    "head_grid",
     "grid_shape",
     "interact",
     "layer_profile",

@@ -136,7 +136,9 @@ class CellRaster:
             self._index, self._origin = None, (0, 0)
             return
         (top, left), (bottom, right) = painted.min(0), painted.max(0) + 1
-        self._index = index[top:bottom, left:right]
+        # a copy: a view would keep the whole canvas's map alive, one a grid (169
+        # panels of a sheet at 300 dpi held 22 GB)
+        self._index = index[top:bottom, left:right].copy()
         self._origin = (left, renderer.height - bottom)  # draw_image's lower left corner
 
     def draw(self, artist: Any, renderer: RendererAgg) -> None:

@@ -6,6 +6,7 @@ drawn by matplotlib, written into SVG and PDF, printed on a terminal.
 from __future__ import annotations
 
 import re
+import textwrap
 
 __all__: list[str] = []
 
@@ -58,3 +59,12 @@ def percent(p: float) -> str:
     if p >= 0.01:
         return f"{p:.0%}"
     return f"{p:.1%}" if p >= 0.001 else "<0.1%"
+
+
+def wrapped(text: str, width: int) -> str:
+    """*text* on lines of at most about *width* characters, broken between words.
+
+    >>> wrapped("share of the logit difference, in logits", 22)
+    'share of the logit\ndifference, in logits'
+    """
+    return textwrap.fill(text, width, break_long_words=False) if len(text) > width else text

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import matplotlib as mpl
 import numpy as np
 
 from ._arrays import as_index
 from ._layout import keep_inside
-from ._text import literal
-from .decomposition import Attribution, Decomposition
+from ._text import literal, wrapped
+from .decomposition import Attribution, Decomposition, chosen_dims, which_dims
 from .heatmap import DIVERGING_CMAP
 
 if TYPE_CHECKING:
@@ -19,21 +19,6 @@ if TYPE_CHECKING:
     from matplotlib.container import BarContainer
 
 __all__ = ["contributions"]
-
-
-def _dims(dims: Any) -> list[int]:
-    if isinstance(dims, (str, bytes)) or not hasattr(dims, "__iter__"):
-        dims = [dims]
-    found = [as_index(d, "dims", expected="a dimension (an integer) or a list of them")
-             for d in dims]  # fmt: skip
-    if not found:
-        raise ValueError("dims must name at least one dimension")
-    return found
-
-
-def _which(dims: list[int]) -> str:
-    shown = ", ".join(map(str, dims[:6])) + (", ..." if len(dims) > 6 else "")
-    return f"dim {shown}" if len(dims) == 1 else f"dims {shown}"
 
 
 def contributions(
@@ -50,8 +35,10 @@ def contributions(
 
     With a decomposition's massive dimension this is the picture "block 0 mlp wrote
     447".  Several *dims* are summed: each bar is what a component wrote into all of
-    them.  Given an `Attribution` and no *dims*, the bars are each component's share
-    of the logit instead.
+    them, and the axis says so ("sum over dims 51, 3, 10").  Given an `Attribution`
+    and no *dims*, the bars are each component's share of the logit instead, followed
+    by what makes them add up, each value written: the components left out (summed),
+    the constant (the biases no dimension writes) and the total, the model's logit.
 
     Parameters
     ----------
@@ -83,10 +70,11 @@ def contributions(
     top = as_index(top, "top", expected="a positive integer")
     if top < 1:
         raise ValueError(f"top must be at least 1; got top={top}")
+    sums: list[tuple[str, float]] = []  # rows that make what is drawn add up
     if isinstance(decomposition, Attribution) and dims is None:
         names = list(decomposition.components)
         values = np.array([decomposition.components[n] for n in names])
-        what = f"share of the {literal(decomposition.heading)}"
+        what = decomposition.quantity
     elif isinstance(decomposition, (Decomposition, Attribution)):
         parts = (
             decomposition.decomposition
@@ -95,27 +83,44 @@ def contributions(
         )
         if parts is None or dims is None:
             raise TypeError("contributions needs a decomposition and dims=")
-        chosen = _dims(dims)
+        chosen = chosen_dims(dims)
         names, values = list(parts.names), parts.writes(chosen).sum(axis=1)
-        what = f"written to {_which(chosen)}"
+        what = f"written to the stream, {which_dims(chosen)}"
     else:
         raise TypeError(
             "contributions needs a Decomposition (hf.decompose) or an Attribution; got "
             f"{type(decomposition).__name__}"
         )
     order = np.argsort(-np.abs(np.nan_to_num(values)), kind="stable")[:top]
+    left_out = len(values) - len(order)
+    if isinstance(decomposition, Attribution) and dims is None:
+        if left_out:
+            rest = float(np.nansum(np.delete(values, order)))
+            sums.append((f"{left_out} others", rest))
+        sums += [("constant (biases)", decomposition.constant), ("total", decomposition.total)]
     if ax is None:
         import matplotlib.pyplot as plt
 
         ax = plt.gca()
     cmap = mpl.colormaps[DIVERGING_CMAP]
-    shown = values[order][::-1]  # the largest at the top
+    labels = [literal(names[i]) for i in order] + [name for name, _ in sums]
+    shown = np.array([*values[order], *(v for _, v in sums)], dtype=float)
     colors = [cmap(0.85) if v >= 0 else cmap(0.15) for v in shown]
-    bars = ax.barh(np.arange(len(order)), shown, color=colors)
-    ax.set_yticks(np.arange(len(order)), [literal(names[i]) for i in order[::-1]])
+    if sums:  # the sums in the text colour, apart from the components
+        ink = mpl.rcParams["text.color"]
+        colors[-len(sums) :] = [mpl.colors.to_rgba(ink, 0.35)] * (len(sums) - 1) + [ink]
+    positions = np.arange(len(shown))[::-1] + np.array(
+        [0.0] * len(order) + [-0.5] * len(sums)  # a gap before the sums
+    )
+    bars = ax.barh(positions, shown, color=colors)
+    ax.set_yticks(positions, labels)
+    ax.tick_params(left=True, labelleft=True, bottom=True, labelbottom=True)  # whatever the style
     ax.axvline(0, color=mpl.rcParams["axes.edgecolor"], linewidth=0.8)
-    ax.set_xlabel(what)
-    left_out = len(values) - len(order)
+    if sums:  # each value written, so that the sum can be read off
+        ax.bar_label(bars, labels=[f"{v:+.2f}" for v in shown], padding=2, fontsize="small")
+        low, high = min(0.0, *shown), max(0.0, *shown)
+        ax.set_xlim(low - 0.25 * (high - low), high + 0.25 * (high - low))
+    ax.set_xlabel(wrapped(what, 40))
     token = getattr(decomposition, "token", None)
     title = literal(repr(token)) if token is not None else ""
     if left_out:

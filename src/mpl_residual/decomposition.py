@@ -15,14 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import _describe, as_float_array, check_index
+from ._arrays import _describe, as_float_array, as_index, check_index
 from ._npzfile import MAX_BYTES, MAX_INFLATION, UnreadableFile, read_npz, scalar, write_npz
 from ._text import printable
 from .grid import to_grid
 from .labels import Labels, layer_names
 from .stream import ResidualStream
 
-__all__ = ["Attribution", "Decomposition"]
+__all__ = ["Attribution", "Decomposition", "chosen_dims", "which_dims"]
 
 #: What `Decomposition.save` writes; `Decomposition.load` reads it back.
 KIND = "mpl-residual decomposition"
@@ -48,6 +48,25 @@ def _texts(value: Any, name: str) -> tuple[str, ...]:
     if isinstance(value, str) or not all(isinstance(v, str) for v in value):
         raise TypeError(f"{name} must be a sequence of str")
     return tuple(value)
+
+
+def chosen_dims(dims: Any) -> list[int]:
+    """*dims* (one dimension or several) as a list of ints, or a clear error."""
+    if isinstance(dims, (str, bytes)) or not hasattr(dims, "__iter__"):
+        dims = [dims]
+    found = [as_index(d, "dims", expected="a dimension (an integer) or a list of them")
+             for d in dims]  # fmt: skip
+    if not found:
+        raise ValueError("dims must name at least one dimension")
+    return found
+
+
+def which_dims(dims: list[int], d_model: int | None = None) -> str:
+    """``"dim 51"``, ``"sum over dims 51, 3, 10"``; none: ``"sum over all 768 dims"``."""
+    if not dims:
+        return f"sum over all {d_model} dims" if d_model else "sum over all dims"
+    shown = ", ".join(map(str, dims[:6])) + (", ..." if len(dims) > 6 else "")
+    return f"dim {shown}" if len(dims) == 1 else f"sum over dims {shown}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,6 +98,10 @@ class Attribution:
         As in `ResidualStream`.
     decomposition : Decomposition or None
         What wrote the stream it was read from (`contributions` draws it).
+    capped : float or None
+        Where the model soft-caps its logits (Gemma 2's ``final_logit_softcapping``):
+        the capped logit (difference) the model reports, beside `total`, which is
+        the logit before the cap; None where nothing is capped.
 
     Examples
     --------
@@ -99,8 +122,11 @@ class Attribution:
     model_name: str | None = None
     d_model: int | None = None
     decomposition: Decomposition | None = field(default=None, repr=False)
+    capped: float | None = None
 
     def __post_init__(self) -> None:
+        if self.capped is not None:
+            object.__setattr__(self, "capped", float(self.capped))
         values = np.asarray(as_float_array(self.values, name="values"), dtype=np.float32)
         if values.ndim != 2 or 0 in values.shape:
             raise ValueError(f"Attribution.values must be (rows, cols); got {_describe(values)}")
@@ -127,9 +153,16 @@ class Attribution:
 
     @property
     def heading(self) -> str:
-        """What it is the share of: ``"logit ' Paris' − ' London'"``."""
+        """What it is the share of: ``"logit ' Paris' − ' London'"``, and where the
+        model soft-caps its logits, ``"... before soft-capping"``."""
         text = f"logit {self.target!r}"
-        return text + (f" − {self.versus!r}" if self.versus is not None else "")
+        text += f" − {self.versus!r}" if self.versus is not None else ""
+        return text + (" before soft-capping" if self.capped is not None else "")
+
+    @property
+    def quantity(self) -> str:
+        """What a colorbar or an axis of the shares says: the quantity and its unit."""
+        return "share of the logit" + (" difference" if self.versus else "") + ", in logits"
 
     def title(self, layer: int = 0) -> str:
         """`heading` (and the token read at) as matplotlib text, as `Labels.title` says."""
@@ -143,7 +176,7 @@ class Attribution:
             layer_names=(self.heading,),
             position=self.position,
             d_model=self.d_model,
-            quantity="share of the logit" + (" difference" if self.versus else ""),
+            quantity=self.quantity,
             scale="diverging",
             titled=True,
         )
@@ -168,6 +201,7 @@ class Attribution:
             "versus_id": self.versus_id,
             "constant": self.constant,
             "components": [[name, share] for name, share in self.components.items()],
+            "capped": self.capped,
         }
 
 
@@ -275,6 +309,7 @@ class Decomposition:
             position=self.position,
             d_model=self.d_model,
             quantity="written to the stream",
+            scale="diverging",
             titled=True,
         )
 
@@ -394,6 +429,7 @@ class Decomposition:
                     model_name=decomposition.model_name,
                     d_model=decomposition.d_model,
                     decomposition=decomposition,
+                    capped=said.get("capped"),
                 )
                 decomposition = replace(decomposition, attribution=attribution)
             return decomposition

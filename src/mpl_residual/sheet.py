@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
+import matplotlib as mpl
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.textpath import TextPath
 
 from ._colorbar import add_colorbar, colorbar_options, with_unit
 from ._layers import frame_layers
 from ._layout import FittedLayout, fitted_size, lay_out
+from ._text import literal
+from .decomposition import Decomposition
 from .errors import TooManyPanels
 from .heatmap import draw_grid, prepared
 from .profile import layer_profile
+from .scaling import WideNormalize, limits_of
 
 __all__ = ["layer_sheet"]
 
@@ -40,6 +46,59 @@ def _best_ncols(n_panels: int, n_rows: int, n_cols: int, target: float = 4 / 3) 
     return min(range(1, n_panels + 1), key=mismatch)
 
 
+#: The smallest side of a panel of a sheet of components, in pixels at the figure's dpi.
+MIN_PANEL_PX = 40
+#: The largest title size of a sheet of components, in points.
+COMPONENT_TITLE_PT = 9.0
+
+
+def component_title(name: str) -> str:
+    """A component's name on two lines, the block over what in it wrote: titles of
+    169 panels side by side then stay narrower than their panels.
+
+    >>> component_title("block 11 head 7")
+    'block 11\nhead 7'
+    >>> component_title("embeddings")
+    'embeddings'
+    """
+    words = name.split(" ")
+    if len(words) > 2 and words[0] == "block":
+        return f"{' '.join(words[:2])}\n{' '.join(words[2:])}"
+    return name
+
+
+def _text_width(lines: list[str], size: float) -> float:
+    """The width of the widest of *lines* at *size* points, in inches."""
+    prop = FontProperties(size=size)
+    return max(TextPath((0, 0), line, prop=prop).get_extents().width for line in lines) / 72
+
+
+def components_size(
+    names: list[str], n_rows: int, n_cols: int, *, colorbar: bool, lines: int = 2
+) -> tuple[int, tuple[float, float], float]:
+    """
+    How a sheet of components is laid out so that it reads at any number of them: the
+    panels per row, the figure's size in inches and the titles' size in points.  Every
+    panel is at least `MIN_PANEL_PX` a side at the figure's dpi and as wide as its
+    title (*lines* lines at most `COMPONENT_TITLE_PT`).
+    """
+    dpi = mpl.rcParams["figure.dpi"]
+    size = min(FontProperties(size=mpl.rcParams["axes.titlesize"]).get_size_in_points(),
+               COMPONENT_TITLE_PT)  # fmt: skip
+    words = [line for name in names for line in component_title(name).split("\n")]
+    side = MIN_PANEL_PX / dpi
+    width = max(side * max(1.0, n_cols / n_rows), _text_width(words, size) * 1.1)
+    height = width * n_rows / n_cols
+    title = lines * size * 1.3 / 72
+    ncols = _best_ncols(len(names), n_rows, n_cols * 1.0, 4 / 3)
+    ncols = max(1, min(ncols, len(names)))
+    nrows = math.ceil(len(names) / ncols)
+    pad = 0.12
+    figwidth = ncols * (width + pad) + (1.1 if colorbar else 0.0) + 0.4
+    figheight = nrows * (height + title + pad) + 0.7
+    return ncols, (max(figwidth, 3.0), max(figheight, 2.0)), size
+
+
 #: The most panels a sheet draws: beyond that they are too small to read, and laying
 #: them out takes minutes.  Pick layers with ``layers=`` (``--layers``).
 MAX_PANELS = 256
@@ -61,6 +120,7 @@ def layer_sheet(
     colorbar: bool | dict = True,
     normalize: str | None = None,
     profile: str | None = None,
+    scale: Literal["shared", "each"] = "shared",
     **grid_kwargs: Any,
 ) -> Figure:
     """
@@ -95,6 +155,11 @@ def layer_sheet(
         the unit.
     profile : {"rms", "norm", "absmax"}, optional
         A `layer_profile` panel under the sheet (of the raw values).
+    scale : {"shared", "each"}, default: "shared"
+        One colour scale for every panel (with one colorbar), or each panel on its own
+        scale, symmetric about 0 (for signed values), its limit written under its
+        title (``±3.2``) and no colorbar: what a decomposition needs, whose MLPs write
+        a hundred times what a head does.
     **grid_kwargs
         Passed to `residual_grid` for every panel (``cmap``, ``vmin``, ``robust``, ...);
         ``title`` may be a callable of the layer index.
@@ -104,22 +169,42 @@ def layer_sheet(
     `~matplotlib.figure.Figure`
         The figure, with one `ResidualStreamArtist` per panel.
 
+    A decomposition (`mpl_residual.hf.decompose`) gets a figure sized for its
+    components, however many (169 for GPT-2 small with heads): each panel at least 40
+    pixels a side at the figure's dpi and as wide as its title, the component's name on
+    two lines (``block 11`` over ``head 7``), the token in the figure's title.
+
     Examples
     --------
     >>> import numpy as np
     >>> import mpl_residual as mr
     >>> fig = mr.layer_sheet(np.random.randn(13, 16, 48), profile="rms")
     >>> fig.savefig("layers.pdf")  # doctest: +SKIP
+    >>> each = mr.layer_sheet(np.random.randn(6, 8, 16) * np.arange(1, 7)[:, None, None],
+    ...                       scale="each")  # six panels, six scales
     """
     for name in ("ax", "layer"):
         if name in grid_kwargs:
             raise TypeError(f"layer_sheet() draws every layer on axes of its own; drop {name}=")
+    if scale not in ("shared", "each"):
+        raise ValueError(f"scale must be 'shared' or 'each'; got scale={scale!r}")
+    if scale == "each" and any(grid_kwargs.get(k) is not None for k in ("norm", "vmin", "vmax")):
+        raise ValueError("scale='each' sets each panel's limits; drop norm, vmin and vmax")
     rows = grid_kwargs.pop("rows", None)
     data, labels = prepared(stream, rows=rows, normalize=normalize)
     picked = frame_layers(len(data), layers)
     check_panels(len(picked))
-    options = colorbar_options(colorbar)
+    options = colorbar_options(colorbar) if scale == "shared" else None
     n_rows, n_cols = data.shape[1:]
+    parts = isinstance(stream, Decomposition)
+    title_size = None
+    if parts and fig is None and figsize is None and profile is None:
+        names = [labels.name(i) for i in picked]
+        lines = 3 if scale == "each" else 2
+        found, figsize, title_size = components_size(
+            names, n_rows, n_cols, colorbar=options is not None, lines=lines
+        )
+        ncols = found if ncols is None else ncols
     if ncols is None:
         target = 4 / 3
         if figsize is not None or fig is not None:
@@ -140,7 +225,7 @@ def layer_sheet(
             )
             if profile is not None:
                 figsize = (figsize[0], figsize[1] + max(1.4, 0.3 * figsize[1]))
-        fig = plt.figure(figsize=figsize, layout=FittedLayout())
+        fig = plt.figure(figsize=figsize, layout="constrained" if parts else FittedLayout())
     else:
         lay_out(fig)
     sheet = fig
@@ -148,24 +233,39 @@ def layer_sheet(
         height = fig.get_figheight() if fig.get_figure(root=True) is fig else 4.0
         panel = max(0.3 * height, min(1.2, 0.45 * height))
         sheet, under = fig.subfigures(2, 1, height_ratios=[max(height - panel, 1.0), panel])
-    title = grid_kwargs.pop("title", None) or labels.title
+    title = grid_kwargs.pop("title", None)
+    if title is None and parts:  # the name alone; the token once, for the figure
+        title = lambda layer: component_title(labels.name(layer))  # noqa: E731
+        if labels.token is not None:
+            fig.suptitle(f"what wrote the stream at {literal(repr(labels.token))}")
+    title = title or labels.title
     axes = sheet.subplots(nrows, ncols, squeeze=False).ravel()
     norm = grid_kwargs.pop("norm", None)
     first = None
     group: list = []  # the titles break and shrink alike, to fit the smallest panel
     for ax, layer in zip(axes, picked, strict=False):
+        if scale == "each":  # its own limits, symmetric about 0
+            low, high = limits_of(data[layer], robust=grid_kwargs.get("robust", True))
+            norm = WideNormalize(vmin=0.0 if labels.scale == "nonnegative" else low, vmax=high)
         artist = draw_grid(data, labels=labels, ax=ax, layer=layer, norm=norm, **grid_kwargs)
-        if first is None:  # every panel shares the first one's norm and stream
-            first, norm, data = artist, artist.norm, artist.stream
+        if first is None:  # every panel shares the first one's stream (and norm)
+            first, data = artist, artist.stream
+            norm = artist.norm if scale == "shared" else None
             grid_kwargs = {k: v for k, v in grid_kwargs.items() if k not in ("vmin", "vmax")}
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_title(title(layer) if callable(title) else title)
-        artist.link_title(ax.title, group=group)
+        text = title(layer) if callable(title) else title
+        if scale == "each":
+            text = f"{text}\n±{artist.norm.vmax:.2g}"
+        ax.set_title(text, fontsize=title_size)
+        if not parts:  # a sheet of components is sized for its titles: none to fit
+            artist.link_title(ax.title, group=group)
     for ax in axes[len(picked) :]:
         ax.set_visible(False)
     if options is not None:
         options = with_unit(options, labels.quantity or "")
+        if parts:  # placed by the layout beside the whole sheet, as Figure.colorbar does
+            options.setdefault("shrink", min(1.0, 8 / nrows))
         add_colorbar(first, data[picked], options, ax=list(axes[: len(picked)]))
     if profile is not None:
         raw = stream if labels.layer_names else prepared(stream, rows=rows)[0]

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .._text import printable
+from .._text import literal, printable
 from ..contributions import contributions
 from ..errors import FoldError, LensError, NotOneToken, TokenNotFound
 from ..heatmap import residual_grid
@@ -101,18 +101,26 @@ def _token(text: str) -> int | str:
 
 
 def figure(attribution: Any) -> Any:
-    """The attribution on the grid, the components' shares, the top dimension's writers."""
+    """
+    The attribution on the grid, the components' shares (adding up to the total), and
+    the writers of the dimension with the largest share: each panel titled with what
+    it is, so that none reads as another's.
+    """
     import matplotlib.pyplot as plt
 
     fig, (grid, shares, writers) = plt.subplots(
-        1, 3, figsize=(11, 3.6), layout="constrained", width_ratios=[1.2, 1, 1]
+        1, 3, figsize=(12, 4.2), layout="constrained", width_ratios=[1.2, 1, 1]
     )
-    artist = residual_grid(attribution, ax=grid, colorbar=True)
+    at = f" at {literal(repr(attribution.token))}" if attribution.token is not None else ""
+    fig.suptitle(f"{literal(attribution.heading)}{at} = {attribution.total:+.2f}")
+    artist = residual_grid(attribution, ax=grid, colorbar=True, title="each dimension's share")
     flat = np.nan_to_num(attribution.values.ravel()[: attribution.d_model])
     top = np.argsort(-np.abs(flat), kind="stable")[:5]
     mark_dims(artist, dims=top.tolist())
     contributions(attribution, ax=shares, top=10)
+    shares.set_title("each component's share")
     contributions(attribution.decomposition, [int(top[0])], ax=writers, top=10)
+    writers.set_title(f"who wrote dim {int(top[0])}")
     return fig
 
 

@@ -129,6 +129,12 @@ def _decomposition(parts: Decomposition) -> list[str]:
             f"attribution: {printable(attribution.heading)} = {attribution.total:.6g} "
             f"({attribution.constant:.4g} from biases); largest shares:"
         )
+        if attribution.capped is not None:
+            lines.insert(
+                -1,
+                f"soft-capped: the model reports {attribution.capped:.6g}; the total above "
+                "and the shares are before soft-capping",
+            )
         for name, share in attribution.top(8):
             lines.append(f"  {share:>+12.4g}  {printable(name)}")
     return lines

@@ -131,7 +131,9 @@ def logit_attribution(
     ``values.sum() + constant == total``, the model's logit (difference) before any
     soft-capping.  ``.components`` splits the same logit by what wrote the stream
     (`decompose`): each component's write through the same norm, summing with
-    ``.constant`` to the same total.  Both are exact at this position; read as "what
+    ``.constant`` to the same total.  Where the model soft-caps its logits (Gemma 2),
+    ``.capped`` is the capped logit (difference) it reports, and the heading says the
+    total is before soft-capping.  Both are exact at this position; read as "what
     would change if a dimension changed", they are a linearisation (the norm's scale
     held fixed).
 
@@ -203,6 +205,12 @@ def logit_attribution(
 
     values = share(x)
     constant = float(shift @ direction) + offset
+    capped = None
+    if lens.cap is not None:  # the model reports its logits soft-capped: say so beside
+        normed = ((x - x.mean()) if centres else x) * gain + shift
+        logits = (weight @ normed + (0 if bias is None else bias)) * lens.scale
+        logits = torch.tanh(logits / lens.cap) * lens.cap
+        capped = float(logits[0] - (0 if versus_id is None else logits[1]))
     components = {name: float(share(v).sum()) for name, v in zip(names, vectors, strict=True)}
     parts = decomposition_of(
         torch.stack(vectors).numpy(),
@@ -225,4 +233,5 @@ def logit_attribution(
         model_name=anatomy.name,
         d_model=int(x.shape[-1]),
         decomposition=parts,
+        capped=capped,
     )
