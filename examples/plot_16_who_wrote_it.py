@@ -78,7 +78,25 @@ fig, ax = plt.subplots(figsize=(5, 3), layout="constrained")
 mr.contributions(parts, [massive], ax=ax, top=6)
 
 # %%
-# Every component on its own scale, one panel each: a decomposition draws wherever a
-# stream does (``mr.animate(parts)`` plays them as frames).
+# Which head: the blocks x heads table
+# ------------------------------------
+# :func:`~mpl_residual.head_grid` draws each head's share of the logit difference as a
+# blocks x heads heatmap, counted from 0 as the model and TransformerLens count them
+# (block 1, head 2 is ``L1H2``), with what else each block wrote (its attention's
+# output bias and its MLP) in the narrow columns beside it, on the same diverging scale.
+# The embeddings' share is said under the grid. Hovering a cell in an interactive
+# window names the component.
 
-sheet = mr.layer_sheet(attribution.decomposition, layers=slice(0, 9))
+fig, ax = plt.subplots(figsize=(5, 3.2), layout="constrained")
+mr.head_grid(attribution, ax=ax)
+
+# %%
+# Every component, each on its own scale
+# --------------------------------------
+# A decomposition draws wherever a stream does, one panel a component
+# (``mr.animate(parts)`` plays them as frames). On one shared scale the MLPs, which
+# write far more than any head, would clip while the heads stayed flat, so this sheet
+# uses ``scale="each"``: each component on its own symmetric scale, its limit under its
+# name. The sheet sizes itself so that every panel reads (at least 40 pixels a side).
+
+sheet = mr.layer_sheet(parts, scale="each")

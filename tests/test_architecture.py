@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).parents[1] / "src" / "mpl_residual"
 #: Each module's part, lowest first; a module imports its own part or lower ones.  A
 #: subpackage (``export``, ``model``, ``cli``) is one entry.
 PARTS = {
-    "Fold": {"grid", "_arrays", "_text", "errors"},
+    "Fold": {"grid", "_arrays", "_text", "errors", "_backend"},
     "Scale": {"scaling"},
     "Data": {
         "labels",

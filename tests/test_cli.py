@@ -419,9 +419,10 @@ def test_lens_usage_errors(tmp_path, tiny_lm, minilm):
     assert "--tokens draws every position; drop --lens" in proc.stderr
 
 
-def test_capture_needs_a_model_and_npz(tmp_path):
-    proc = run("capture", "--prompt", "hi", "-o", "a.npz", cwd=tmp_path, check_rc=2)
-    assert "--model" in proc.stderr
+def test_capture_needs_a_prompt_for_a_model_and_npz(tmp_path):
+    # without --model it runs the toy model shipped in the package (tests/test_sample_model)
+    proc = run("capture", "--model", "x", "-o", "a.npz", cwd=tmp_path, check_rc=2)
+    assert "--model needs --prompt TEXT" in proc.stderr
     proc = run(
         "capture", "--model", "x", "--prompt", "hi", "-o", "a.gif", cwd=tmp_path, check_rc=2
     )

@@ -163,7 +163,7 @@ def test_max_length_is_honoured_and_long_texts_are_cut_to_the_model(tmp_path, mi
 
 def test_five_thousand_layers_refuse_with_a_way_to_pick_fewer(tmp_path):
     np.save(tmp_path / "many.npy", np.zeros((5000, 2, 2), np.float32))
-    for out in ("x.png", "x.gif", "x.mp4"):
+    for out in ("x.png", "x.gif", "x.mp4", "x.html"):
         proc = run("render", "--input", "many.npy", "-o", out, cwd=tmp_path, check_rc=2)
         assert "--layers ::" in _one_error_line(proc)
     run("render", "--input", "many.npy", "--layers", "::20", "-o", "x.png", cwd=tmp_path,

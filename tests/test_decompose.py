@@ -202,7 +202,7 @@ def test_an_attribution_draws_on_a_diverging_scale_titled_with_its_target(tokeni
     assert artist.cmap.name.startswith("RdBu_r")
     assert artist.norm.vmin == -artist.norm.vmax
     assert artist.axes.get_title() == "logit 'paris' − 'rome' · 'paris'"
-    assert artist.colorbar.ax.get_ylabel() == "share of the logit difference"
+    assert artist.colorbar.ax.get_ylabel() == "share of the logit difference, in logits"
     path = attribution.save(tmp_path / "a.npz")
     back = Decomposition.load(path).attribution
     assert isinstance(back, Attribution)
@@ -220,12 +220,12 @@ def test_contributions_show_who_wrote_a_dimension_largest_first(tokenizer):
     shown = [t.get_text() for t in ax.get_yticklabels()][::-1]  # top of the chart first
     order = np.argsort(-np.abs(writes), kind="stable")[:4]
     assert shown == [parts.names[i] for i in order]
-    widths = [bar.get_width() for bar in bars][::-1]
+    widths = [bar.get_width() for bar in bars]  # the largest first
     np.testing.assert_allclose(widths, writes[order])
     warm, cool = plt.get_cmap("RdBu_r")(0.85), plt.get_cmap("RdBu_r")(0.15)
     for bar, width in zip(bars, [bar.get_width() for bar in bars], strict=True):
         assert bar.get_facecolor() == pytest.approx(warm if width >= 0 else cool)
-    assert ax.get_xlabel() == "written to dim 5"
+    assert ax.get_xlabel() == "written to the stream, dim 5"
     assert "top 4 of 7" in ax.get_title()
     several = contributions(parts, [5, 9], ax=plt.figure().add_subplot())
     np.testing.assert_allclose(
@@ -242,5 +242,6 @@ def test_contributions_of_an_attribution_are_the_shares_of_the_logit(tokenizer):
     ax = plt.figure().add_subplot()
     bars = contributions(attribution, ax=ax, top=3)
     largest = max(attribution.components.items(), key=lambda item: abs(item[1]))
-    assert ax.get_yticklabels()[-1].get_text() == largest[0]
-    assert bars[-1].get_width() == pytest.approx(largest[1])
+    assert ax.get_yticklabels()[-1].get_text() == largest[0]  # at the top
+    assert bars[0].get_width() == pytest.approx(largest[1])
+    assert bars[-1].get_width() == pytest.approx(attribution.total)  # then it adds up

@@ -34,7 +34,8 @@ def _parts(blocks=12, heads=12, bias=True, shape=(4, 8), seed=0):
 
 def _attribution(parts):
     rng = np.random.default_rng(1)
-    components = {n: float(v) for n, v in zip(parts.names, rng.standard_normal(len(parts)))}
+    shares = rng.standard_normal(len(parts))
+    components = {n: float(v) for n, v in zip(parts.names, shares, strict=True)}
     values = rng.standard_normal(parts.shape[1:]).astype(np.float32)
     values.flat[0] += np.float32(sum(components.values()) - values.sum(dtype=np.float64))
     constant = 0.29
@@ -127,9 +128,9 @@ def test_contributions_of_an_attribution_add_up_to_its_total(style):
     with mr.style_context(style) if style else mpl.rc_context():
         fig, ax = plt.subplots(figsize=(5, 4))
         bars = mr.contributions(attribution, ax=ax, top=8)
-        labels = [t.get_text() for t in ax.get_yticklabels()]
-        assert labels[-3:] == [f"{len(attribution.components) - 8} others",
-                               "constant (biases)", "total"]  # fmt: skip
+        labels = [t.get_text() for t in ax.get_yticklabels()]  # from the bottom up
+        assert labels[:3] == ["total", "constant (biases)",
+                              f"{len(attribution.components) - 8} others"]  # fmt: skip
         widths = [b.get_width() for b in bars]
         assert widths[-1] == pytest.approx(attribution.total)
         assert sum(widths[:-1]) == pytest.approx(attribution.total)  # drawn, it adds up

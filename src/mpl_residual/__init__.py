@@ -13,7 +13,11 @@ part of the package that imports torch (or, through the models passed in,
 transformers), so that ``import mpl_residual`` stays as light as matplotlib.
 """
 
-from matplotlib.projections import register_projection
+# isort: off
+from . import _backend  # noqa: F401  (first: matplotlib imported whatever MPLBACKEND says)
+
+# isort: on
+from matplotlib.projections import register_projection  # noqa: E402
 
 from .animation import LayerAnimation, animate
 from .artist import ResidualStreamArtist

@@ -9,6 +9,7 @@ import numpy as np
 from matplotlib.colorbar import make_axes
 from matplotlib.transforms import Bbox
 
+from ._text import literal
 from .scaling import extend_of
 
 if TYPE_CHECKING:
@@ -151,7 +152,7 @@ def with_unit(colorbar: Any, unit: str) -> Any:
     options = colorbar_options(colorbar)
     if options is None or not unit:
         return colorbar
-    options.setdefault("label", unit)
+    options.setdefault("label", literal(unit))  # from a file: drawn as it is, never parsed
     return options
 
 

@@ -15,6 +15,8 @@ __all__: list[str] = []
 #: over 2^16.  Beyond that Agg fails with a bare ``std::bad_alloc`` or worse.
 MAX_PIXELS = 2**28
 MAX_SIDE = 2**16
+#: The lowest resolution text is drawn at: 6 pt text is a pixel high at 12 dpi.
+MIN_DPI = 12
 
 
 def fitted_size(
@@ -60,6 +62,8 @@ def check_pixels(fig: Figure, dpi: float, *, name: str = "dpi") -> None:
     """
     Raise ValueError, naming *name*, if *fig* at *dpi* is too large a picture to render.
     """
+    if not dpi >= MIN_DPI:  # FreeType cannot draw text of under a pixel ("invalid ppem")
+        raise ValueError(f"{name}={dpi:g} is too low to draw text at; at least {MIN_DPI}")
     width, height = (float(v) * dpi for v in fig.get_size_inches())  # inf for 1e308
     if min(width, height) < 1 or not (
         width <= MAX_SIDE and height <= MAX_SIDE and width * height <= MAX_PIXELS

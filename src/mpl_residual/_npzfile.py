@@ -12,6 +12,7 @@ else a corrupt file makes the readers raise becomes one `UnreadableFile` naming 
 
 from __future__ import annotations
 
+import json
 import math
 import zipfile
 from collections.abc import Collection
@@ -56,6 +57,16 @@ def _header(file: IO[bytes], where: str) -> tuple[tuple[int, ...], np.dtype]:
 
 def _declared(shape: tuple[int, ...], dtype: np.dtype) -> int:
     return math.prod(shape) * dtype.itemsize
+
+
+def _converted(shape: tuple[int, ...], dtype: np.dtype) -> int:
+    """What an array costs once the readers make floats of it: booleans and integers
+    become float64 (8 times the bytes of a boolean), half floats float32."""
+    if dtype.kind in "biu":
+        return math.prod(shape) * 8
+    if dtype.kind == "f" and dtype.itemsize < 4:
+        return math.prod(shape) * 4
+    return _declared(shape, dtype)
 
 
 def _gib(size: float) -> str:
@@ -141,7 +152,16 @@ def read_npz(
                             f"{member} declares a {_array(shape, dtype)} of {_gib(size)}, "
                             f"more than the {info.file_size:,} bytes it holds"
                         )
-                    declared += size
+                    cost = _converted(shape, dtype)  # what reading it as floats takes
+                    ratio = cost / max(info.compress_size, 1)
+                    if cost > SMALL_MEMBER and ratio > max_inflation:
+                        raise UnreadableFile(
+                            f"{member}, a {_array(shape, dtype)}, would take {_gib(cost)} "
+                            f"as floats, {ratio:.0f} times the {info.compress_size:,} "
+                            f"bytes it is stored in, more than max_inflation="
+                            f"{max_inflation:g} allows"
+                        )
+                    declared += cost
                 if declared > max_bytes:
                     raise UnreadableFile(
                         f"{where} declares arrays of {_gib(declared)}, more than "
@@ -165,10 +185,11 @@ def read_npy(path: Path, *, max_bytes: int = MAX_BYTES) -> np.ndarray:
         try:
             shape, dtype = _header(file, where)
             declared = _declared(shape, dtype)
-            if declared > max_bytes:
+            if _converted(shape, dtype) > max_bytes:  # as the floats it is read as
                 raise UnreadableFile(
-                    f"{where} declares a {_array(shape, dtype)} of {_gib(declared)}, more "
-                    f"than max_bytes={max_bytes} allows"
+                    f"{where} declares a {_array(shape, dtype)} of {_gib(declared)}, "
+                    f"{_gib(_converted(shape, dtype))} as floats, more than "
+                    f"max_bytes={max_bytes} allows"
                 )
             held = Path(path).stat().st_size - file.tell()
             if declared > held:
@@ -192,6 +213,59 @@ def scalar(arrays: dict[str, Any], key: str, default: Any = None) -> Any:
     if value.ndim != 0:
         raise UnreadableFile(f"{key!r} must be a single value; got shape {value.shape}")
     return value.item()
+
+
+#: The most text a file's JSON labels may hold, and how deep they may nest: far above
+#: any real stream's (tokens, names, predictions), far below what costs memory or the
+#: parser's recursion.
+MAX_LABELS = 64 * 2**20
+MAX_DEPTH = 32
+
+
+def _depth(text: str) -> int:
+    """How deep the brackets of a JSON text nest, strings aside (without parsing it)."""
+    depth = deepest = 0
+    inside = escaped = False
+    for char in text:
+        if inside:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                inside = False
+        elif char == '"':
+            inside = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def json_labels(arrays: dict[str, Any], key: str = "labels", **options: Any) -> Any:
+    """
+    The JSON text ``arrays[key]`` parsed, bounded first in size (`MAX_LABELS`) and in
+    depth (`MAX_DEPTH`); anything wrong with it is one `UnreadableFile`.
+    """
+    text = scalar(arrays, key)
+    if not isinstance(text, str):
+        raise UnreadableFile(f"{key!r} must be JSON text; got {type(text).__name__}")
+    if len(text) > MAX_LABELS:
+        raise UnreadableFile(f"its {key} are {len(text):,} characters, over {MAX_LABELS:,}")
+    if _depth(text) > MAX_DEPTH:
+        raise UnreadableFile(f"its {key} nest deeper than {MAX_DEPTH} levels")
+    try:
+        return json.loads(text, **options)
+    except (ValueError, RecursionError) as err:
+        raise UnreadableFile(f"its {key} are not valid JSON: {printable(str(err))}") from None
+
+
+def no_constant(name: str) -> float:
+    """For ``json.loads(parse_constant=...)``: JSON's non-standard ``NaN`` and
+    ``Infinity`` are no count, setting or share a file of this package holds."""
+    raise ValueError(f"the labels hold {name}, which no count, setting or share can be")
 
 
 def write_npz(path: Path, **arrays: Any) -> Path:

@@ -62,7 +62,7 @@ def percent(p: float) -> str:
 
 
 def wrapped(text: str, width: int) -> str:
-    """*text* on lines of at most about *width* characters, broken between words.
+    r"""*text* on lines of at most about *width* characters, broken between words.
 
     >>> wrapped("share of the logit difference, in logits", 22)
     'share of the logit\ndifference, in logits'

@@ -113,14 +113,14 @@ def contributions(
         [0.0] * len(order) + [-0.5] * len(sums)  # a gap before the sums
     )
     bars = ax.barh(positions, shown, color=colors)
-    ax.set_yticks(positions, labels)
+    ax.set_yticks(positions[::-1], labels[::-1])  # from the bottom up
     ax.tick_params(left=True, labelleft=True, bottom=True, labelbottom=True)  # whatever the style
     ax.axvline(0, color=mpl.rcParams["axes.edgecolor"], linewidth=0.8)
     if sums:  # each value written, so that the sum can be read off
         ax.bar_label(bars, labels=[f"{v:+.2f}" for v in shown], padding=2, fontsize="small")
         low, high = min(0.0, *shown), max(0.0, *shown)
         ax.set_xlim(low - 0.25 * (high - low), high + 0.25 * (high - low))
-    ax.set_xlabel(wrapped(what, 40))
+    ax.set_xlabel(what if len(what) <= 40 else wrapped(what, 24))  # after "stream,"
     token = getattr(decomposition, "token", None)
     title = literal(repr(token)) if token is not None else ""
     if left_out:

@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -16,7 +18,15 @@ from typing import Any
 import numpy as np
 
 from ._arrays import _describe, as_float_array, as_index, check_index
-from ._npzfile import MAX_BYTES, MAX_INFLATION, UnreadableFile, read_npz, scalar, write_npz
+from ._npzfile import (
+    MAX_BYTES,
+    MAX_INFLATION,
+    UnreadableFile,
+    json_labels,
+    no_constant,
+    read_npz,
+    write_npz,
+)
 from ._text import printable
 from .grid import to_grid
 from .labels import Labels, layer_names
@@ -205,6 +215,37 @@ class Attribution:
         }
 
 
+def _check_attribution(attribution: Attribution, parts: Decomposition) -> None:
+    """What a saved attribution promises, checked against what it holds: its grid is
+    the decomposition's, its target a token's text and id, its numbers finite, its
+    components the decomposition's, and shares and components add up to one total."""
+    if attribution.values.shape != parts.values.shape[1:]:
+        raise ValueError(
+            f"its attribution is {attribution.values.shape}, its decomposition's grids "
+            f"{parts.values.shape[1:]}"
+        )
+    for name in ("target", "versus"):
+        text, number = getattr(attribution, name), getattr(attribution, f"{name}_id")
+        if name == "versus" and text is None and number is None:
+            continue
+        if not isinstance(text, str) or isinstance(number, bool) or not isinstance(number, int):
+            raise ValueError(f"its {name} must be a token's text and id; got {text!r:.40}")
+    numbers = [attribution.constant, *attribution.components.values()]
+    if attribution.capped is not None:
+        numbers.append(attribution.capped)
+    if not np.all(np.isfinite(numbers)):
+        raise ValueError("its constant, components and capped logit must be finite numbers")
+    if list(attribution.components) != list(parts.names):
+        raise ValueError("its components are not the decomposition's")
+    total = attribution.total
+    summed = math.fsum(attribution.components.values()) + attribution.constant
+    if not math.isclose(summed, total, rel_tol=1e-3, abs_tol=1e-3 * (1 + abs(total))):
+        raise ValueError(
+            f"its components add up to {summed:.6g} but its shares to {total:.6g}; an "
+            "attribution's two sums are one logit"
+        )
+
+
 @dataclass(frozen=True, eq=False)
 class Decomposition:
     """
@@ -260,6 +301,16 @@ class Decomposition:
             raise ValueError(
                 "components come as 'embeddings', then each block's, in order; got "
                 f"{list(names)[:4]}..."
+            )
+        skipped = next((b for a, b in itertools.pairwise(blocks) if b > a + 1), None)
+        if skipped is not None or len(set(names)) != len(names):
+            # blocks 0, 1, 2, ... each named once: nothing may stand for blocks that are
+            # not there (a name's number is never a size to allocate)
+            said = "a name twice"
+            if skipped is not None:
+                said = f"block {skipped} after block {blocks[blocks.index(skipped) - 1]}"
+            raise ValueError(
+                f"components name each block from 0 in turn, each component once; got {said}"
             )
         # Every other label is checked as a stream's would be.
         checked = ResidualStream(
@@ -406,7 +457,7 @@ class Decomposition:
             max_inflation=max_inflation,
         )
         try:
-            labels = json.loads(scalar(arrays, "labels"))
+            labels = json_labels(arrays, parse_constant=no_constant)
             if not isinstance(labels, dict) or labels.get("kind") != KIND:
                 raise ValueError("the labels do not say it holds a decomposition")
             if labels.get("format") != FORMAT:
@@ -431,6 +482,7 @@ class Decomposition:
                     decomposition=decomposition,
                     capped=said.get("capped"),
                 )
+                _check_attribution(attribution, decomposition)
                 decomposition = replace(decomposition, attribution=attribution)
             return decomposition
         except (UnreadableFile, ValueError, TypeError, KeyError, IndexError) as err:

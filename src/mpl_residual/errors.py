@@ -25,7 +25,9 @@ __all__ = [
     "NotOneToken",
     "NotRegularFile",
     "TokenNotFound",
+    "TooLong",
     "TooMany",
+    "TooManyCells",
     "TooManyFrames",
     "TooManyPanels",
 ]
@@ -106,6 +108,42 @@ class TooManyFrames(TooMany):
 
     def __init__(self, count: int, most: int) -> None:
         super().__init__(what="frames of a GIF or MP4", count=count, most=most)
+
+
+class TooLong(ValueError):
+    """A text of more tokens than the model reads (its position table): `n_tokens` and
+    `limit` say how many; pass ``max_length`` (``--max-length``) to cut it."""
+
+    def __init__(self, n_tokens: int, limit: int) -> None:
+        self.n_tokens, self.limit = n_tokens, limit
+        super().__init__(self.describe(f"max_length={limit}"))
+
+    def describe(self, how: str) -> str:
+        """The message, *how* saying how to cut the text (``--max-length 64``)."""
+        return (
+            f"the text has {self.n_tokens} tokens, and the model reads at most {self.limit}; "
+            f"cut it with {how}"
+        )
+
+
+class TooManyCells(ValueError):
+    """A grid of more cells a layer than a picture can show (see `MAX_CELLS`)."""
+
+
+#: The most cells a layer's grid may have: 2048 x 2048, far beyond any model's width
+#: (8192 for a 70B model) and far more cells than a figure has pixels for.
+MAX_CELLS = 2**22
+
+
+def check_cells(shape: tuple[int, ...]) -> None:
+    """Refuse a stream whose grids (the last two of *shape*) exceed `MAX_CELLS`."""
+    cells = int(shape[-1]) * (int(shape[-2]) if len(shape) > 1 else 1)
+    if cells > MAX_CELLS:
+        grid = " x ".join(map(str, shape[-2:])) if len(shape) > 1 else str(shape[-1])
+        raise TooManyCells(
+            f"a grid of {grid} = {cells:,} cells a layer is more than a picture can show "
+            f"(at most {MAX_CELLS:,}, 2048 x 2048); pick the dimensions to draw first"
+        )
 
 
 class NotRegularFile(OSError):

@@ -6,12 +6,11 @@ with its attribution if it has one), each loaded as what it is.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any, Literal
 
-from ._npzfile import UnreadableFile, read_npz, scalar
+from ._npzfile import UnreadableFile, json_labels, read_npz
 from ._text import printable
 from .decomposition import KIND as DECOMPOSITION
 from .decomposition import Decomposition
@@ -46,7 +45,7 @@ def file_kind(path: str | os.PathLike[str]) -> FileKind:
     if "labels" not in arrays:
         return "stream"
     try:
-        labels = json.loads(scalar(arrays, "labels"))
+        labels = json_labels(arrays)
     except (UnreadableFile, ValueError, TypeError) as err:
         raise ValueError(
             f"{printable(repr(str(path)))} has unreadable labels: {printable(str(err))}"

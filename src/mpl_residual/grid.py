@@ -9,7 +9,7 @@ import einops
 import numpy as np
 
 from ._arrays import _describe, as_float_array, as_index
-from .errors import FoldError
+from .errors import FoldError, check_cells
 
 __all__ = ["to_grid", "grid_shape"]
 
@@ -133,7 +133,11 @@ def as_stream(stream: Any, *, rows: int | None = None) -> np.ndarray:
     ``(d_model,)`` as one vector folded with `to_grid`.  A *rows* that disagrees with an
     already folded stream is an error rather than a silent re-fold.
     """
+    shape = getattr(stream, "shape", None)
+    if isinstance(shape, tuple) and shape and all(isinstance(n, int) for n in shape):
+        check_cells(shape)  # before any copy of it is made
     data = as_float_array(stream, name="stream")
+    check_cells(data.shape or (1,))
     expected = "(layers, rows, cols), (rows, cols) or (d_model,)"
     if data.ndim == 0 or data.ndim > 3:
         raise ValueError(f"stream must have shape {expected}; got {_describe(data)}")

@@ -53,7 +53,7 @@ COMPONENT_TITLE_PT = 9.0
 
 
 def component_title(name: str) -> str:
-    """A component's name on two lines, the block over what in it wrote: titles of
+    r"""A component's name on two lines, the block over what in it wrote: titles of
     169 panels side by side then stay narrower than their panels.
 
     >>> component_title("block 11 head 7")
@@ -235,7 +235,7 @@ def layer_sheet(
         sheet, under = fig.subfigures(2, 1, height_ratios=[max(height - panel, 1.0), panel])
     title = grid_kwargs.pop("title", None)
     if title is None and parts:  # the name alone; the token once, for the figure
-        title = lambda layer: component_title(labels.name(layer))  # noqa: E731
+        title = lambda layer: literal(component_title(labels.name(layer)))  # noqa: E731
         if labels.token is not None:
             fig.suptitle(f"what wrote the stream at {literal(repr(labels.token))}")
     title = title or labels.title

@@ -11,7 +11,15 @@ from typing import Any
 import numpy as np
 
 from ._arrays import check_index
-from ._npzfile import MAX_BYTES, MAX_INFLATION, UnreadableFile, read_npz, scalar, write_npz
+from ._npzfile import (
+    MAX_BYTES,
+    MAX_INFLATION,
+    UnreadableFile,
+    json_labels,
+    no_constant,
+    read_npz,
+    write_npz,
+)
 from ._text import printable
 from .grid import to_grid
 from .labels import counted_from_zero
@@ -19,6 +27,10 @@ from .outliers import check_factor
 from .stream import ResidualStream
 
 __all__ = ["FIELDS", "FIELD_LABELS", "NON_NEGATIVE", "DimensionStats"]
+
+#: The largest count a file may hold: what float64 (the moments' merges) counts
+#: exactly, and two of which sum without overflow (uint64 2^64 - 1 plus 2 merged to 1).
+MAX_COUNT = 2**53
 
 #: The drawable fields of `DimensionStats`, each ``(layers, rows, cols)``.
 FIELDS = ("count", "mean", "std", "mean_abs", "absmax", "max_ratio")
@@ -150,6 +162,8 @@ class Moments:
             raise ValueError(
                 f"counts must be one non-negative number, the same in every layer; got {count}"
             )
+        if count.max() > MAX_COUNT:
+            raise ValueError(f"counts must be at most 2^53 (counted exactly); got {count.max()}")
         for name in _FLOATS:
             if np.asarray(getattr(self, name)).dtype.kind != "f":
                 raise ValueError(f"moments {name} must be floating point")
@@ -222,6 +236,8 @@ def _whole(value: Any, name: str, *, positive: bool = False, optional: bool = Fa
     if value < (1 if positive else 0):
         least = "positive" if positive else "non-negative"
         raise ValueError(f"{name} must be {least}; got {value}")
+    if value > MAX_COUNT:
+        raise ValueError(f"{name} must be at most 2^53 (counted exactly); got {value:.3g}")
     return int(value)
 
 
@@ -538,7 +554,7 @@ class DimensionStats:
                 f"{', '.join(missing)}); save one with DimensionStats.save"
             )
         try:
-            labels = json.loads(scalar(arrays, "labels"), parse_constant=_no_constant)
+            labels = json_labels(arrays, parse_constant=no_constant)
             if not isinstance(labels, dict) or labels.get("kind") != KIND:
                 raise ValueError("the labels do not say it holds dimension statistics")
             if labels.get("format", FORMAT) != FORMAT:
@@ -563,9 +579,3 @@ class DimensionStats:
             return cls(moments, **{name: labels[name] for name in known if name in labels})
         except (UnreadableFile, ValueError, TypeError, KeyError, IndexError) as err:
             raise ValueError(f"{where} does not hold valid statistics: {err}") from None
-
-
-def _no_constant(name: str) -> float:
-    """JSON's non-standard ``NaN``/``Infinity`` are not numbers a statistics file holds."""
-    raise ValueError(f"the labels hold {name}, which no count or setting can be")
-

@@ -15,6 +15,7 @@ from ._npzfile import (
     MAX_BYTES,
     MAX_INFLATION,
     UnreadableFile,
+    json_labels,
     read_npy,
     read_npz,
     scalar,
@@ -486,7 +487,7 @@ def _labels(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     """The label fields of a saved stream, from either file layout."""
     version = scalar(arrays, "format", 1)
     if version == FORMAT:
-        labels = json.loads(scalar(arrays, "labels"))
+        labels = json_labels(arrays)
         if not isinstance(labels, dict):
             raise ValueError(f"labels must be a JSON object; got {type(labels).__name__}")
         known = (

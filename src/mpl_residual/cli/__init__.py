@@ -18,6 +18,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
+from .._backend import IGNORED_BACKEND
 from .._text import printable
 from . import attribute, capture, info, render, stats
 from ._shared import FORMATTER, UsageError, one_line, say, spell_anything
@@ -65,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _note(command: str, text: str) -> None:
+    try:
+        sys.stderr.write(f"{' '.join(('mpl-residual', command)).strip()}: note: {text}\n")
+    except (ValueError, OSError):
+        pass
+
+
 def _error(command: str, text: str) -> None:
     try:
         sys.stderr.write(f"{' '.join(('mpl-residual', command)).strip()}: error: {text}\n")
@@ -76,6 +84,8 @@ def _error(command: str, text: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     spell_anything()
+    if IGNORED_BACKEND is not None:  # the command line draws with Agg in any case
+        _note("", f"MPLBACKEND={IGNORED_BACKEND!r} is not a matplotlib backend; ignored")
     parser = build_parser()
     args = parser.parse_args(argv)
     with warnings.catch_warnings(record=True) as said:

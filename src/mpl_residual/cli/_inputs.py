@@ -6,7 +6,7 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
-from ..errors import FoldError, LensError, TokenNotFound
+from ..errors import FoldError, LensError, TokenNotFound, TooLong
 from ..files import file_kind, load_drawable
 from ..sample import load_sample
 from ..stream import ResidualStream
@@ -52,9 +52,14 @@ def model_stream(args: argparse.Namespace, *, position: int | str | None) -> Res
             pad=args.pad,
             final=getattr(args, "final", "normed"),
             lens=args.lens,
+            max_length=getattr(args, "max_length", None),
         )
     except LensError as err:
         raise UsageError(f"--lens: {err}") from None
+    except TooLong as err:
+        how = "--max-length" if hasattr(args, "max_length") else "a shorter --prompt"
+        cut = f"--max-length {err.limit}" if hasattr(args, "max_length") else how
+        raise UsageError("--prompt: " + err.describe(cut).replace("the text", "it")) from None
     return replace(stream, model_name=model_name(args))
 
 

@@ -8,9 +8,10 @@ from typing import Any
 
 import numpy as np
 
+from .._layout import check_pixels
 from .._text import literal, printable
 from ..contributions import contributions
-from ..errors import FoldError, LensError, NotOneToken, TokenNotFound
+from ..errors import FoldError, LensError, NotOneToken, TokenNotFound, TooLong
 from ..heatmap import residual_grid
 from ..markers import mark_dims
 from ..sample import SAMPLE_TARGET
@@ -156,6 +157,8 @@ def run(args: argparse.Namespace) -> str:
         raise UsageError(f"--model: {err}") from None
     except FoldError as err:
         raise rows_error(err) from None
+    except TooLong as err:
+        raise UsageError("--prompt: " + err.describe("a shorter --prompt")) from None
     if out.suffix.lower() == ".npz":
         attribution.save(out)
     else:
@@ -166,6 +169,11 @@ def run(args: argparse.Namespace) -> str:
 
         with style_context(args.style) if args.style else nullcontext():
             fig = figure(attribution)
+            resolution = args.dpi or matplotlib.rcParams["savefig.dpi"]
+            try:  # the one check of size and dpi every command that draws makes
+                check_pixels(fig, fig.dpi if resolution == "figure" else resolution)
+            except ValueError as err:
+                raise UsageError(f"--dpi: {err}") from None
             with atomic_path(out) as temporary:
                 fig.savefig(temporary, dpi=args.dpi, format=out.suffix[1:])
     name, share = attribution.top(1)[0]

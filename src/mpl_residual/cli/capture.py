@@ -12,6 +12,7 @@ from ._shared import (
     FORMATTER,
     UsageError,
     checked_output,
+    count,
     debug_option,
     fold_options,
     model_name,
@@ -71,6 +72,13 @@ def add_parser(commands: Any) -> None:
         help="keep every token; pick one later with render --position",
     )
     fold_options(where)
+    where.add_argument(
+        "--max-length",
+        metavar="N",
+        type=count,
+        help="cut the prompt to N tokens, special tokens included (a prompt longer than "
+        "the model reads is an error that says how long it is)",
+    )
     where.add_argument(
         "--final",
         choices=("normed", "raw"),

@@ -14,7 +14,7 @@ from .._text import percent, printable
 from ..animation import build_animation
 from ..artist import ResidualStreamArtist
 from ..compare import compare
-from ..errors import TooMany
+from ..errors import TooMany, TooManyCells
 from ..export import SUPPORTED_SUFFIXES, check_fps
 from ..markers import mark_dims
 from ..normalize import normalize
@@ -321,6 +321,8 @@ def run(args: argparse.Namespace) -> str:
             anim, fig = _drawn(args, stream, other, shown_layers, suffix)
         except TooMany as err:
             raise UsageError(err.describe(f"--layers ::{err.step}")) from None
+        except TooManyCells as err:
+            raise UsageError(str(err)) from None
         for artist in fig.findobj(ResidualStreamArtist) if marks else ():
             try:
                 mark_dims(artist, **marks)
@@ -335,9 +337,7 @@ def run(args: argparse.Namespace) -> str:
             try:
                 save_animation(anim, out, fps=5.0 if args.fps is None else args.fps, dpi=args.dpi)
             except TooMany as err:
-                raise UsageError(
-                    err.describe(f"--layers ::{err.step}") + ", or write .html (any number)"
-                ) from None
+                raise UsageError(err.describe(f"--layers ::{err.step}")) from None
         else:
             from .._atomic import atomic_path
 

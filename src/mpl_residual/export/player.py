@@ -89,7 +89,7 @@ def _place(left: float, top: float, width: float, height: float, size: tuple) ->
 def _img(cls: str, png: str | None, style: str, *, alt: str = "") -> str:
     source = f' src="data:image/png;base64,{png}"' if png else ""
     hidden = "" if png else " hidden"
-    return f'<img class="{cls}"{source} alt="{html.escape(alt)}" style="{style}"{hidden}>'
+    return f'<img class="{cls}"{source} alt="{page_text(alt)}" style="{style}"{hidden}>'
 
 
 def _frame_names(anim: Animation, n: int) -> list[str]:
@@ -343,21 +343,36 @@ def player_fragment(
         autoplay=bool(autoplay),
     )
     identifier = f"mr-{os.getpid():x}-{next(_ids):x}-{int.from_bytes(os.urandom(3), 'big'):06x}"
-    data = json.dumps(payload, separators=(",", ":")).replace("</", "<\\/")
-    label = html.escape(f"{names[0]} (1 of {n})")
+    data = script_json(payload)
+    label = page_text(f"{names[0]} (1 of {n})")
     return Template(_asset("player.html")).substitute(
         id=identifier,
-        description=html.escape(f"Animation of {n} frames: {names[0]} to {names[-1]}"),
+        description=page_text(f"Animation of {n} frames: {names[0]} to {names[-1]}"),
         css=_asset("player.css"),
         stages="\n".join(
             _stage_markup(elements, size, label, compact=small) for elements, size, small in stages
         ),
         frames=n,
         last=n - 1,
-        first_name=html.escape(names[0]),
+        first_name=page_text(names[0]),
         data=data,
         script=_asset("player.js").strip(),
     )
+
+
+def page_text(text: str) -> str:
+    """*text* for HTML text or a quoted attribute: escaped (``<``, ``&``, quotes), and
+    what UTF-8 or HTML cannot hold (NUL, lone surrogates from odd file names, other
+    control characters) written as its escape, never raised on."""
+    return html.escape(printable(text), quote=True)
+
+
+def script_json(payload: Any) -> str:
+    """*payload* as JSON safe inside a ``<script>`` element of any page: no ``<``,
+    ``>`` or ``&`` appear as such (``<!--`` or ``</script>`` in a layer name would
+    end or hide the script and what follows it), and non-ASCII is escaped."""
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def player_page(anim: Animation, *, title: str, **kwargs: Any) -> str:
@@ -367,7 +382,7 @@ def player_page(anim: Animation, *, title: str, **kwargs: Any) -> str:
     light = sum(to_rgb(background)) > 1.5
     width = int(figure_of(anim).get_figwidth() * _dpi(anim, kwargs.get("dpi")))
     return Template(_asset("page.html")).substitute(
-        title=html.escape(title),
+        title=page_text(title),
         background=background,
         foreground="#222" if light else "#eee",
         width=width,

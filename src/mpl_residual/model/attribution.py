@@ -16,7 +16,7 @@ from .anatomy import Anatomy
 from .capture import tokenizer_of
 from .decompose import decomposed
 from .lens import Lens, where_computed
-from .text import label_tokens
+from .text import label_tokens, one_text
 from .weights import loaded
 
 __all__ = ["logit_attribution"]
@@ -185,7 +185,7 @@ def logit_attribution(
     versus_id, versus_text = (None, None)
     if versus is not None:
         versus_id, versus_text = token_id(tokenizer, versus, "versus", vocabulary)
-    inputs = tokenizer(text, return_tensors="pt")
+    inputs = one_text(tokenizer, text, model=anatomy.module)
     tokens, special = label_tokens(tokenizer, inputs["input_ids"][0])
     index = resolve(position, tokens, special)
     names, vectors, recorder = decomposed(anatomy, inputs, index, heads=heads)

@@ -245,6 +245,7 @@ def residual_stream(
     final: Literal["normed", "raw"] = "normed",
     blocks: Sequence[nn.Module] | None = None,
     lens: int | None = None,
+    max_length: int | None = None,
 ) -> ResidualStream:
     """
     Tokenize *text*, capture its residual stream, and label it.
@@ -278,6 +279,9 @@ def residual_stream(
         each layer, in `~ResidualStream.predictions` and the titles
         (``"block 7 · ' capital' → ' Paris' 31%"``).  Needs one position and a model
         with its LM head.
+    max_length : int, optional
+        Cut the text to this many tokens.  A text longer than the model reads (its
+        position table) is a `~mpl_residual.errors.TooLong` error that says so.
 
     Returns
     -------
@@ -307,7 +311,7 @@ def residual_stream(
     if k is not None and position is None:
         raise ValueError("lens= reads one position; position=None keeps every position")
     lens_reader = None if k is None else Lens(anatomy)  # no head: fail before the run
-    inputs = one_text(tokenizer, text)
+    inputs = one_text(tokenizer, text, model=anatomy.module, max_length=max_length)
     sequence = Positions(None, batch_index, mask_tensor(inputs.get("attention_mask")))
     sequence.resolve(*inputs["input_ids"].shape)
     tokens, special = label_tokens(tokenizer, inputs["input_ids"][sequence.batch][sequence.real])

@@ -15,7 +15,7 @@ from .anatomy import Anatomy
 from .capture import on_device, tokenizer_of
 from .hooks import Recorder, first_tensor, run
 from .positions import Positions
-from .text import label_tokens
+from .text import label_tokens, one_text
 from .writers import find_writers, head_count, project
 
 __all__ = ["decompose", "decomposed"]
@@ -236,7 +236,7 @@ def decompose(
     if not isinstance(text, str):
         raise TypeError(f"text must be one str; got {type(text).__name__}")
     anatomy = Anatomy.of(model)
-    inputs = tokenizer(text, return_tensors="pt")
+    inputs = one_text(tokenizer, text, model=anatomy.module)
     tokens, special = label_tokens(tokenizer, inputs["input_ids"][0])
     index = resolve(position, tokens, special)
     names, vectors, _ = decomposed(anatomy, inputs, index, heads=heads)

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..errors import TooLong
 from .anatomy import text_config
 
 __all__ = ["Batch", "label_tokens", "model_limit", "special_ids", "token_text", "tokenized"]
@@ -82,6 +83,24 @@ def _pad_token(tokenizer: Any) -> None:
         tokenizer.pad_token = tokenizer.eos_token
 
 
+#: The most characters a token is taken to span: a text is cut to this many times the
+#: tokens kept before the tokenizer sees it, so that memory never grows with a line.
+CHARS_PER_TOKEN = 64
+#: Characters tokenized at a time when counting what was cut off a long text.
+COUNTED = 2**16
+
+
+def _count(tokenizer: Any, text: str, cut: str) -> int:
+    """How many tokens *text* has (*cut* is its beginning, as tokenized): the rest is
+    counted a piece at a time, so memory stays bounded (a token split between two
+    pieces may count twice)."""
+    total = len(tokenizer(cut)["input_ids"])
+    for start in range(len(cut), len(text), COUNTED):
+        piece = text[start : start + COUNTED]
+        total += len(tokenizer(piece, add_special_tokens=False)["input_ids"])
+    return total
+
+
 def tokenized(tokenizer: Any, texts: list[str], limit: int | None = None) -> Batch:
     """
     *texts* as one batch padded on the right, whatever the tokenizer's own side: there
@@ -89,11 +108,15 @@ def tokenized(tokenizer: Any, texts: list[str], limit: int | None = None) -> Bat
     positions of GPT-2 or BERT).  A tokenizer without a pad token gets its
     end-of-sequence token.  With *limit*, each text keeps at most that many tokens
     (the tokenizer's own truncation, which keeps ``[SEP]``, then a hard cut where a
-    limit below the special tokens leaves it none), and `Batch.dropped` counts the
-    tokens cut off.
+    limit below the special tokens leaves it none; the tokenizer is given no more than
+    `CHARS_PER_TOKEN` characters a token kept), and `Batch.dropped` counts the tokens
+    cut off.
     """
     _pad_token(tokenizer)
     truncation = {} if limit is None else {"truncation": True, "max_length": limit}
+    whole = texts
+    if limit is not None:  # the tokenizer never sees more than the limit can keep
+        texts = [text[: limit * CHARS_PER_TOKEN] for text in texts]
     side = getattr(tokenizer, "padding_side", None)
     tokenizer.padding_side = "right"
     try:
@@ -103,19 +126,37 @@ def tokenized(tokenizer: Any, texts: list[str], limit: int | None = None) -> Bat
     dropped = 0
     if limit is not None:
         lengths = inputs["attention_mask"].sum(dim=1)
-        for text, length in zip(texts, lengths.tolist(), strict=True):
+        for text, cut, length in zip(whole, texts, lengths.tolist(), strict=True):
             if length >= limit:  # perhaps cut: how long was it?
-                dropped += len(tokenizer(text)["input_ids"]) - min(length, limit)
+                dropped += _count(tokenizer, text, cut) - min(length, limit)
         if inputs["input_ids"].shape[1] > limit:  # a limit below the special tokens
             inputs = type(inputs)({k: v[:, :limit] for k, v in inputs.items()})
     return Batch(inputs, dropped)
 
 
-def one_text(tokenizer: Any, text: str | Sequence[str]) -> Any:
-    """One text (or a batch, padded as `tokenized` pads) as model inputs."""
+def one_text(
+    tokenizer: Any,
+    text: str | Sequence[str],
+    *,
+    model: nn.Module | None = None,
+    max_length: int | None = None,
+) -> Any:
+    """
+    One text (or a batch, padded as `tokenized` pads) as model inputs, cut to
+    *max_length* tokens if given; `TooLong` where it has more tokens than *model* reads.
+    """
     if isinstance(text, str):
-        return tokenizer(text, return_tensors="pt")
-    return tokenized(tokenizer, list(text)).inputs
+        if max_length is None:
+            inputs = tokenizer(text, return_tensors="pt")
+        else:
+            inputs = tokenizer(text[: max_length * CHARS_PER_TOKEN], return_tensors="pt",
+                               truncation=True, max_length=max_length)  # fmt: skip
+    else:
+        inputs = tokenized(tokenizer, list(text), max_length).inputs
+    limit = None if model is None else model_limit(model, tokenizer)
+    if limit is not None and inputs["input_ids"].shape[-1] > limit:
+        raise TooLong(int(inputs["input_ids"].shape[-1]), limit)
+    return inputs
 
 
 def as_ids(inputs: Any) -> torch.Tensor:
