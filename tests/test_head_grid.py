@@ -202,3 +202,68 @@ def test_scale_is_checked():
         mr.layer_sheet(np.zeros((2, 2, 2)), scale="own")
     with pytest.raises(ValueError, match="drop norm, vmin and vmax"):
         mr.layer_sheet(np.zeros((2, 2, 2)), scale="each", vmax=3)
+
+
+# -- a GPT-2-small-shaped model ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gpt2_small():
+    """GPT-2 small's shape (12 blocks x 12 heads, d_model 768), random weights, a tiny
+    vocabulary: 169 components with heads."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from hf_models import tiny_tokenizer
+
+    torch.manual_seed(0)
+    config = transformers.GPT2Config(vocab_size=128, n_embd=768, n_layer=12, n_head=12,
+                                     n_positions=64, bos_token_id=1, eos_token_id=2)  # fmt: skip
+    model = transformers.GPT2LMHeadModel(config).eval()
+    from mpl_residual import hf
+
+    tokenizer = tiny_tokenizer()
+    text = "the capital of france is"
+    parts = hf.decompose(model, tokenizer, text, heads=True)
+    attribution = hf.logit_attribution(model, tokenizer, text, "paris", versus="rome",
+                                       heads=True)  # fmt: skip
+    return parts, attribution
+
+
+def test_gpt2_small_components_are_named_from_block_0(gpt2_small):
+    parts, attribution = gpt2_small
+    assert len(parts) == 169 and parts.names[1] == "block 0 head 0"
+    assert parts.names[-1] == "block 11 mlp"
+    assert parts.stream().layer_names == ("embeddings", *(f"block {i}" for i in range(12)))
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_gpt2_small_views_in_every_style_at_a_small_size(gpt2_small, style):
+    parts, attribution = gpt2_small
+    with mr.style_context(style) if style else mpl.rc_context():
+        fig, ax = plt.subplots(figsize=(3.2, 2.4))
+        image = mr.head_grid(attribution, ax=ax)
+        heads = np.array([[attribution.components[f"block {b} head {h}"] for h in range(12)]
+                          for b in range(12)])  # fmt: skip
+        np.testing.assert_allclose(image.get_array(), heads)
+        assert image.norm.vmin == -image.norm.vmax and "RdBu" in image.get_cmap().name
+        assert outside(fig) == []
+        fig, ax = plt.subplots(figsize=(3.2, 2.4))
+        bars = mr.contributions(attribution, ax=ax, top=5)
+        assert bars[-1].get_width() == pytest.approx(attribution.total)
+        assert outside(fig) == []
+        plt.close("all")
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_the_attribute_figure_says_what_each_panel_is_in_every_style(gpt2_small, style):
+    from mpl_residual.cli.attribute import figure
+
+    _, attribution = gpt2_small
+    with mr.style_context(style) if style else mpl.rc_context():
+        fig = figure(attribution)
+        titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+        assert titles[:3] == ["each dimension's share", "each component's share",
+                              titles[2]] and titles[2].startswith("who wrote dim ")  # fmt: skip
+        assert len(set(titles)) == len(titles)
+        assert outside(fig) == [] and _titles_apart(fig)
+        plt.close(fig)

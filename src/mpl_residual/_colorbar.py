@@ -152,7 +152,8 @@ def with_unit(colorbar: Any, unit: str) -> Any:
     options = colorbar_options(colorbar)
     if options is None or not unit:
         return colorbar
-    options.setdefault("label", literal(unit))  # from a file: drawn as it is, never parsed
+    # from a file: drawn as it is, never parsed (the lines a view broke it into kept)
+    options.setdefault("label", "\n".join(literal(line) for line in unit.split("\n")))
     return options
 
 

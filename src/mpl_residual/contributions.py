@@ -119,8 +119,10 @@ def contributions(
     if sums:  # each value written, so that the sum can be read off
         ax.bar_label(bars, labels=[f"{v:+.2f}" for v in shown], padding=2, fontsize="small")
         low, high = min(0.0, *shown), max(0.0, *shown)
-        ax.set_xlim(low - 0.25 * (high - low), high + 0.25 * (high - low))
-    ax.set_xlabel(what if len(what) <= 40 else wrapped(what, 24))  # after "stream,"
+        span = (high - low) or 1.0  # room for the values written beside the bars
+        ax.set_xlim(low - (0.45 * span if low < 0 else 0.05 * span),
+                    high + (0.45 * span if high > 0 else 0.05 * span))  # fmt: skip
+    ax.set_xlabel(what if len(what) <= 28 else wrapped(what, 24))  # after "stream,"
     token = getattr(decomposition, "token", None)
     title = literal(repr(token)) if token is not None else ""
     if left_out:

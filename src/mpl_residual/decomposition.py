@@ -383,8 +383,9 @@ class Decomposition:
 
     def stream(self) -> ResidualStream:
         """
-        The running sums at each block's end: ``embeddings``, then ``block 1`` ...
-        ``block L``, what ``hf.capture(..., final="raw")`` captures (summed in float64).
+        The running sums at each block's end: ``embeddings``, then ``block 0`` ...
+        ``block L-1`` (blocks counted from 0, as the components name them), what
+        ``hf.capture(..., final="raw")`` captures (summed in float64).
         """
         blocks = np.array([_block_of(name) for name in self.names])
         flat = self.values.reshape(len(self), -1).astype(np.float64)
