@@ -540,7 +540,7 @@ def test_stats_usage_errors(tmp_path, minilm):
     assert proc.returncode == 2 and "invalid positive integer value: '0'" in proc.stderr
     (tmp_path / "blank.txt").write_text("\n \n")
     proc = run("stats", "--model", minilm, "--texts", "blank.txt", "-o", "s.npz", cwd=tmp_path)
-    assert proc.returncode == 1 and "no token to count in 0 texts" in _one_line(proc)
+    assert proc.returncode == 2 and "no token to count in 0 texts" in _one_line(proc)
     assert not (tmp_path / "s.npz").exists()
     load_sample().save(tmp_path / "stream.npz")
     proc = run("render", "--input", "stream.npz", "--field", "std", cwd=tmp_path, check_rc=2)

@@ -149,9 +149,10 @@ def test_max_length_is_honoured_and_long_texts_are_cut_to_the_model(tmp_path, mi
         "-o", "three.npz", cwd=tmp_path, check_rc=0)  # fmt: skip
     three = DimensionStats.load(tmp_path / "three.npz")
     assert three.n_tokens == 2 and three.max_length == 3  # [CLS] one word [SEP], a text
-    # [CLS] alone: nothing to count
-    run("stats", "--model", minilm_folder, "--texts", "c.txt", "--max-length", "1",
-        "-o", "one.npz", cwd=tmp_path, check_rc=1)  # fmt: skip
+    # [CLS] alone: nothing to count, which --special (a flag of this command) would count
+    proc = run("stats", "--model", minilm_folder, "--texts", "c.txt", "--max-length", "1",
+               "-o", "one.npz", cwd=tmp_path, check_rc=2)  # fmt: skip
+    assert "pass --special" in proc.stderr
     (tmp_path / "long.txt").write_text(" ".join(["word"] * 3000) + "\nshort text\n")
     proc = run("stats", "--model", minilm_folder, "--texts", "long.txt", "-o", "l.npz",
                cwd=tmp_path, check_rc=0)  # fmt: skip

@@ -17,8 +17,9 @@ from matplotlib.figure import Figure
 import mpl_residual as mr
 from mpl_residual import Decomposition, DimensionStats, ResidualStream
 from mpl_residual._npzfile import write_npz
+from mpl_residual._text import printable
 from mpl_residual.errors import TooManyCells
-from test_cli import run
+from test_cli import EXE, run
 from test_cli_hostile import _one_error_line
 
 # -- bounded work ----------------------------------------------------------------------------
@@ -225,3 +226,96 @@ def test_every_command_that_draws_checks_its_dpi_once(tmp_path, command, dpi):
         pytest.importorskip("transformers")
     proc = run(command, "--dpi", dpi, "-o", "x.png", cwd=tmp_path, check_rc=2)
     assert "--dpi" in _one_error_line(proc) and not (tmp_path / "x.png").exists()
+
+
+# -- low: what is printed, and where it goes -----------------------------------------------------
+
+
+def test_bidi_overrides_and_line_separators_are_printed_as_escapes(tmp_path):
+    names = ("embeddings", "block 0 \u202egnp.exe", "block 1\u2028x")
+    ResidualStream(np.zeros((3, 2, 2), np.float32), layer_names=names,
+                   model_name="evil\u202emodel").save(tmp_path / "s.npz")  # fmt: skip
+    said = run("info", "s.npz", cwd=tmp_path, check_rc=0).stdout
+    assert "\u202e" not in said and "\u2028" not in said
+    assert "\\u202e" in said and "\\u2028" in said
+    name = "o\u202eut.png"
+    proc = run("render", "--layers", "0:2", "-o", name, cwd=tmp_path, check_rc=0)
+    assert "\u202e" not in proc.stdout and "o\\u202eut.png" in proc.stdout
+    assert printable("שלום $") == "שלום $"  # right-to-left letters are kept
+
+
+def test_values_past_a_colorbar_say_what_to_do_on_the_command_line(tmp_path):
+    np.save(tmp_path / "h.npy", np.full((2, 2, 3), 1e308))
+    line = _one_error_line(run("render", "--input", "h.npy", "-o", "h.png", cwd=tmp_path,
+                               check_rc=2))  # fmt: skip
+    assert "--normalize rms" in line and "colorbar=False" not in line
+    run("render", "--input", "h.npy", "--normalize", "rms", "-o", "h.png", cwd=tmp_path,
+        check_rc=0)  # fmt: skip
+
+
+def test_ctrl_c_during_an_mp4_is_one_line_and_leaves_nothing(tmp_path):
+    import signal
+    import time
+
+    np.save(tmp_path / "long.npy", np.random.default_rng(0).standard_normal((1500, 64, 128),
+                                                                         dtype=np.float32))
+    cmd = [str(EXE), "render", "--input", "long.npy", "-o", "long.mp4"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "MPLBACKEND": "Agg"})  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".mr-*.tmp")) and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the writing has begun
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and err == "mpl-residual render: error: interrupted\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.npy"]
+
+
+def test_a_full_standard_output_is_an_error(tmp_path):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    ResidualStream(np.zeros((2, 2, 2), np.float32)).save(tmp_path / "s.npz")
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([str(EXE), "info", "s.npz"], cwd=tmp_path,
+                              stdout=full, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("mpl-residual info: error: could not write to standard output")
+
+
+@pytest.mark.parametrize("special", ["fifo", "/dev/zero", "folder"])
+def test_texts_that_are_no_file_say_what_they_are(tmp_path, special):
+    pytest.importorskip("transformers")
+    if special == "fifo":
+        os.mkfifo(tmp_path / "fifo")
+    elif special == "folder":
+        (tmp_path / "folder").mkdir()
+    proc = run("stats", "--texts", special, "-o", "s.npz", cwd=tmp_path, check_rc=2)
+    assert "not a regular file" in _one_error_line(proc) and "--texts -" in proc.stderr
+
+
+def test_a_line_with_no_end_and_a_corpus_of_nothing(tmp_path):
+    pytest.importorskip("transformers")
+    proc = run("stats", "--texts", "-", "-o", "s.npz", cwd=tmp_path, stdin="x" * (65 * 2**20),
+               check_rc=2)  # fmt: skip
+    assert "longer than 67,108,864 bytes" in _one_error_line(proc)
+    proc = run("stats", "--texts", "-", "-o", "s.npz", cwd=tmp_path, stdin="\n\n", check_rc=2)
+    line = _one_error_line(proc)
+    assert "pass --special" in line and "special=True" not in line
+
+
+def test_advice_for_a_token_sheet_never_goes_in_circles(tmp_path):
+    ResidualStream(np.zeros((300, 4, 2, 3), np.float32),
+                   tokens=("a", "b", "c", "d")).save(tmp_path / "t.npz")  # fmt: skip
+    said = [_one_error_line(run("render", "--input", "t.npz", "--tokens", *layers, "-o", "t.png",
+                                cwd=tmp_path, check_rc=2))
+            for layers in ([], ["--layers", "::2"])]  # fmt: skip
+    assert all(line.endswith("--layers ::5") for line in said)
+    run("render", "--input", "t.npz", "--tokens", "--layers", "::5", "-o", "t.png",
+        cwd=tmp_path, check_rc=0)  # fmt: skip
+
+
+def test_a_symlink_loop_as_output_is_refused_and_kept(tmp_path):
+    loop = tmp_path / "loop.png"
+    loop.symlink_to(loop)
+    line = _one_error_line(run("render", "-o", "loop.png", cwd=tmp_path, check_rc=2))
+    assert "symlink that loops" in line and loop.is_symlink()

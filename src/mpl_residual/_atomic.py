@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import signal
@@ -80,7 +81,12 @@ def check_output(path: Path) -> None:
     check_folder(path)
     try:
         mode = os.stat(_write_target(path)).st_mode
-    except OSError:
+    except OSError as err:
+        if err.errno == errno.ELOOP:  # a link to itself, or a circle of links
+            raise NotRegularFile(
+                f"{printable(repr(str(path)))} is a symlink that loops, not a regular "
+                "file: refusing to replace it; write to a file"
+            ) from None
         return  # nothing there yet (or a dangling link): a new file
     for test, kind in _KINDS:
         if test(mode):

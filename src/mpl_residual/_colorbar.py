@@ -10,6 +10,7 @@ from matplotlib.colorbar import make_axes
 from matplotlib.transforms import Bbox
 
 from ._text import literal
+from .errors import LimitsTooLarge
 from .scaling import extend_of
 
 if TYPE_CHECKING:
@@ -161,7 +162,7 @@ def check_limits(norm: Any) -> None:
     """Raise ValueError if a colorbar cannot show *norm*'s limits (see `LARGEST_LIMIT`)."""
     limits = [v for v in (norm.vmin, norm.vmax) if v is not None]
     if limits and max(abs(float(v)) for v in limits) > LARGEST_LIMIT:
-        raise ValueError(
+        raise LimitsTooLarge(
             f"cannot draw a colorbar for colour limits ({norm.vmin:g}, {norm.vmax:g}): "
             f"matplotlib's colorbar overflows beyond about ±{LARGEST_LIMIT:.1e}; the grid "
             "is coloured correctly without it (colorbar=False), or rescale the stream"

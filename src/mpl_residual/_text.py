@@ -11,9 +11,15 @@ import textwrap
 __all__: list[str] = []
 
 #: Characters that must never reach a terminal, an SVG or a PDF as they are: C0 and C1
-#: controls and DEL (a terminal obeys them; XML forbids most), lone surrogates (no
-#: encoding writes them) and the noncharacters U+FFFE and U+FFFF.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+#: controls and DEL (a terminal obeys them; XML forbids most), the line and paragraph
+#: separators U+2028 and U+2029 (a line break where none is seen), the bidirectional
+#: embeddings, overrides and isolates U+202A-U+202E and U+2066-U+2069 (an RLO turns
+#: the rest of a line around: "wrote evil<RLO>fdp.exe"), lone surrogates (no encoding
+#: writes them) and the noncharacters U+FFFE and U+FFFF.  Right-to-left letters are
+#: kept: only what reorders or breaks the text around them is written as its escape.
+_UNPRINTABLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
+)
 
 
 def _escape(match: re.Match[str]) -> str:

@@ -19,7 +19,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "EmptyCorpus",
     "FoldError",
+    "LimitsTooLarge",
     "LensError",
     "NotDecomposable",
     "NotOneToken",
@@ -124,6 +126,23 @@ class TooLong(ValueError):
             f"the text has {self.n_tokens} tokens, and the model reads at most {self.limit}; "
             f"cut it with {how}"
         )
+
+
+class EmptyCorpus(ValueError):
+    """A corpus with no token to count: no text, or only special tokens left out."""
+
+    def __init__(self, n_texts: int, special: bool) -> None:
+        self.n_texts, self.special = n_texts, special
+        super().__init__(self.describe("special=True"))
+
+    def describe(self, how: str) -> str:
+        """The message, *how* saying how to count special tokens (``--special``)."""
+        left_out = "" if self.special else f" (special tokens are left out; pass {how})"
+        return f"no token to count in {self.n_texts} texts{left_out}"
+
+
+class LimitsTooLarge(ValueError):
+    """Colour limits beyond what matplotlib's colorbar can show (about ±2.2e307)."""
 
 
 class TooManyCells(ValueError):

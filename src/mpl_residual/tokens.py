@@ -12,12 +12,13 @@ from ._colorbar import add_colorbar, colorbar_options, with_unit
 from ._layers import LayerSelection, frame_layers
 from ._layout import FittedLayout, lay_out
 from ._text import literal
+from .errors import TooMany, TooManyPanels
 from .heatmap import draw_grid
 from .labels import split
 from .normalize import normalize as normalized
 from .normalize import relabelled
 from .scaling import stream_norm
-from .sheet import check_panels
+from .sheet import MAX_PANELS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -106,7 +107,12 @@ def token_sheet(
         picked_tokens = frame_layers(n_tokens, positions)
     except (IndexError, ValueError) as err:
         raise type(err)(str(err).replace("layer", "position")) from None
-    check_panels(len(picked_layers) * len(picked_tokens))
+    if len(picked_layers) * len(picked_tokens) > MAX_PANELS:  # layers to pick, for these tokens
+        most = MAX_PANELS // len(picked_tokens)
+        if most == 0:
+            raise TooManyPanels(len(picked_tokens) * len(picked_layers), MAX_PANELS)
+        raise TooMany(what=f"layers for {len(picked_tokens)} tokens", count=len(picked_layers),
+                      most=most)  # fmt: skip
     tokens = labels.tokens
     options = colorbar_options(colorbar)
     chosen = data[np.ix_(picked_layers, picked_tokens)]

@@ -105,6 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 130
         finally:
             for warning in said:  # one line each, as notes
+                if issubclass(warning.category, ResourceWarning):
+                    continue  # a file a stopped run left to the interpreter to close
                 try:
                     sys.stderr.write(
                         f"mpl-residual {args.command}: note: {one_line(warning.message)}\n"
@@ -112,7 +114,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 except (ValueError, OSError):
                     pass
     if message:
-        say(message)
+        try:
+            say(message)
+        except OSError as err:  # > /dev/full: what was asked is done, not said
+            _error(args.command, f"could not write to standard output: {one_line(err)}")
+            return 1
     return 0
 
 

@@ -374,7 +374,8 @@ def spell_anything() -> None:
 
 
 def say(text: str) -> None:
-    """Print *text* (a success message); a reader that went away is no failure."""
+    """Print *text* (a success message); a reader that went away is no failure, a
+    standard output that cannot take it (a full disk) is: OSError."""
     try:
         print(text, flush=True)
     except BrokenPipeError:
@@ -383,5 +384,5 @@ def say(text: str) -> None:
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, sys.stdout.fileno())
         os.close(null)
-    except (ValueError, OSError):  # stdout closed or gone
+    except ValueError:  # stdout closed
         pass

@@ -14,7 +14,7 @@ from .._text import percent, printable
 from ..animation import build_animation
 from ..artist import ResidualStreamArtist
 from ..compare import compare
-from ..errors import TooMany, TooManyCells
+from ..errors import LimitsTooLarge, TooMany, TooManyCells
 from ..export import SUPPORTED_SUFFIXES, check_fps
 from ..markers import mark_dims
 from ..normalize import normalize
@@ -298,6 +298,13 @@ def reads(stream: Any, *, at: bool = True) -> str:
     return text
 
 
+def _fewer(err: TooMany, n_layers: int) -> str:
+    """*err* with a --layers step over all *n_layers* layers that fits (the same advice
+    whatever --layers was already given: it never goes round in circles)."""
+    step = -(-n_layers // err.most)
+    return err.describe(f"--layers ::{step}")
+
+
 def run(args: argparse.Namespace) -> str:
     from ._shared import checked_output
 
@@ -320,9 +327,14 @@ def run(args: argparse.Namespace) -> str:
         try:
             anim, fig = _drawn(args, stream, other, shown_layers, suffix)
         except TooMany as err:
-            raise UsageError(err.describe(f"--layers ::{err.step}")) from None
+            raise UsageError(_fewer(err, len(stream))) from None
         except TooManyCells as err:
             raise UsageError(str(err)) from None
+        except LimitsTooLarge:
+            raise UsageError(
+                f"the values reach beyond ±{LARGEST_LIMIT:.2g}, more than a colorbar can "
+                "show: draw them with --normalize rms (or ln), or rescale the stream"
+            ) from None
         for artist in fig.findobj(ResidualStreamArtist) if marks else ():
             try:
                 mark_dims(artist, **marks)
@@ -337,7 +349,7 @@ def run(args: argparse.Namespace) -> str:
             try:
                 save_animation(anim, out, fps=5.0 if args.fps is None else args.fps, dpi=args.dpi)
             except TooMany as err:
-                raise UsageError(err.describe(f"--layers ::{err.step}")) from None
+                raise UsageError(_fewer(err, len(stream))) from None
         else:
             from .._atomic import atomic_path
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from .._text import printable
-from ..errors import FoldError
+from ..errors import EmptyCorpus, FoldError
 from ..sample import sample_corpus
 from ._shared import (
     FORMATTER,
@@ -96,6 +96,10 @@ def add_parser(commands: Any) -> None:
     stats.set_defaults(run=run)
 
 
+#: The longest line of a corpus, in bytes: memory never grows past it, whatever is read.
+MAX_LINE = 64 * 2**20
+
+
 def _texts(spec: str) -> Iterator[str]:
     """The lines of --texts (a file, or - for standard input), checked and read lazily."""
     if spec == "-":
@@ -104,6 +108,11 @@ def _texts(spec: str) -> Iterator[str]:
             raise UsageError("--texts -: standard input is closed; pipe the texts in")
         return _lines(stdin, "standard input", close=False)
     path = Path(spec)
+    if path.exists() and not path.is_file():
+        raise UsageError(
+            f"--texts {shown(spec)}: not a regular file (a folder, a FIFO or a device); "
+            "pipe a stream of texts in with --texts - instead"
+        )
     if not path.is_file():
         raise UsageError(f"--texts {shown(spec)}: no such file")
     return _lines(open(path, "rb"), shown(spec), close=True)  # noqa: SIM115 - closed by _lines
@@ -112,7 +121,12 @@ def _texts(spec: str) -> Iterator[str]:
 def _lines(source: BinaryIO, name: str, *, close: bool) -> Iterator[str]:
     """Each line as UTF-8 text without its line break, blank ones skipped."""
     try:
-        for number, line in enumerate(source, start=1):
+        for number, line in enumerate(iter(lambda: source.readline(MAX_LINE + 1), b""), 1):
+            if len(line) > MAX_LINE:  # /dev/zero, or a file of no line breaks
+                raise UsageError(
+                    f"--texts: line {number} of {name} is longer than {MAX_LINE:,} bytes; "
+                    "one text a line"
+                )
             try:
                 text = line.decode("utf-8").rstrip("\r\n")
             except UnicodeDecodeError as err:
@@ -150,6 +164,8 @@ def run(args: argparse.Namespace) -> str:
         )
     except FoldError as err:
         raise UsageError(f"--rows {err.rows}: {err.describe('pass --pad')}") from None
+    except EmptyCorpus as err:
+        raise UsageError(f"--texts: {err.describe('--special')}") from None
     if int(os.environ.get("RANK", "0")) != 0:
         return ""  # the first process writes and reports
     stats = replace(stats, model_name=model_name(args))

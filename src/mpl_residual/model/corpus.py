@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..errors import EmptyCorpus
 from ..labels import layer_names
 from ..outliers import median_ratio
 from ..stats import DimensionStats, Moments
@@ -262,10 +263,7 @@ def dimension_stats(
     parts = [part for part, _ in everyone if part is not None]
     dropped = sum(cut for _, cut in everyone)
     if not parts:
-        raise ValueError(
-            f"no token to count in {n_texts} texts"
-            + ("" if special else " (special tokens are left out; pass special=True)")
-        )
+        raise EmptyCorpus(n_texts, special)
     total = parts[0]
     for part in parts[1:]:
         total = total.merge(part)
