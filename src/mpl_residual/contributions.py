@@ -22,7 +22,7 @@ __all__ = ["contributions"]
 
 
 def contributions(
-    decomposition: Decomposition | Attribution,
+    source: Decomposition | Attribution,
     dims: int | Sequence[int] | None = None,
     *,
     ax: Axes | None = None,
@@ -42,7 +42,7 @@ def contributions(
 
     Parameters
     ----------
-    decomposition : Decomposition or Attribution
+    source : Decomposition or Attribution
         From `mpl_residual.hf.decompose` (or ``tl.decompose``), or an attribution.
     dims : int or sequence of int, optional
         The dimensions (flat indices into ``d_model``); required for a decomposition.
@@ -71,15 +71,15 @@ def contributions(
     if top < 1:
         raise ValueError(f"top must be at least 1; got top={top}")
     sums: list[tuple[str, float]] = []  # rows that make what is drawn add up
-    if isinstance(decomposition, Attribution) and dims is None:
-        names = list(decomposition.components)
-        values = np.array([decomposition.components[n] for n in names])
-        what = decomposition.quantity
-    elif isinstance(decomposition, (Decomposition, Attribution)):
+    if isinstance(source, Attribution) and dims is None:
+        names = list(source.components)
+        values = np.array([source.components[n] for n in names])
+        what = source.quantity
+    elif isinstance(source, (Decomposition, Attribution)):
         parts = (
-            decomposition.decomposition
-            if isinstance(decomposition, Attribution)
-            else decomposition
+            source.decomposition
+            if isinstance(source, Attribution)
+            else source
         )
         if parts is None or dims is None:
             raise TypeError("contributions needs a decomposition and dims=")
@@ -89,15 +89,15 @@ def contributions(
     else:
         raise TypeError(
             "contributions needs a Decomposition (hf.decompose) or an Attribution; got "
-            f"{type(decomposition).__name__}"
+            f"{type(source).__name__}"
         )
     order = np.argsort(-np.abs(np.nan_to_num(values)), kind="stable")[:top]
     left_out = len(values) - len(order)
-    if isinstance(decomposition, Attribution) and dims is None:
+    if isinstance(source, Attribution) and dims is None:
         if left_out:
             rest = float(np.nansum(np.delete(values, order)))
             sums.append((f"{left_out} others", rest))
-        sums += [("constant (biases)", decomposition.constant), ("total", decomposition.total)]
+        sums += [("constant (biases)", source.constant), ("total", source.total)]
     if ax is None:
         import matplotlib.pyplot as plt
 
@@ -123,7 +123,7 @@ def contributions(
         ax.set_xlim(low - (0.45 * span if low < 0 else 0.05 * span),
                     high + (0.45 * span if high > 0 else 0.05 * span))  # fmt: skip
     ax.set_xlabel(what if len(what) <= 28 else wrapped(what, 24))  # after "stream,"
-    token = getattr(decomposition, "token", None)
+    token = getattr(source, "token", None)
     title = literal(repr(token)) if token is not None else ""
     if left_out:
         title += f"{' · ' if title else ''}top {len(order)} of {len(values)}"

@@ -131,6 +131,11 @@ def layer_sheet(
     ``"block 5 · ' capital'"``).  Vector output (PDF, SVG) works well; pass
     ``rasterized=True`` for very large grids.
 
+    A decomposition (`mpl_residual.hf.decompose`) gets a figure sized for its
+    components, however many (169 for GPT-2 small with heads): each panel at least 40
+    pixels a side at the figure's dpi and as wide as its title, the component's name on
+    two lines (``block 11`` over ``head 7``), the token in the figure's title.
+
     Parameters
     ----------
     stream : array-like or ResidualStream
@@ -168,11 +173,6 @@ def layer_sheet(
     -------
     `~matplotlib.figure.Figure`
         The figure, with one `ResidualStreamArtist` per panel.
-
-    A decomposition (`mpl_residual.hf.decompose`) gets a figure sized for its
-    components, however many (169 for GPT-2 small with heads): each panel at least 40
-    pixels a side at the figure's dpi and as wide as its title, the component's name on
-    two lines (``block 11`` over ``head 7``), the token in the figure's title.
 
     Examples
     --------
