@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import matplotlib as mpl
@@ -10,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.textpath import TextPath
 
-from ._colorbar import add_colorbar, colorbar_options, with_unit
+from ._colorbar import PLACEMENT, add_colorbar, colorbar_options, with_unit
 from ._layers import frame_layers
 from ._layout import FittedLayout, fitted_size, lay_out
 from ._text import literal
@@ -73,14 +74,27 @@ def _text_width(lines: list[str], size: float) -> float:
     return max(TextPath((0, 0), line, prop=prop).get_extents().width for line in lines) / 72
 
 
-def components_size(
+@dataclass(frozen=True)
+class ComponentsLayout:
+    """Where a sheet of components puts everything, computed once: no layout engine
+    needs to run over its hundreds of panels (`components_layout`)."""
+
+    ncols: int
+    nrows: int
+    figsize: tuple[float, float]
+    title_size: float
+    margins: dict[str, float]  # for Figure.subplots_adjust, in figure fractions
+    colorbar: tuple[float, float, float, float] | None  # its Axes' rectangle
+
+
+def components_layout(
     names: list[str], n_rows: int, n_cols: int, *, colorbar: bool, lines: int = 2
-) -> tuple[int, tuple[float, float], float]:
+) -> ComponentsLayout:
     """
-    How a sheet of components is laid out so that it reads at any number of them: the
-    panels per row, the figure's size in inches and the titles' size in points.  Every
-    panel is at least `MIN_PANEL_PX` a side at the figure's dpi and as wide as its
-    title (*lines* lines at most `COMPONENT_TITLE_PT`).
+    How a sheet of components is laid out so that it reads at any number of them.
+    Every panel is at least `MIN_PANEL_PX` a side at the figure's dpi and as wide as
+    its title (*lines* lines at most `COMPONENT_TITLE_PT`), titles sit in the room left
+    for them between the rows, and the colorbar in a column of its own on the right.
     """
     dpi = mpl.rcParams["figure.dpi"]
     size = min(FontProperties(size=mpl.rcParams["axes.titlesize"]).get_size_in_points(),
@@ -88,15 +102,29 @@ def components_size(
     words = [line for name in names for line in component_title(name).split("\n")]
     side = MIN_PANEL_PX / dpi
     width = max(side * max(1.0, n_cols / n_rows), _text_width(words, size) * 1.1)
-    height = width * n_rows / n_cols
-    title = lines * size * 1.3 / 72
-    ncols = _best_ncols(len(names), n_rows, n_cols * 1.0, 4 / 3)
-    ncols = max(1, min(ncols, len(names)))
+    height = max(width * n_rows / n_cols, side)
+    width = height * n_cols / n_rows
+    title = lines * size * 1.35 / 72 + 0.06
+    ncols = max(1, min(_best_ncols(len(names), n_rows, n_cols, 4 / 3), len(names)))
     nrows = math.ceil(len(names) / ncols)
-    pad = 0.12
-    figwidth = ncols * (width + pad) + (1.1 if colorbar else 0.0) + 0.4
-    figheight = nrows * (height + title + pad) + 0.7
-    return ncols, (max(figwidth, 3.0), max(figheight, 2.0)), size
+    pad, edge, top, bar = 0.12, 0.2, 0.45, (1.2 if colorbar else 0.0)
+    figwidth = edge + ncols * width + (ncols - 1) * pad + edge + bar
+    figheight = top + title + nrows * height + (nrows - 1) * (title + pad) + edge
+    margins = {
+        "left": edge / figwidth,
+        "right": 1 - (edge + bar) / figwidth,
+        "bottom": edge / figheight,
+        "top": 1 - (top + title) / figheight,
+        "wspace": pad / width,
+        "hspace": (title + pad) / height,
+    }
+    rectangle = None
+    if colorbar:
+        span = min(figheight - top - title - edge, 4.0)  # at most 4 in tall, centred
+        low = edge + (figheight - top - title - edge - span) / 2
+        rectangle = ((figwidth - bar) / figwidth + 0.15 / figwidth, low / figheight,
+                     0.15 / figwidth, span / figheight)  # fmt: skip
+    return ComponentsLayout(ncols, nrows, (figwidth, figheight), size, margins, rectangle)
 
 
 #: The most panels a sheet draws: beyond that they are too small to read, and laying
@@ -197,14 +225,14 @@ def layer_sheet(
     options = colorbar_options(colorbar) if scale == "shared" else None
     n_rows, n_cols = data.shape[1:]
     parts = isinstance(stream, Decomposition)
-    title_size = None
-    if parts and fig is None and figsize is None and profile is None:
+    placed = None  # a sheet of components of its own, laid out here once
+    if parts and fig is None and figsize is None and profile is None and ncols is None:
         names = [labels.name(i) for i in picked]
         lines = 3 if scale == "each" else 2
-        found, figsize, title_size = components_size(
-            names, n_rows, n_cols, colorbar=options is not None, lines=lines
-        )
-        ncols = found if ncols is None else ncols
+        placed = components_layout(names, n_rows, n_cols, colorbar=options is not None,
+                                   lines=lines)  # fmt: skip
+        ncols, figsize = placed.ncols, placed.figsize
+    title_size = None if placed is None else placed.title_size
     if ncols is None:
         target = 4 / 3
         if figsize is not None or fig is not None:
@@ -225,7 +253,7 @@ def layer_sheet(
             )
             if profile is not None:
                 figsize = (figsize[0], figsize[1] + max(1.4, 0.3 * figsize[1]))
-        fig = plt.figure(figsize=figsize, layout="constrained" if parts else FittedLayout())
+        fig = plt.figure(figsize=figsize, layout="none" if placed else FittedLayout())
     else:
         lay_out(fig)
     sheet = fig
@@ -235,11 +263,17 @@ def layer_sheet(
         sheet, under = fig.subfigures(2, 1, height_ratios=[max(height - panel, 1.0), panel])
     title = grid_kwargs.pop("title", None)
     if title is None and parts:  # the name alone; the token once, for the figure
-        title = lambda layer: literal(component_title(labels.name(layer)))  # noqa: E731
+        title = lambda layer: component_title(literal(labels.name(layer)))  # noqa: E731
         if labels.token is not None:
-            fig.suptitle(f"what wrote the stream at {literal(repr(labels.token))}")
+            said = f"what wrote the stream at {literal(repr(labels.token))}"
+            if placed is not None:  # in the room left for it above the first titles
+                fig.suptitle(said, y=1 - 0.08 / placed.figsize[1], va="top")
+            else:
+                fig.suptitle(said)
     title = title or labels.title
     axes = sheet.subplots(nrows, ncols, squeeze=False).ravel()
+    if placed is not None:
+        fig.subplots_adjust(**placed.margins)
     norm = grid_kwargs.pop("norm", None)
     first = None
     group: list = []  # the titles break and shrink alike, to fit the smallest panel
@@ -264,8 +298,8 @@ def layer_sheet(
         ax.set_visible(False)
     if options is not None:
         options = with_unit(options, labels.quantity or "")
-        if parts:  # placed by the layout beside the whole sheet, as Figure.colorbar does
-            options.setdefault("shrink", min(1.0, 8 / nrows))
+        if placed is not None and not PLACEMENT & options.keys():  # its own column
+            options["cax"] = fig.add_axes(placed.colorbar)
         add_colorbar(first, data[picked], options, ax=list(axes[: len(picked)]))
     if profile is not None:
         raw = stream if labels.layer_names else prepared(stream, rows=rows)[0]
