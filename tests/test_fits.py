@@ -74,6 +74,13 @@ def compared_in_a_figure(size):
     return artists[0].get_figure(root=True)
 
 
+def compared_with_long_labels(size):
+    sample = mr.load_sample()
+    artists = mr.compare(sample, sample.values[::-1], labels=("clean prompt", "corrupted prompt"),
+                         fig=_figure(size), layer=2)  # fmt: skip
+    return artists[0].get_figure(root=True)
+
+
 def tokens(size):
     with mpl.rc_context({"figure.figsize": size} if size else {}):
         return mr.token_sheet(mr.load_sample(position=None), positions=slice(0, 6))
@@ -119,6 +126,7 @@ VIEWS = [
     sheet_in_a_figure,
     compared,
     compared_in_a_figure,
+    compared_with_long_labels,
     tokens,
     animated,
     animated_in_a_figure,

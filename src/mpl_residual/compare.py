@@ -32,6 +32,15 @@ def _titles(label: str, described: Labels) -> Any:
     return lambda layer: f"{text} · {literal(described.name(layer))}"
 
 
+def _difference_titles(labels: Sequence[str], described: Labels) -> Any:
+    """``"clean − corrupted · block 3"``; long labels stand one over the other (``"clean
+    prompt −"`` over ``"corrupted prompt"``), so that the third panel's title is no
+    wider than the first two's."""
+    a, b = literal(labels[0]), literal(labels[1])
+    joined = f"{a} − {b}" if len(labels[0]) + len(labels[1]) <= 16 else f"{a} −\n{b}"
+    return lambda layer: f"{joined} · {literal(described.name(layer))}"
+
+
 def compare(
     a: Any,
     b: Any,
@@ -134,7 +143,6 @@ def compare(
     add_colorbar(artists[0], both, {}, ax=axes[:2])
     if diff:
         difference = (first.astype(np.float64) - second).astype(np.result_type(first, np.float32))
-        title = f"{labels[0]} − {labels[1]}"
         diff_kwargs = {k: v for k, v in grid_kwargs.items() if k not in ("cmap",)}
         artist = draw_grid(
             difference,
@@ -142,12 +150,14 @@ def compare(
             ax=axes[2],
             layer=layer,
             cmap=DIFF_CMAP,
-            title=_titles(title, described),
+            title=_difference_titles(labels, described),
             colorbar=True,  # (its title says what it is)
             **diff_kwargs,
         )
         artists.append(artist)
     group: list = []  # the titles break and shrink alike
-    for artist, label in zip(artists, [*labels, f"{labels[0]} − {labels[1]}"], strict=False):
-        artist.link_title(artist.axes.title, _titles(label, described), group=group)
+    titles = [_titles(label, described) for label in labels]
+    for artist, title in zip(artists, [*titles, _difference_titles(labels, described)],
+                             strict=False):  # fmt: skip
+        artist.link_title(artist.axes.title, title, group=group)
     return artists
