@@ -197,8 +197,8 @@ def panel_below(ax: Any, *, height: float = 0.33, minimum: float = 0.5, gap: flo
 #: The smallest text the library shrinks a title or a label to, in points.
 SMALLEST_TEXT = 7.0
 #: Where a long title may break, in turn: before the logit lens's prediction, then between
-#: the layer and its token.
-BREAKS = ((" → ", "\n→ "), (" · ", "\n"))
+#: the layer and its token, then between the two runs a difference compares.
+BREAKS = ((" → ", "\n→ "), (" · ", "\n"), (" − ", " −\n"))
 
 
 class TitleFit:

@@ -32,15 +32,6 @@ def _titles(label: str, described: Labels) -> Any:
     return lambda layer: f"{text} · {literal(described.name(layer))}"
 
 
-def _difference_titles(labels: Sequence[str], described: Labels) -> Any:
-    """``"clean − corrupted · block 3"``; long labels stand one over the other (``"clean
-    prompt −"`` over ``"corrupted prompt"``), so that the third panel's title is no
-    wider than the first two's."""
-    a, b = literal(labels[0]), literal(labels[1])
-    joined = f"{a} − {b}" if len(labels[0]) + len(labels[1]) <= 16 else f"{a} −\n{b}"
-    return lambda layer: f"{joined} · {literal(described.name(layer))}"
-
-
 def compare(
     a: Any,
     b: Any,
@@ -150,14 +141,12 @@ def compare(
             ax=axes[2],
             layer=layer,
             cmap=DIFF_CMAP,
-            title=_difference_titles(labels, described),
+            title=_titles(f"{labels[0]} − {labels[1]}", described),
             colorbar=True,  # (its title says what it is)
             **diff_kwargs,
         )
         artists.append(artist)
     group: list = []  # the titles break and shrink alike
-    titles = [_titles(label, described) for label in labels]
-    for artist, title in zip(artists, [*titles, _difference_titles(labels, described)],
-                             strict=False):  # fmt: skip
-        artist.link_title(artist.axes.title, title, group=group)
+    for artist, label in zip(artists, [*labels, f"{labels[0]} − {labels[1]}"], strict=False):
+        artist.link_title(artist.axes.title, _titles(label, described), group=group)
     return artists
