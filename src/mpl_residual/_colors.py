@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import matplotlib as mpl
 import numpy as np
 from matplotlib.colors import Colormap
 
@@ -71,3 +72,30 @@ def beyond(cmap: Colormap, end: float, background: Any = None) -> tuple[float, .
         if looks_like_end and stands_out:
             return tuple(color)
     return tuple(edge)
+
+
+#: Colour of NaN/inf cells when the colormap is given by name.
+BAD_COLOR = "0.5"
+
+#: Colours a named colormap is resampled to: with the over, under and bad colours and
+#: the background, cells then fit a 256-colour palette, so GIF and HTML frames of
+#: large grids are exact (and a third of the size).  No eye tells 252 steps from 256.
+N_COLORS = 252
+
+
+def marked_cmap(
+    cmap: str | Colormap | None, background: tuple[float, ...] | None = None
+) -> Colormap:
+    """
+    The colormap to draw with.  A Colormap object is used as given; a name (or None,
+    for ``rcParams["image.cmap"]``) gets over/under colours that carry the map past its
+    ends (`beyond`: they look like the map's own ends, and stand out from
+    *background*), so clipped cells read as beyond the scale, and a grey "bad" colour
+    for NaN/inf.
+    """
+    if isinstance(cmap, Colormap):
+        return cmap
+    base = mpl.colormaps.get_cmap(cmap).resampled(N_COLORS)
+    return base.with_extremes(
+        over=beyond(base, 1.0, background), under=beyond(base, 0.0, background), bad=BAD_COLOR
+    )

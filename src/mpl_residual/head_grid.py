@@ -13,10 +13,11 @@ from matplotlib.image import AxesImage
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ._colorbar import add_colorbar, colorbar_options, with_unit
+from ._colors import marked_cmap
 from ._layout import keep_inside
 from ._text import literal, wrapped
 from .decomposition import Attribution, Decomposition, chosen_dims, which_dims
-from .heatmap import DIVERGING_CMAP, _marked_cmap
+from .heatmap import DIVERGING_CMAP
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -211,7 +212,7 @@ def head_grid(
         import matplotlib.pyplot as plt
 
         ax = plt.gca()
-    cmap = _marked_cmap(grid_kwargs.get("cmap") or DIVERGING_CMAP)
+    cmap = marked_cmap(grid_kwargs.get("cmap") or DIVERGING_CMAP)
     norm = grid_kwargs.get("norm")
     together = np.concatenate([table.heads.ravel(), table.extra.ravel()])
     if norm is None:

@@ -11,7 +11,7 @@ from matplotlib.colors import Colormap, Normalize, to_rgba
 from matplotlib.ticker import AutoLocator, MaxNLocator
 
 from ._colorbar import add_colorbar, check_limits, colorbar_options, with_unit
-from ._colors import beyond
+from ._colors import BAD_COLOR, N_COLORS, marked_cmap
 from ._layout import fit_titles_between_passes
 from .artist import ResidualStreamArtist
 from .grid import as_stream
@@ -23,10 +23,7 @@ from .scaling import stream_norm
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["residual_grid", "draw_grid", "prepared"]
-
-#: Colour of NaN/inf cells when the colormap is given by name.
-BAD_COLOR = "0.5"
+__all__ = ["BAD_COLOR", "N_COLORS", "residual_grid", "draw_grid", "prepared"]
 
 #: The default colormaps of values that are never negative (counts, magnitudes) and of
 #: values whose sign means for or against (an attribution, a difference): a sequential
@@ -53,30 +50,6 @@ def prepared(
 def default_cmap(labels: Labels) -> str | None:
     """The colormap for values of this *labels*' scale (None: the style's)."""
     return {"nonnegative": SEQUENTIAL_CMAP, "diverging": DIVERGING_CMAP}.get(labels.scale)
-
-
-#: Colours a named colormap is resampled to: with the over, under and bad colours and
-#: the background, cells then fit a 256-colour palette, so GIF and HTML frames of
-#: large grids are exact (and a third of the size).  No eye tells 252 steps from 256.
-N_COLORS = 252
-
-
-def _marked_cmap(
-    cmap: str | Colormap | None, background: tuple[float, ...] | None = None
-) -> Colormap:
-    """
-    The colormap to draw with.  A Colormap object is used as given; a name (or None,
-    for ``rcParams["image.cmap"]``) gets over/under colours that carry the map past its
-    ends (`_colors.beyond`: they look like the map's own ends, and stand out from
-    *background*), so clipped cells read as beyond the scale, and a grey "bad" colour
-    for NaN/inf.
-    """
-    if isinstance(cmap, Colormap):
-        return cmap
-    base = mpl.colormaps.get_cmap(cmap).resampled(N_COLORS)
-    return base.with_extremes(
-        over=beyond(base, 1.0, background), under=beyond(base, 0.0, background), bad=BAD_COLOR
-    )
 
 
 def _background(ax: Axes) -> tuple[float, ...] | None:
@@ -274,7 +247,7 @@ def draw_grid(
         layer=layer,
         d_model=labels.d_model,
         layer_names=labels.layer_names,
-        cmap=_marked_cmap(cmap, background),
+        cmap=marked_cmap(cmap, background),
         norm=norm,
         edgecolors=edgecolor,
         linewidths=linewidth,
