@@ -80,7 +80,6 @@ class ComponentsLayout:
     needs to run over its hundreds of panels (`components_layout`)."""
 
     ncols: int
-    nrows: int
     figsize: tuple[float, float]
     title_size: float
     margins: dict[str, float]  # for Figure.subplots_adjust, in figure fractions
@@ -124,7 +123,7 @@ def components_layout(
         low = edge + (figheight - top - title - edge - span) / 2
         rectangle = ((figwidth - bar) / figwidth + 0.15 / figwidth, low / figheight,
                      0.15 / figwidth, span / figheight)  # fmt: skip
-    return ComponentsLayout(ncols, nrows, (figwidth, figheight), size, margins, rectangle)
+    return ComponentsLayout(ncols, (figwidth, figheight), size, margins, rectangle)
 
 
 #: The most panels a sheet draws: beyond that they are too small to read, and laying
