@@ -11,6 +11,15 @@ from typing import Any
 import numpy as np
 
 from ._arrays import check_index
+from ._moments import (
+    check_counts,
+    check_locations,
+    flag,
+    later,
+    merged_moments,
+    merged_spellings,
+    whole,
+)
 from ._npzfile import (
     MAX_BYTES,
     MAX_INFLATION,
@@ -27,10 +36,6 @@ from .outliers import check_factor
 from .stream import ResidualStream
 
 __all__ = ["FIELDS", "FIELD_LABELS", "NON_NEGATIVE", "DimensionStats"]
-
-#: The largest count a file may hold: what float64 (the moments' merges) counts
-#: exactly, and two of which sum without overflow (uint64 2^64 - 1 plus 2 merged to 1).
-MAX_COUNT = 2**53
 
 #: The drawable fields of `DimensionStats`, each ``(layers, rows, cols)``.
 FIELDS = ("count", "mean", "std", "mean_abs", "absmax", "max_ratio")
@@ -73,21 +78,6 @@ _ARRAYS = (
     "ratio_token",
 )
 _FLOATS = ("mean", "m2", "sum_abs", "absmax", "max_ratio")
-_INDICES = tuple(name for located in _LOCATED.values() for name in located)
-
-
-def _later(
-    mine: np.ndarray, theirs: np.ndarray, my_text: np.ndarray, their_text: np.ndarray
-) -> np.ndarray:
-    """
-    Where *theirs* is the maximum of the two: larger, or NaN (NaN counts as the
-    largest, so that it shows), or equal and from an earlier text (so that the result
-    does not depend on how the corpus was split).  Unset locations (-1) never win.
-    """
-    my_nan, their_nan = np.isnan(mine), np.isnan(theirs)
-    later = (theirs > mine) | (their_nan & ~my_nan)
-    later |= ((theirs == mine) | (their_nan & my_nan)) & (their_text < my_text)
-    return later & (their_text >= 0)
 
 
 @dataclass(frozen=True)
@@ -155,60 +145,37 @@ class Moments:
         are not negative where they cannot be, and locations inside *n_texts* texts
         and *n_tokens* token spellings (None: token ids, unchecked above).
         """
-        count = np.asarray(self.count)
-        if count.dtype.kind not in "iu":
-            raise ValueError(f"counts must be whole numbers; got {count.dtype} {count[:3]}")
-        if count.min() < 0 or np.any(count != count[0]):
-            raise ValueError(
-                f"counts must be one non-negative number, the same in every layer; got {count}"
-            )
-        if count.max() > MAX_COUNT:
-            raise ValueError(f"counts must be at most 2^53 (counted exactly); got {count.max()}")
+        check_counts(self.count, "layer")
         for name in _FLOATS:
             if np.asarray(getattr(self, name)).dtype.kind != "f":
                 raise ValueError(f"moments {name} must be floating point")
         for name in ("m2", "sum_abs", "absmax", "max_ratio"):
             if np.any(getattr(self, name) < 0):  # NaN (a model that made one) passes
                 raise ValueError(f"moments {name} holds negative values; it cannot")
-        for name in _INDICES:
-            if np.asarray(getattr(self, name)).dtype.kind not in "iu":
-                raise ValueError(f"moments {name} must hold whole numbers")
-        for text, position, token in _LOCATED.values():
-            texts, positions, tokens = (getattr(self, n) for n in (text, position, token))
-            if texts.min() < 0 or texts.max() >= n_texts:
-                raise ValueError(
-                    f"moments {text} must index the {n_texts} texts read; got "
-                    f"{texts.min()} to {texts.max()}"
-                )
-            if positions.min() < 0 or tokens.min() < 0:
-                raise ValueError(f"moments {position} and {token} must not be negative")
-            if n_tokens is not None and tokens.max() >= n_tokens:
-                raise ValueError(f"moments {token} must index the {n_tokens} tokens spelled")
+        for located in _LOCATED.values():
+            check_locations(self.arrays(), located, n_texts=n_texts, n_tokens=n_tokens)
 
     def merge(self, other: Moments) -> Moments:
         """The moments of both sets of tokens."""
-        na = self.count[:, None].astype(np.float64)
-        nb = other.count[:, None].astype(np.float64)
-        n = na + nb
-        with np.errstate(invalid="ignore", divide="ignore"):
-            weight = np.where(n > 0, nb / n, 0.0)
-            delta = other.mean - self.mean
-            mean = self.mean + delta * weight
-            m2 = self.m2 + other.m2 + delta**2 * na * weight
+        mean, m2 = merged_moments(
+            (self.count[:, None], other.count[:, None]),
+            (self.mean, other.mean),
+            (self.m2, other.m2),
+        )
         picked = {}
         for largest, located in _LOCATED.items():
-            later = _later(
+            wins = later(
                 getattr(self, largest),
                 getattr(other, largest),
                 getattr(self, located[0]),
                 getattr(other, located[0]),
             )
             for name in (largest, *located):
-                picked[name] = np.where(later, getattr(other, name), getattr(self, name))
+                picked[name] = np.where(wins, getattr(other, name), getattr(self, name))
         return Moments(
             count=self.count + other.count,
-            mean=np.where(n > 0, mean, 0.0),
-            m2=np.where(n > 0, m2, 0.0),
+            mean=mean,
+            m2=m2,
             sum_abs=self.sum_abs + other.sum_abs,
             **picked,
         )
@@ -225,26 +192,6 @@ class Moments:
             if tokens is not None:
                 moved[token] = tokens[getattr(self, token)]
         return replace(self, **moved)
-
-
-def _whole(value: Any, name: str, *, positive: bool = False, optional: bool = False) -> Any:
-    """*value* as a non-negative (or positive) int, None if *optional*; else ValueError."""
-    if value is None and optional:
-        return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be a whole number; got {value!r:.40}")
-    if value < (1 if positive else 0):
-        least = "positive" if positive else "non-negative"
-        raise ValueError(f"{name} must be {least}; got {value}")
-    if value > MAX_COUNT:
-        raise ValueError(f"{name} must be at most 2^53 (counted exactly); got {value:.3g}")
-    return int(value)
-
-
-def _flag(value: Any, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be true or false; got {value!r:.40}")
-    return bool(value)
 
 
 def _texts(value: Any, name: str) -> tuple[str, ...]:
@@ -313,12 +260,12 @@ class DimensionStats:
         checked = {
             "layer_names": names,
             "tokens": _texts(self.tokens, "tokens"),
-            "n_texts": _whole(n_texts, "n_texts"),
-            "rows": _whole(self.rows, "rows", positive=True, optional=True),
-            "pad": _flag(self.pad, "pad"),
-            "special": _flag(self.special, "special"),
-            "max_length": _whole(self.max_length, "max_length", positive=True, optional=True),
-            "dropped_tokens": _whole(self.dropped_tokens, "dropped_tokens"),
+            "n_texts": whole(n_texts, "n_texts"),
+            "rows": whole(self.rows, "rows", positive=True, optional=True),
+            "pad": flag(self.pad, "pad"),
+            "special": flag(self.special, "special"),
+            "max_length": whole(self.max_length, "max_length", positive=True, optional=True),
+            "dropped_tokens": whole(self.dropped_tokens, "dropped_tokens"),
         }
         self.moments.check(checked["n_texts"], len(checked["tokens"]) or None)
         to_grid(np.zeros(d_model), checked["rows"], pad=checked["pad"])  # or a clear error
@@ -468,19 +415,11 @@ class DimensionStats:
         if differ:
             said = ", ".join(f"{n}={yours[n]!r} (here {mine[n]!r})" for n in differ)
             raise ValueError(f"cannot merge statistics made with other settings: {said}")
-        tokens, index = self.tokens, None
-        if not (self.tokens and other.tokens):
-            tokens = ()  # the spellings of one side are unknown: none are told
-        else:  # other's spellings, appended where they are new
-            known = {token: i for i, token in enumerate(tokens)}
-            for token in other.tokens:
-                known.setdefault(token, len(known))
-            tokens = tuple(known)
-            index = np.array([known[t] for t in other.tokens], dtype=np.int64)
-        later = other.moments.renumbered(self.n_texts, index)
+        tokens, index = merged_spellings(self.tokens, other.tokens)
+        theirs = other.moments.renumbered(self.n_texts, index)
         return replace(
             self,
-            moments=self.moments.merge(later),
+            moments=self.moments.merge(theirs),
             n_texts=self.n_texts + other.n_texts,
             tokens=tokens,
             dropped_tokens=self.dropped_tokens + other.dropped_tokens,
