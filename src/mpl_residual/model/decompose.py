@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -18,7 +18,7 @@ from .positions import Positions
 from .text import label_tokens, one_text
 from .writers import find_writers, head_count, project
 
-__all__ = ["decompose", "decomposed"]
+__all__ = ["component_writes", "decompose", "decomposed"]
 
 #: How far the writes may be from what the block added, relative to the stream: float32
 #: sums in another order differ by about 1e-7; half precision by about 1e-3.
@@ -120,32 +120,32 @@ def _not_decomposable(model: nn.Module, kept: _Kept, output: torch.Tensor) -> No
     )
 
 
-def decomposed(
-    anatomy: Anatomy, inputs: Any, index: int, *, heads: bool
-) -> tuple[list[str], list[torch.Tensor], Recorder]:
+def component_writes(
+    anatomy: Anatomy, kept: _Kept, stream: list[torch.Tensor], *, heads: bool
+) -> Iterator[tuple[list[str], torch.Tensor]]:
     """
-    One forward with the hooks of a decomposition at position *index*: the names and
-    float64 vectors of the components (embeddings first), and the recorder of the run
-    (its ``raw`` is the last block's output), each write checked against the stream.
+    What each component wrote, from what *kept*'s hooks kept and the *stream* (what
+    each block was given, then what the last gave), as groups ``(names, writes)``:
+    ``writes`` is float64 ``(len(names), ..., d_model)`` on the device of the block
+    that wrote it, ``...`` one position or every token counted.  Each block's writes
+    are checked against what it added to the stream.
     """
-    shape = tuple(inputs["input_ids"].shape)
-    kept = _Kept(anatomy, heads=heads, shape=shape)
-    recorder = run(
-        anatomy, on_device(anatomy.module, inputs), position=index, more=kept.install
-    )
-    stream = [*recorder.layers, recorder.raw]
     if kept.missing is not None:
         raise _not_decomposable(anatomy.module, kept, stream[1])
     dtype = next(anatomy.module.parameters()).dtype
     tolerance = TOLERANCE.get(dtype, HALF_TOLERANCE)
     n_heads = head_count(anatomy) if heads else 0
-    names, vectors = ["embeddings"], [stream[0].double()]
+    yield ["embeddings"], stream[0].double()[None]
     for i, writers in enumerate(kept.writers):
         attention, mlp = kept.values[("attn", i)].double(), kept.values[("mlp", i)].double()
-        if not _close(stream[i + 1].double(), stream[i].double() + attention + mlp, tolerance):
+        before, after = stream[i].to(attention.device), stream[i + 1].to(attention.device)
+        if not _close(after.double(), before.double() + attention + mlp.to(attention.device),
+                      tolerance):  # fmt: skip
             raise _not_decomposable(anatomy.module, kept, stream[1])
         if heads:
             writes, bias = project(writers.projection, kept.values[("z", i)], n_heads)
+            writes = writes.to(attention.device)
+            bias = None if bias is None else bias.to(attention.device).expand_as(attention)
             if ("pre", i) in kept.values:  # a post-norm: linear at its scale here
                 before = kept.values[("pre", i)].double()
                 factor = torch.where(before != 0, attention / before, torch.zeros_like(before))
@@ -157,16 +157,34 @@ def decomposed(
                     f"the heads of block {i} do not add up to what its attention writes: "
                     f"{type(writers.projection).__name__} is not its last step"
                 )
-            names += [f"block {i} head {h}" for h in range(n_heads)]
-            vectors += list(writes)
+            yield [f"block {i} head {h}" for h in range(n_heads)], writes
             if bias is not None:
-                names.append(f"block {i} attn bias")
-                vectors.append(bias)
+                yield [f"block {i} attn bias"], bias[None]
         else:
-            names.append(f"block {i} attn")
-            vectors.append(attention)
-        names.append(f"block {i} mlp")
-        vectors.append(mlp)
+            yield [f"block {i} attn"], attention[None]
+        yield [f"block {i} mlp"], mlp[None]
+
+
+def decomposed(
+    anatomy: Anatomy, inputs: Any, index: int, *, heads: bool
+) -> tuple[list[str], list[torch.Tensor], Recorder]:
+    """
+    One forward with the hooks of a decomposition at position *index*: the names and
+    float64 vectors of the components (embeddings first), on the CPU, and the recorder
+    of the run (its ``raw`` is the last block's output), each write checked against
+    the stream.
+    """
+    shape = tuple(inputs["input_ids"].shape)
+    kept = _Kept(anatomy, heads=heads, shape=shape)
+    recorder = run(
+        anatomy, on_device(anatomy.module, inputs), position=index, more=kept.install
+    )
+    names: list[str] = []
+    vectors: list[torch.Tensor] = []
+    stream = [*recorder.layers, recorder.raw]
+    for group, writes in component_writes(anatomy, kept, stream, heads=heads):
+        names += group
+        vectors += list(writes.cpu())
     return names, vectors, recorder
 
 

@@ -116,9 +116,10 @@ def _weight(projection: nn.Module) -> torch.Tensor:
 
 def project(projection: nn.Module, z: torch.Tensor, n_heads: int) -> tuple[torch.Tensor, Any]:
     """
-    What each head writes through the output projection: ``(heads, d_model)`` float64
-    from the projection's input *z* (``heads x head_dim``) at one position, and the
-    projection's bias (float64), or None.
+    What each head writes through the output projection, float64 on the projection's
+    device: ``(heads, ..., d_model)`` from the projection's input *z* (``(...,
+    heads x head_dim)``: one position, or every token counted), and the projection's
+    bias (``(d_model,)`` float64), or None.
     """
     width = z.shape[-1]
     if width % n_heads:
@@ -128,9 +129,11 @@ def project(projection: nn.Module, z: torch.Tensor, n_heads: int) -> tuple[torch
         )
     with loaded(projection):  # offloaded weights: brought by accelerate, this module alone
         weight = _weight(projection).detach()
-        per_head = z.to(weight.device, torch.float64).reshape(n_heads, width // n_heads)
+        per_head = z.to(weight.device, torch.float64).reshape(
+            *z.shape[:-1], n_heads, width // n_heads
+        )
         slices = weight.reshape(weight.shape[0], n_heads, width // n_heads)  # (d_model, h, hd)
-        writes = torch.einsum("hd,ohd->ho", per_head, slices.double()).cpu()
+        writes = torch.einsum("...hd,ohd->h...o", per_head, slices.double())
         bias = getattr(projection, "bias", None)
-        bias = None if bias is None else bias.detach().to("cpu", torch.float64)
+        bias = None if bias is None else bias.detach().to(weight.device, torch.float64)
     return writes, bias
