@@ -23,6 +23,7 @@ from .animation import LayerAnimation, animate
 from .artist import ResidualStreamArtist
 from .axes import ResidualAxes
 from .compare import compare
+from .component_stats import ComponentStats
 from .contributions import contributions
 from .decomposition import Attribution, Decomposition
 from .grid import grid_shape, to_grid
@@ -45,6 +46,7 @@ from .tokens import token_sheet
 
 __all__ = [
     "Attribution",
+    "ComponentStats",
     "Decomposition",
     "DimMarkers",
     "DimensionStats",

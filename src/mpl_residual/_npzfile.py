@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import zipfile
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import IO, Any
 
@@ -276,3 +277,45 @@ def write_npz(path: Path, **arrays: Any) -> Path:
     with atomic_path(path) as temporary, open(temporary, "wb") as file:
         np.savez_compressed(file, **arrays)
     return path
+
+
+def load_labelled(
+    path: str | os.PathLike[str],
+    *,
+    kind: str,
+    format: int,
+    what: str,
+    members: Collection[str],
+    known: Collection[str],
+    build: Callable[[dict[str, np.ndarray], dict[str, Any]], Any],
+    max_bytes: int = MAX_BYTES,
+    max_inflation: float = MAX_INFLATION,
+) -> Any:
+    """
+    The one way a file of this package is read: *path* bounded (`read_npz`, only
+    *members*), its JSON labels bounded and parsed (no NaN or Infinity), its *kind* and
+    *format* checked, its labels all *known*, and then ``build(arrays, labels)`` (the
+    labels without ``kind`` and ``format``).  Whatever is wrong is one ValueError that
+    names the file and says it holds no valid *what* (FileNotFoundError: no file).
+    """
+    path = Path(path)
+    where = printable(repr(str(path)))
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {where}")
+    arrays = read_npz(path, members=members, max_bytes=max_bytes, max_inflation=max_inflation)
+    try:
+        labels = json_labels(arrays, parse_constant=no_constant)
+        if not isinstance(labels, dict) or labels.pop("kind", None) != kind:
+            raise ValueError(f"it is not a file of {what} (its labels do not say {kind!r})")
+        said = labels.pop("format", None)
+        if said != format:
+            raise ValueError(
+                f"it is format {printable(repr(said))}, from another version of mpl-residual "
+                f"(this one reads {format})"
+            )
+        unknown = sorted(set(labels) - set(known))
+        if unknown:
+            raise ValueError(f"unknown labels {printable(str(unknown)):.200}")
+        return build(arrays, labels)
+    except (UnreadableFile, ValueError, TypeError, KeyError, IndexError) as err:
+        raise ValueError(f"{where} does not hold valid {what}: {printable(str(err))}") from None

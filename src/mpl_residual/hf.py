@@ -4,7 +4,7 @@ The Hugging Face adapter: a transformers model, or its outputs, as a residual st
 Its functions live in `mpl_residual.model`, the only part of mpl_residual that imports
 torch (and, through the model you pass, transformers).  What they return is numpy on
 the CPU: a float32 ``(layers, rows, cols)`` array (`from_outputs`, `capture`), or a
-`ResidualStream`, `DimensionStats`, `Decomposition` or `Attribution` holding such
+`ResidualStream`, `DimensionStats`, `Decomposition`, `Attribution` or `ComponentStats` holding such
 arrays, ready for `mpl_residual.residual_grid` and the other views.
 
 What each layer index means
@@ -46,6 +46,7 @@ except ImportError as err:  # pragma: no cover - exercised in a subprocess
 from .model.anatomy import find_blocks
 from .model.attribution import logit_attribution
 from .model.capture import LeftPaddingWarning, capture, from_outputs, residual_stream
+from .model.components import component_stats
 from .model.corpus import TruncationWarning, dimension_stats
 from .model.decompose import decompose
 from .model.lens import logit_lens
@@ -56,6 +57,7 @@ __all__ = [
     "LeftPaddingWarning",
     "TruncationWarning",
     "capture",
+    "component_stats",
     "decompose",
     "dimension_stats",
     "find_blocks",

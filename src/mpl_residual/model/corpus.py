@@ -22,7 +22,15 @@ from .hooks import check_final, run
 from .lens import check_k
 from .text import model_limit, special_ids, tokenized
 
-__all__ = ["TruncationWarning", "dimension_stats"]
+__all__ = [
+    "TruncationWarning",
+    "batches",
+    "dimension_stats",
+    "distributed",
+    "gathered",
+    "progress_bar",
+    "spelled",
+]
 
 
 class TruncationWarning(UserWarning):
@@ -99,7 +107,7 @@ class BatchMoments:
         )
 
 
-def _batches(texts: Iterable[str], size: int) -> Iterable[list[str]]:
+def batches(texts: Iterable[str], size: int) -> Iterable[list[str]]:
     batch: list[str] = []
     for text in texts:
         if not isinstance(text, str):
@@ -112,7 +120,7 @@ def _batches(texts: Iterable[str], size: int) -> Iterable[list[str]]:
         yield batch
 
 
-def _distributed() -> tuple[int, int]:
+def distributed() -> tuple[int, int]:
     """
     ``(rank, world size)``: those of torch.distributed, which is started from the
     environment that torchrun and accelerate launch set where nobody started it yet.
@@ -130,7 +138,7 @@ def _distributed() -> tuple[int, int]:
     return dist.get_rank(), dist.get_world_size()
 
 
-def _gathered(mine: Any, world: int) -> list[Any]:
+def gathered(mine: Any, world: int) -> list[Any]:
     """Every process's *mine*, in rank order (over gloo, whatever the main backend)."""
     if world == 1:
         return [mine]
@@ -145,7 +153,7 @@ def _gathered(mine: Any, world: int) -> list[Any]:
     return everyone
 
 
-def _progress(texts: Any, batch_size: int, *, enabled: bool) -> Any:
+def progress_bar(texts: Any, batch_size: int, *, enabled: bool, desc: str) -> Any:
     if not enabled:
         return None
     try:
@@ -153,7 +161,7 @@ def _progress(texts: Any, batch_size: int, *, enabled: bool) -> Any:
     except ImportError:
         return None
     total = -(-len(texts) // batch_size) if hasattr(texts, "__len__") else None
-    return tqdm(total=total, unit="batch", desc="dimension stats", leave=False)
+    return tqdm(total=total, unit="batch", desc=desc, leave=False)
 
 
 def dimension_stats(
@@ -231,13 +239,13 @@ def dimension_stats(
         raise TypeError("texts must be an iterable of texts; got one str (wrap it in a list)")
     readable = model_limit(anatomy.module, tokenizer)
     limit = min(v for v in (max_length, readable, 10**12) if v is not None)
-    rank, world = _distributed()
+    rank, world = distributed()
     specials = torch.tensor(sorted(special_ids(tokenizer)), dtype=torch.long)
     total: Moments | None = None
     n_texts = dropped = 0
-    bar = _progress(texts, batch_size, enabled=progress and rank == 0)
+    bar = progress_bar(texts, batch_size, enabled=progress and rank == 0, desc="dimension stats")
     try:
-        for index, batch in enumerate(_batches(texts, batch_size)):
+        for index, batch in enumerate(batches(texts, batch_size)):
             start, n_texts = n_texts, n_texts + len(batch)
             if bar is not None:
                 bar.update(1)
@@ -259,7 +267,7 @@ def dimension_stats(
     finally:
         if bar is not None:
             bar.close()
-    everyone = _gathered((total, dropped), world)
+    everyone = gathered((total, dropped), world)
     parts = [part for part, _ in everyone if part is not None]
     dropped = sum(cut for _, cut in everyone)
     if not parts:
@@ -275,12 +283,13 @@ def dimension_stats(
             stacklevel=2,
         )
     normed_last = final == "normed" and anatomy.final_norm is not None
+    tokens, (where_token, ratio_token) = spelled(tokenizer, total.where_token, total.ratio_token)
     return DimensionStats(
-        _spelled(total, tokenizer),
+        replace(total, where_token=where_token, ratio_token=ratio_token),
         layer_names=layer_names(total.mean.shape[0] - 1, final_norm=normed_last),
         n_texts=n_texts,
         model_name=anatomy.name,
-        tokens=_vocabulary(total, tokenizer),
+        tokens=tokens,
         rows=rows,
         pad=pad,
         special=special,
@@ -290,20 +299,12 @@ def dimension_stats(
     )
 
 
-def _located_ids(total: Moments) -> list[int]:
-    located = np.concatenate([total.where_token.ravel(), total.ratio_token.ravel()])
-    return sorted(set(located.tolist()))
-
-
-def _vocabulary(total: Moments, tokenizer: Any) -> tuple[str, ...]:
-    """The spelling of every token id the moments locate (before `_spelled`)."""
-    return tuple(tokenizer.decode([i]) for i in _located_ids(total))
-
-
-def _spelled(total: Moments, tokenizer: Any) -> Moments:
-    """*total* with token ids replaced by indices into `_vocabulary`."""
-    lookup = {token_id: i for i, token_id in enumerate(_located_ids(total))}
+def spelled(tokenizer: Any, *located: np.ndarray) -> tuple[tuple[str, ...], list[np.ndarray]]:
+    """
+    The spelling of every token id that the *located* arrays hold, and those arrays
+    with each id replaced by its index into the spellings (of the ids found, sorted).
+    """
+    ids = sorted(set(np.concatenate([a.ravel() for a in located]).tolist()))
+    lookup = {token_id: i for i, token_id in enumerate(ids)}
     index = np.vectorize(lookup.get, otypes=[np.int64])
-    return replace(
-        total, where_token=index(total.where_token), ratio_token=index(total.ratio_token)
-    )
+    return tuple(tokenizer.decode([i]) for i in ids), [index(a) for a in located]

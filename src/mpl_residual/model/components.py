@@ -1,0 +1,245 @@
+"""What every component writes to every dimension over a corpus: `component_stats`."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..component_stats import ComponentMoments, ComponentStats
+from ..errors import EmptyCorpus
+from .anatomy import Anatomy
+from .capture import on_device, tokenizer_of
+from .corpus import TruncationWarning, batches, distributed, gathered, progress_bar, spelled
+from .decompose import _Kept, component_writes
+from .hooks import run
+from .lens import check_k
+from .text import model_limit, special_ids, tokenized
+
+__all__ = ["component_stats"]
+
+
+class _Counted:
+    """
+    The tokens a batch counts, taken out of any (batch, seq, width) hidden states on
+    their own device, in the model's dtype: what the hooks keep (`_Kept` calls it
+    ``take``, as it calls a position's).
+    """
+
+    def __init__(self, keep: torch.Tensor) -> None:
+        self.flat = torch.flatten(keep).nonzero().squeeze(1)
+        self.on: dict[torch.device, torch.Tensor] = {}
+
+    def take(self, hidden: torch.Tensor) -> torch.Tensor:
+        device = hidden.device
+        if device not in self.on:
+            self.on[device] = self.flat.to(device)
+        return hidden.reshape(-1, hidden.shape[-1]).index_select(0, self.on[device])
+
+
+def _reduced(writes: torch.Tensor, stream: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """
+    The sums of one group of writes ``(k, tokens, d_model)`` float64 over its tokens:
+    mean, squared deviations (two passes: exact where ``sum(x**2)`` would cancel), sum
+    of ``|write|``, largest ``|write|`` and its token, and the sum of the write times
+    the *stream* it ends in (``(tokens, d_model)``, float64, on the same device).
+    """
+    mean = writes.mean(dim=1)
+    m2 = (writes - mean[:, None]).square_().sum(dim=1)
+    magnitude = writes.abs()
+    absmax, at = magnitude.max(dim=1)
+    cross = torch.einsum("ktd,td->kd", writes, stream)
+    return mean, m2, magnitude.sum(dim=1), absmax, at, cross
+
+
+def _batch_moments(
+    anatomy: Anatomy, inputs: Any, keep: torch.Tensor, where: torch.Tensor, *, heads: bool
+) -> tuple[list[str], ComponentMoments]:
+    """One forward over a batch, and the moments of what each component wrote to the
+    tokens *keep* marks (*where*: their ``(text, position, token id)``), on the CPU."""
+    counted = _Counted(keep)
+    shape = tuple(inputs["input_ids"].shape)
+    kept = _Kept(anatomy, heads=heads, shape=shape)
+    recorder = run(
+        anatomy,
+        on_device(anatomy.module, inputs),
+        take=counted.take,
+        more=lambda _: kept.install(counted),  # every token counted, not one position
+    )
+    stream = [*recorder.layers, recorder.raw]
+    final = recorder.raw.double()
+    on_device_of: dict[torch.device, torch.Tensor] = {}
+    names: list[str] = []
+    parts: list[tuple[torch.Tensor, ...]] = []
+    energy = final.square().sum(dim=0)
+    for group, writes in component_writes(anatomy, kept, stream, heads=heads):
+        device = writes.device
+        if device not in on_device_of:
+            on_device_of[device] = final.to(device)
+        names += group
+        parts.append(_reduced(writes, on_device_of[device]))
+    first = energy.device  # a model split by device_map reduces each block where it is
+    mean, m2, sum_abs, absmax, at, cross = (
+        torch.cat([part[i].to(first) for part in parts]).cpu() for i in range(6)
+    )
+    located = where.numpy()[at.numpy()]  # (components, d_model, 3)
+    n = len(where)
+    return names, ComponentMoments(
+        count=np.full(len(names), n, dtype=np.int64),
+        mean=mean.numpy(),
+        m2=m2.numpy(),
+        sum_abs=sum_abs.numpy(),
+        absmax=absmax.numpy(),
+        where_text=located[..., 0],
+        where_position=located[..., 1],
+        where_token=located[..., 2],
+        cross=cross.numpy(),
+        energy=energy.cpu().numpy(),
+    )
+
+
+def component_stats(
+    model: nn.Module,
+    tokenizer: Any,
+    texts: Iterable[str],
+    *,
+    heads: bool = False,
+    batch_size: int = 8,
+    max_length: int | None = None,
+    progress: bool = True,
+    special: bool = False,
+    rows: int | None = None,
+    pad: bool = False,
+) -> ComponentStats:
+    """
+    What every component writes to every dimension, over every real token of a corpus.
+
+    The components are those of `decompose` (same names, same order, blocks counted
+    from 0): the embeddings, and each block's attention (or, with *heads*, each head,
+    from the output projection's input at every token, and the projection's bias) and
+    MLP.  The model runs on batches of *texts* with hooks (no
+    ``output_hidden_states``); each batch's writes at the tokens counted are reduced on
+    the model's device in float64 and moved to the CPU once, and the sums of all
+    batches merge exactly (`ComponentStats.merge`), so memory is one batch of
+    activations whatever the size of the corpus.  Padding is never counted; special
+    tokens (``<s>``, ``[CLS]``) are not unless *special*.  Texts are cut to
+    *max_length* tokens and always to what the model reads (a `TruncationWarning`
+    says how many tokens were dropped).
+
+    Per component and dimension it keeps ``count``, ``mean`` (signed), ``mean_abs``,
+    ``std``, ``absmax`` and where that was (`ComponentStats.where`), and ``share``:
+    the component's share of the stream's mean square in that dimension,
+    ``sum_t write * x / sum_t x**2`` with ``x`` the stream the writes add up to (the
+    last block's output, before the final norm), so that the shares of all components
+    sum to 1; it is defined wherever that stream is not 0 at every token (NaN there),
+    unlike a per-token ratio ``write / x``, which is not where ``x`` passes 0.
+
+    Under ``torchrun`` or ``accelerate launch`` each process takes every n-th batch and
+    the processes merge their sums at the end (text numbers stay those of the whole
+    corpus), so the result, on every process, equals a one-process run.
+
+    Parameters
+    ----------
+    model, tokenizer
+        A pre-norm transformers model (as `decompose` takes) and its tokenizer.
+    texts : iterable of str
+        A list, a generator, a ``datasets.Dataset`` column...: read once, in order.
+    heads : bool, default: False
+        Split each attention block by head.
+    batch_size : int, default: 8
+        Texts per forward pass.
+    max_length : int, optional
+        Truncate each text to this many tokens (special tokens included).
+    progress : bool, default: True
+        A progress bar (tqdm, where installed; on the main process only).
+    special : bool, default: False
+        Count the tokenizer's special tokens too.
+    rows, pad
+        How the fields fold into grids (`to_grid`).
+
+    Returns
+    -------
+    ComponentStats
+
+    Raises
+    ------
+    NotDecomposable
+        As `decompose`: a post-norm model, or one whose blocks the rules do not cover.
+    EmptyCorpus
+        No token to count.
+
+    Examples
+    --------
+    >>> stats = hf.component_stats(model, tokenizer, texts, heads=True)  # doctest: +SKIP
+    >>> mr.head_grid(stats, 447)  # each head's mean write to dimension 447  # doctest: +SKIP
+    """
+    tokenizer = tokenizer_of(model, tokenizer)
+    anatomy = Anatomy.of(model)
+    batch_size = check_k(batch_size, "batch_size")
+    if max_length is not None:
+        max_length = check_k(max_length, "max_length")
+    if isinstance(texts, str):
+        raise TypeError("texts must be an iterable of texts; got one str (wrap it in a list)")
+    heads = bool(heads)
+    readable = model_limit(anatomy.module, tokenizer)
+    limit = min(v for v in (max_length, readable, 10**12) if v is not None)
+    rank, world = distributed()
+    specials = torch.tensor(sorted(special_ids(tokenizer)), dtype=torch.long)
+    total: ComponentMoments | None = None
+    names: list[str] = []
+    n_texts = dropped = 0
+    bar = progress_bar(texts, batch_size, enabled=progress and rank == 0, desc="component stats")
+    try:
+        for index, batch in enumerate(batches(texts, batch_size)):
+            start, n_texts = n_texts, n_texts + len(batch)
+            if bar is not None:
+                bar.update(1)
+            if index % world != rank:
+                continue
+            tokens = tokenized(tokenizer, batch, limit)
+            dropped += tokens.dropped
+            inputs = tokens.inputs
+            ids, mask = inputs["input_ids"], inputs["attention_mask"].bool()
+            keep = mask if special else mask & ~torch.isin(ids, specials)
+            texts_at, columns_at = torch.nonzero(keep, as_tuple=True)
+            if not len(texts_at):
+                continue  # texts with no token to count
+            position = (mask.long().cumsum(dim=1) - 1)[texts_at, columns_at]
+            where = torch.stack([start + texts_at, position, ids[texts_at, columns_at]], dim=1)
+            names, moments = _batch_moments(anatomy, inputs, keep, where, heads=heads)
+            total = moments if total is None else total.merge(moments)
+    finally:
+        if bar is not None:
+            bar.close()
+    everyone = gathered((total, names, dropped), world)
+    parts = [(part, named) for part, named, _ in everyone if part is not None]
+    dropped = sum(cut for _, _, cut in everyone)
+    if not parts:
+        raise EmptyCorpus(n_texts, special)
+    total, names = parts[0]
+    for part, _ in parts[1:]:
+        total = total.merge(part)
+    if dropped and (max_length is None or max_length > limit):
+        warnings.warn(
+            f"texts longer than the {limit} tokens {type(anatomy.module).__name__} reads "
+            f"were cut to it: {dropped:,} tokens dropped",
+            TruncationWarning,
+            stacklevel=2,
+        )
+    vocabulary, (where_token,) = spelled(tokenizer, total.where_token)
+    return ComponentStats(
+        ComponentMoments(**{**total.arrays(), "where_token": where_token}),
+        names=tuple(names),
+        n_texts=n_texts,
+        model_name=anatomy.name,
+        tokens=vocabulary,
+        rows=rows,
+        pad=pad,
+        special=special,
+        max_length=max_length,
+        dropped_tokens=dropped,
+    )
