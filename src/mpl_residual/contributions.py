@@ -11,6 +11,7 @@ import numpy as np
 from ._arrays import as_index
 from ._layout import keep_inside
 from ._text import literal, wrapped
+from .component_stats import ComponentStats
 from .decomposition import Attribution, Decomposition, chosen_dims, which_dims
 from .heatmap import DIVERGING_CMAP
 
@@ -22,7 +23,7 @@ __all__ = ["contributions"]
 
 
 def contributions(
-    source: Decomposition | Attribution,
+    source: Decomposition | Attribution | ComponentStats,
     dims: int | Sequence[int] | None = None,
     *,
     ax: Axes | None = None,
@@ -39,13 +40,19 @@ def contributions(
     and no *dims*, the bars are each component's share of the logit instead, followed
     by what makes them add up, each value written: the components left out (summed),
     the constant (the biases no dimension writes) and the total, the model's logit.
+    Given `ComponentStats` (`mpl_residual.hf.component_stats`), the bars are each
+    component's mean write to *dims* over the corpus, ordered by the mean ``|write|``,
+    which stands behind each bar as an outline (for one dim): a component that writes
+    large values of both signs has a long outline and a short bar.
 
     Parameters
     ----------
-    source : Decomposition or Attribution
-        From `mpl_residual.hf.decompose` (or ``tl.decompose``), or an attribution.
+    source : Decomposition, Attribution or ComponentStats
+        From `mpl_residual.hf.decompose` (or ``tl.decompose``), an attribution, or
+        statistics over a corpus.
     dims : int or sequence of int, optional
-        The dimensions (flat indices into ``d_model``); required for a decomposition.
+        The dimensions (flat indices into ``d_model``); required for a decomposition
+        and for statistics.
     ax : `~matplotlib.axes.Axes`, optional
         Where to draw; default: the current Axes.
     top : int, default: 10
@@ -71,7 +78,16 @@ def contributions(
     if top < 1:
         raise ValueError(f"top must be at least 1; got top={top}")
     sums: list[tuple[str, float]] = []  # rows that make what is drawn add up
-    if isinstance(source, Attribution) and dims is None:
+    outline = None  # the mean |write| behind each bar, for statistics of one dim
+    if isinstance(source, ComponentStats):
+        if dims is None:
+            raise TypeError("contributions needs dims= for component statistics")
+        chosen = chosen_dims(dims)
+        names, values = list(source.names), source.writes(chosen).sum(axis=1)
+        if len(chosen) == 1:
+            outline = source.writes(chosen, field="mean_abs")[:, 0]
+        what = f"mean write over {source.n_tokens:,} tokens, {which_dims(chosen)}"
+    elif isinstance(source, Attribution) and dims is None:
         names = list(source.components)
         values = np.array([source.components[n] for n in names])
         what = source.quantity
@@ -88,10 +104,11 @@ def contributions(
         what = f"written to the stream, {which_dims(chosen)}"
     else:
         raise TypeError(
-            "contributions needs a Decomposition (hf.decompose) or an Attribution; got "
-            f"{type(source).__name__}"
+            "contributions needs a Decomposition (hf.decompose), an Attribution or "
+            f"ComponentStats (hf.component_stats); got {type(source).__name__}"
         )
-    order = np.argsort(-np.abs(np.nan_to_num(values)), kind="stable")[:top]
+    size = values if outline is None else outline
+    order = np.argsort(-np.abs(np.nan_to_num(size)), kind="stable")[:top]
     left_out = len(values) - len(order)
     if isinstance(source, Attribution) and dims is None:
         if left_out:
@@ -112,6 +129,10 @@ def contributions(
     positions = np.arange(len(shown))[::-1] + np.array(
         [0.0] * len(order) + [-0.5] * len(sums)  # a gap before the sums
     )
+    if outline is not None:  # behind the bars: how much it writes, whatever the sign
+        ax.barh(positions, outline[order], fill=False, linewidth=0.8,
+                edgecolor=mpl.colors.to_rgba(mpl.rcParams["text.color"], 0.6),
+                label="mean |write|")  # fmt: skip
     bars = ax.barh(positions, shown, color=colors)
     ax.set_yticks(positions[::-1], labels[::-1])  # from the bottom up
     ax.tick_params(left=True, labelleft=True, bottom=True, labelbottom=True)  # whatever the style
@@ -127,6 +148,8 @@ def contributions(
     title = literal(repr(token)) if token is not None else ""
     if left_out:
         title += f"{' · ' if title else ''}top {len(order)} of {len(values)}"
+    if outline is not None:
+        title += f"{' · ' if title else ''}outline: mean |write|"
     if title:
         ax.set_title(title)
     keep_inside(ax)  # long component names stay on the figure

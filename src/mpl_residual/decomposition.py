@@ -32,7 +32,7 @@ from .grid import to_grid
 from .labels import Labels, layer_names
 from .stream import ResidualStream
 
-__all__ = ["Attribution", "Decomposition", "chosen_dims", "which_dims"]
+__all__ = ["Attribution", "Decomposition", "chosen_dims", "names_components", "which_dims"]
 
 #: What `Decomposition.save` writes; `Decomposition.load` reads it back.
 KIND = "mpl-residual decomposition"
@@ -52,6 +52,14 @@ def _block_of(name: str) -> int:
             f"head h', 'block i attn bias'; got {name!r:.60}"
         )
     return -1 if match.group(1) is None else int(match.group(1))
+
+
+def names_components(names: Any) -> bool:
+    """Whether *names* are a decomposition's components (embeddings, then what each
+    block wrote), not a stream's layers: a sheet of them is laid out for many panels."""
+    return bool(names) and all(
+        isinstance(name, str) and _NAME.fullmatch(name) is not None for name in names
+    ) and any(name != "embeddings" for name in names)
 
 
 def _texts(value: Any, name: str) -> tuple[str, ...]:

@@ -1,7 +1,8 @@
 """
 The files mpl-residual writes, told apart: a stream (`ResidualStream.save`, or a bare
-``.npy``), statistics (`DimensionStats.save`) or a decomposition (`Decomposition.save`,
-with its attribution if it has one), each loaded as what it is.
+``.npy``), statistics (`DimensionStats.save`), a decomposition (`Decomposition.save`,
+with its attribution if it has one) or component statistics (`ComponentStats.save`),
+each loaded as what it is.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any, Literal
 
 from ._npzfile import UnreadableFile, json_labels, read_npz
 from ._text import printable
+from .component_stats import KIND as COMPONENTS
+from .component_stats import ComponentStats
 from .decomposition import KIND as DECOMPOSITION
 from .decomposition import Decomposition
 from .stats import KIND as STATISTICS
@@ -20,14 +23,15 @@ from .stream import ResidualStream
 
 __all__ = ["file_kind", "load_drawable"]
 
-FileKind = Literal["stream", "statistics", "decomposition"]
+FileKind = Literal["stream", "statistics", "decomposition", "components"]
 
 
 def file_kind(path: str | os.PathLike[str]) -> FileKind:
     """
     What a file mpl-residual wrote holds, read from its labels alone (nothing else is
-    inflated): ``"stream"``, ``"statistics"`` or ``"decomposition"``.  A ``.npy`` is a
-    stream; a file that says nothing is taken for one (and checked as one on loading).
+    inflated): ``"stream"``, ``"statistics"``, ``"decomposition"`` or
+    ``"components"``.  A ``.npy`` is a stream; a file that says nothing is taken for
+    one (and checked as one on loading).
 
     Raises
     ------
@@ -51,27 +55,35 @@ def file_kind(path: str | os.PathLike[str]) -> FileKind:
             f"{printable(repr(str(path)))} has unreadable labels: {printable(str(err))}"
         ) from None
     kind = labels.get("kind") if isinstance(labels, dict) else None
-    return {STATISTICS: "statistics", DECOMPOSITION: "decomposition"}.get(kind, "stream")
+    kinds = {STATISTICS: "statistics", DECOMPOSITION: "decomposition", COMPONENTS: "components"}
+    return kinds.get(kind, "stream")
 
 
-def load_drawable(path: str | os.PathLike[str], *, field: str = "absmax") -> Any:
+def load_drawable(path: str | os.PathLike[str], *, field: str | None = None) -> Any:
     """
     A file as something every view draws: a `ResidualStream`, a statistics file's
-    *field* (`DimensionStats.stream`), or a `Decomposition` (one layer per component).
+    *field* (`DimensionStats.stream`, default ``"absmax"``), a component statistics
+    file's (`ComponentStats.stream`, default ``"mean"``: one layer per component), or
+    a `Decomposition` (one layer per component).
     """
     kind = file_kind(path)
     if kind == "statistics":
-        return DimensionStats.load(path).stream(field)
+        return DimensionStats.load(path).stream(field or "absmax")
+    if kind == "components":
+        return ComponentStats.load(path).stream(field or "mean")
     if kind == "decomposition":
         return Decomposition.load(path)
     return ResidualStream.load(path)
 
 
-def load_any(path: str | os.PathLike[str]) -> ResidualStream | DimensionStats | Decomposition:
+def load_any(
+    path: str | os.PathLike[str],
+) -> ResidualStream | DimensionStats | Decomposition | ComponentStats:
     """A file as what it holds, whole."""
     kind = file_kind(path)
     loader = {
         "statistics": DimensionStats.load,
+        "components": ComponentStats.load,
         "decomposition": Decomposition.load,
         "stream": ResidualStream.load,
     }[kind]

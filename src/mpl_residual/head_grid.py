@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import matplotlib as mpl
 import numpy as np
 from matplotlib.colors import Normalize
 from matplotlib.image import AxesImage
@@ -16,6 +17,8 @@ from ._colorbar import add_colorbar, colorbar_options, with_unit
 from ._colors import marked_cmap
 from ._layout import keep_inside
 from ._text import literal, wrapped
+from .component_stats import FIELD_LABELS as STATS_LABELS
+from .component_stats import SIGNED, ComponentStats
 from .decomposition import Attribution, Decomposition, chosen_dims, which_dims
 from .heatmap import DIVERGING_CMAP
 
@@ -71,6 +74,7 @@ class _Table:
     embeddings: float | None
     quantity: str  # for the colorbar: what the colour is, and its unit
     title: str
+    signed: bool = True  # drawn on a diverging scale centred on 0 (else from 0)
 
 
 def _by_block(names: list[str], values: np.ndarray, made_by: str) -> _Table:
@@ -108,8 +112,33 @@ def _by_block(names: list[str], values: np.ndarray, made_by: str) -> _Table:
     return _Table(grid, side, columns, embeddings, "", "")
 
 
-def _table(source: Any, dims: Any) -> _Table:
+def _statistics_table(stats: ComponentStats, dims: Any, field: str) -> _Table:
+    """Each component's *field* at *dims* over a corpus, by block and head."""
+    if dims is None:
+        raise TypeError("head_grid needs dims= for component statistics: which dimension")
+    picked = chosen_dims(dims)
+    if len(picked) > 1 and field != "mean":
+        raise ValueError(
+            f"the {field} of a write does not add over dimensions; give one dim (several "
+            "are summed only for field='mean')"
+        )
+    values = stats.writes(picked, field=field).sum(axis=1)
+    table = _by_block(list(stats.names), values, "ComponentStats")
+    which = which_dims(picked, stats.d_model)
+    quantity = f"{STATS_LABELS[field]}, {which}"
+    title = f"{which} · {stats.n_tokens:,} tokens"
+    return _Table(**{**table.__dict__, "quantity": quantity, "title": title,
+                     "signed": field in SIGNED})  # fmt: skip
+
+
+def _table(source: Any, dims: Any, field: str | None) -> _Table:
     """What `head_grid` draws of *source*: numbers by block and head, and their words."""
+    if isinstance(source, ComponentStats):
+        return _statistics_table(source, dims, field or "mean")
+    if field is not None:
+        raise TypeError(
+            f"field= picks a field of ComponentStats; a {type(source).__name__} has none"
+        )
     if isinstance(source, Attribution) and dims is None:
         names = list(source.components)
         table = _by_block(names, np.array([source.components[n] for n in names]), "attribution")
@@ -132,8 +161,9 @@ def _table(source: Any, dims: Any) -> _Table:
         return _Table(**{**table.__dict__, "quantity": f"written to the stream, {which}",
                          "title": f"{which}{token}"})  # fmt: skip
     raise TypeError(
-        "head_grid needs a Decomposition or an Attribution made with heads=True "
-        f"(hf.decompose, hf.logit_attribution); got {type(source).__name__}"
+        "head_grid needs a Decomposition, an Attribution or ComponentStats made with "
+        "heads=True (hf.decompose, hf.logit_attribution, hf.component_stats); got "
+        f"{type(source).__name__}"
     )
 
 
@@ -151,10 +181,11 @@ class _Counted(MaxNLocator):
 
 
 def head_grid(
-    source: Decomposition | Attribution,
+    source: Decomposition | Attribution | ComponentStats,
     dims: int | list[int] | None = None,
     *,
     ax: Axes | None = None,
+    field: str | None = None,
     **grid_kwargs: Any,
 ) -> ComponentImage:
     """
@@ -171,15 +202,22 @@ def head_grid(
 
     Parameters
     ----------
-    source : Decomposition or Attribution
+    source : Decomposition, Attribution or ComponentStats
         Made with ``heads=True`` (`mpl_residual.hf.decompose`,
-        `mpl_residual.hf.logit_attribution`, ``tl.decompose``).
+        `mpl_residual.hf.logit_attribution`, ``tl.decompose``,
+        `mpl_residual.hf.component_stats`).
     dims : int or list of int, optional
         For a decomposition: each component's write to these dimensions, summed (the
         title says so); default: its write to all of them, summed with its sign.  For
-        an attribution without *dims*: each component's share of the logit.
+        an attribution without *dims*: each component's share of the logit.  For
+        component statistics (required): each head's mean write to *dims* over the
+        corpus (another *field* at one dim).
     ax : `~matplotlib.axes.Axes`, optional
         Where to draw; default: the current Axes.
+    field : str, optional
+        For `ComponentStats` only: which field (``"mean"`` by default; ``"mean_abs"``,
+        ``"std"``, ``"absmax"``, ``"share"``, ``"count"``); fields that cannot be
+        negative are drawn from 0 on a sequential colormap.
     **grid_kwargs
         ``cmap`` (default a diverging map), ``norm`` or ``vmin``/``vmax`` (default:
         symmetric about 0, the largest ``|value|``), ``colorbar`` (default True: labelled
@@ -207,19 +245,21 @@ def head_grid(
         raise TypeError(
             f"head_grid() got unexpected options {unknown}; it takes {', '.join(_OPTIONS)}"
         )
-    table = _table(source, dims)
+    table = _table(source, dims, field)
     if ax is None:
         import matplotlib.pyplot as plt
 
         ax = plt.gca()
-    cmap = marked_cmap(grid_kwargs.get("cmap") or DIVERGING_CMAP)
+    default_cmap = DIVERGING_CMAP if table.signed else mpl.rcParams["image.cmap"]
+    cmap = marked_cmap(grid_kwargs.get("cmap") or default_cmap)
     norm = grid_kwargs.get("norm")
     together = np.concatenate([table.heads.ravel(), table.extra.ravel()])
     if norm is None:
         finite = np.abs(together[np.isfinite(together)])
         limit = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
         vmin, vmax = grid_kwargs.get("vmin"), grid_kwargs.get("vmax")
-        norm = Normalize(-limit if vmin is None else vmin, limit if vmax is None else vmax)
+        low = -limit if table.signed else 0.0
+        norm = Normalize(low if vmin is None else vmin, limit if vmax is None else vmax)
     elif grid_kwargs.get("vmin") is not None or grid_kwargs.get("vmax") is not None:
         raise ValueError("pass either norm or vmin/vmax, not both")
     n_blocks, n_heads = table.heads.shape

@@ -15,7 +15,7 @@ from ._colorbar import PLACEMENT, add_colorbar, colorbar_options, with_unit
 from ._layers import frame_layers
 from ._layout import FittedLayout, fitted_size, lay_out
 from ._text import literal
-from .decomposition import Decomposition
+from .decomposition import Decomposition, names_components
 from .errors import TooManyPanels
 from .heatmap import draw_grid, prepared
 from .profile import layer_profile
@@ -223,7 +223,7 @@ def layer_sheet(
     check_panels(len(picked))
     options = colorbar_options(colorbar) if scale == "shared" else None
     n_rows, n_cols = data.shape[1:]
-    parts = isinstance(stream, Decomposition)
+    parts = isinstance(stream, Decomposition) or names_components(labels.layer_names)
     placed = None  # a sheet of components of its own, laid out here once
     if parts and fig is None and figsize is None and profile is None and ncols is None:
         names = [labels.name(i) for i in picked]

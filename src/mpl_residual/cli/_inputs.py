@@ -6,9 +6,11 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
+from ..component_stats import FIELDS as COMPONENT_FIELDS
 from ..errors import FoldError, LensError, TokenNotFound, TooLong
 from ..files import file_kind, load_drawable
 from ..sample import load_sample
+from ..stats import FIELDS as STATS_FIELDS
 from ..stream import ResidualStream
 from ._shared import (
     UsageError,
@@ -65,11 +67,18 @@ def model_stream(args: argparse.Namespace, *, position: int | str | None) -> Res
 
 def _from_file(args: argparse.Namespace, path: Path) -> ResidualStream:
     kind = file_kind(path)
-    if kind == "statistics":
+    if kind in ("statistics", "components"):
         for name in ("position", "token", "tokens", "compare"):
             if getattr(args, name) is not None and getattr(args, name) is not False:
                 raise UsageError(f"--{name}: {shown(str(path))} holds statistics over every token")
-        return load_drawable(path, field=args.field or "absmax")
+        fields = STATS_FIELDS if kind == "statistics" else COMPONENT_FIELDS
+        what = "dimension statistics" if kind == "statistics" else "component statistics"
+        if args.field is not None and args.field not in fields:
+            raise UsageError(
+                f"--field {args.field}: {shown(str(path))} holds {what}, whose "
+                f"fields are {', '.join(fields)}"
+            )
+        return load_drawable(path, field=args.field)
     if args.field is not None:
         raise UsageError(
             f"--field: {shown(str(path))} holds a {kind}, not the statistics that "

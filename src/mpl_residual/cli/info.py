@@ -6,7 +6,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .._text import percent, printable
+from ..component_stats import FIELDS as COMPONENT_FIELDS
+from ..component_stats import ComponentStats
 from ..decomposition import Decomposition
 from ..files import load_any
 from ..labels import Labels
@@ -18,7 +22,8 @@ __all__ = ["add_parser"]
 
 HELP = """\
 Say what a file that mpl-residual wrote holds: a stream (from `capture`, or a .npy),
-statistics (from `stats`) or a decomposition (from `attribute`). Its shape, d_model and
+statistics (from `stats`, of the stream's layers or, with --components, of what each
+component wrote) or a decomposition (from `attribute`). Its shape, d_model and
 fold, each layer's index and name, each token's index and text (the position drawn and
 the special tokens marked), the model, and the logit lens's predictions; for statistics
 their fields and how they were made; for a decomposition its components and attribution.
@@ -113,6 +118,35 @@ def _statistics(stats: DimensionStats) -> list[str]:
     return lines + _layers(stats.layer_names, stats.n_layers)
 
 
+def _components(stats: ComponentStats) -> list[str]:
+    grid = stats.mean.shape
+    mean = np.nan_to_num(np.abs(stats.moments.mean))
+    lines = [
+        f"component statistics: {len(stats)} components "
+        f"({'heads split' if stats.heads else 'attention whole'}) x "
+        f"{_fold(grid, stats.d_model)}",
+        f"model: {shown(stats.model_name) if stats.model_name else 'not recorded'}",
+        f"counted: {stats.n_tokens:,} tokens of {stats.n_texts:,} texts "
+        f"(special tokens {'counted' if stats.special else 'left out'}; "
+        f"{stats.dropped_tokens:,} cut off by truncation"
+        + (f" at {stats.max_length}" if stats.max_length else "")
+        + ")",
+        f"fields: {', '.join(COMPONENT_FIELDS)} (render --input FILE --field NAME)",
+        "largest mean writes:",
+    ]
+    for flat in np.argsort(-mean, axis=None, kind="stable")[:8]:
+        component, dim = np.unravel_index(flat, mean.shape)
+        text, position, token = stats.where(int(component), int(dim))
+        lines.append(
+            f"  {stats.moments.mean[component, dim]:>+12.4g}  {printable(stats.names[component])}"
+            f" to dim {dim} (largest |write| {stats.moments.absmax[component, dim]:.4g} at "
+            f"text {text}, position {position}"
+            + (f" {shown(token)}" if token is not None else "")
+            + ")"
+        )
+    return lines + _layers(stats.names, len(stats), "components")
+
+
 def _decomposition(parts: Decomposition) -> list[str]:
     shape = " x ".join(map(str, parts.shape))
     lines = [
@@ -149,6 +183,8 @@ def run(args: argparse.Namespace) -> str:
     held = load_any(path)
     if isinstance(held, DimensionStats):
         lines = _statistics(held)
+    elif isinstance(held, ComponentStats):
+        lines = _components(held)
     elif isinstance(held, Decomposition):
         lines = _decomposition(held)
     else:

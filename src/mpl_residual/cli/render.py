@@ -14,6 +14,7 @@ from .._text import percent, printable
 from ..animation import build_animation
 from ..artist import ResidualStreamArtist
 from ..compare import compare
+from ..component_stats import FIELDS as COMPONENT_FIELDS
 from ..errors import LimitsTooLarge, TooMany, TooManyCells
 from ..export import SUPPORTED_SUFFIXES, check_fps
 from ..markers import mark_dims
@@ -113,9 +114,9 @@ def add_parser(commands: Any) -> None:
     )
     what.add_argument(
         "--field",
-        choices=FIELDS,
+        choices=tuple(dict.fromkeys(FIELDS + COMPONENT_FIELDS)),
         help="with an --input made by `mpl-residual stats`: which statistic to draw "
-        "(default: absmax)",
+        "(default: absmax; for --components statistics: mean, one panel per component)",
     )
     views = render.add_argument_group("analysis")
     views.add_argument(

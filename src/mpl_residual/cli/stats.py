@@ -10,8 +10,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import numpy as np
+
 from .._text import printable
-from ..errors import EmptyCorpus, FoldError
+from ..errors import EmptyCorpus, FoldError, NotDecomposable
 from ..sample import sample_corpus
 from ._shared import (
     FORMATTER,
@@ -37,6 +39,11 @@ where each occurred) as a plain .npz file. Padding and special tokens are never 
 (--special counts the latter); texts longer than the model reads are cut to its limit;
 memory does not grow with the corpus. Under torchrun or accelerate launch, each process
 takes its share of the batches and the first writes the merged result.
+
+With --components, the statistics are of what each component (the embeddings, each
+block's attention, or each head with --heads, and its MLP, as `attribute` names them)
+wrote to every dimension: count, mean, mean |write|, std, largest |write| and where,
+and each component's share of the stream's mean square. The model must be pre-norm.
 """
 
 EXAMPLES = """\
@@ -48,6 +55,9 @@ examples:
       --dtype bfloat16 --texts corpus.txt --batch-size 16 --max-length 512 -o stats.npz
   # then draw a field:
   mpl-residual render --input stats.npz --field max_ratio --mark factor:100 -o ratio.png
+  # who writes each dimension, on average:
+  mpl-residual stats --components --heads -o writers.npz
+  mpl-residual render --input writers.npz --field mean --layers 0:5 -o writers.png
 """
 
 
@@ -88,8 +98,17 @@ def add_parser(commands: Any) -> None:
     corpus.add_argument(
         "--final",
         choices=("normed", "raw"),
-        default="normed",
+        default=None,
         help="the last layer after the model's final norm (default) or before it",
+    )
+    corpus.add_argument(
+        "--components",
+        action="store_true",
+        help="statistics of what each component wrote (hf.component_stats), not of the "
+        "stream at each layer",
+    )
+    corpus.add_argument(
+        "--heads", action="store_true", help="with --components: split attention by head"
     )
     fold_options(corpus)
     debug_option(stats)
@@ -146,36 +165,53 @@ def run(args: argparse.Namespace) -> str:
     if args.texts is None and args.model is not None:
         raise UsageError("--model needs --texts FILE (one text a line; - reads standard input)")
     texts = sample_corpus() if args.texts is None else _texts(args.texts)
+    if args.heads and not args.components:
+        raise UsageError("--heads splits the components of --components; add --components")
+    if args.components and args.final is not None:
+        raise UsageError("--final chooses a layer of the stream; --components has none")
     from .. import hf
 
     model, tokenizer = load_model(args)
+    options = {
+        "batch_size": args.batch_size,
+        "max_length": args.max_length,
+        "progress": sys.stderr.isatty(),
+        "special": args.special,
+        "rows": args.rows,
+        "pad": args.pad,
+    }
     try:
-        stats = hf.dimension_stats(
-            model,
-            tokenizer,
-            texts,
-            batch_size=args.batch_size,
-            max_length=args.max_length,
-            progress=sys.stderr.isatty(),
-            special=args.special,
-            final=args.final,
-            rows=args.rows,
-            pad=args.pad,
-        )
+        if args.components:
+            stats = hf.component_stats(model, tokenizer, texts, heads=args.heads, **options)
+        else:
+            stats = hf.dimension_stats(
+                model, tokenizer, texts, final=args.final or "normed", **options
+            )
     except FoldError as err:
         raise UsageError(f"--rows {err.rows}: {err.describe('pass --pad')}") from None
     except EmptyCorpus as err:
         raise UsageError(f"--texts: {err.describe('--special')}") from None
+    except NotDecomposable as err:
+        raise UsageError(f"--components: {printable(str(err))}") from None
     if int(os.environ.get("RANK", "0")) != 0:
         return ""  # the first process writes and reports
     stats = replace(stats, model_name=model_name(args))
     stats.save(out)
+    cut = f"; {stats.dropped_tokens:,} tokens cut off" if stats.dropped_tokens else ""
+    counted = f"{stats.n_tokens:,} tokens of {stats.n_texts:,} texts{cut}"
+    source = f"{size_of(out)}) from {printable(model_name(args))}"
+    if args.components:
+        largest = np.unravel_index(np.argmax(np.nan_to_num(np.abs(stats.moments.mean))),
+                                   stats.moments.mean.shape)  # fmt: skip
+        said = f"{stats.names[largest[0]]} to dim {largest[1]}"
+        return (
+            f"wrote {printable(str(out))} ({len(stats)} components x {stats.d_model} dims "
+            f"over {counted}; largest mean write: {said}; {source}"
+        )
     outliers = stats.outliers(100.0)
     found = ", ".join(map(str, outliers[:8])) + (" ..." if len(outliers) > 8 else "")
-    cut = f"; {stats.dropped_tokens:,} tokens cut off" if stats.dropped_tokens else ""
     return (
         f"wrote {printable(str(out))} ({stats.n_layers} layers x {stats.d_model} dims over "
-        f"{stats.n_tokens:,} tokens of {stats.n_texts:,} texts{cut}; dims over 100x the "
-        f"median |x| of their vector: {found or 'none'}; {size_of(out)}) from "
-        f"{printable(model_name(args))}"
+        f"{counted}; dims over 100x the median |x| of their vector: {found or 'none'}; "
+        f"{source}"
     )
