@@ -16,6 +16,8 @@ PARTS = {
         "labels",
         "stream",
         "stats",
+        "_moments",
+        "component_stats",
         "decomposition",
         "files",
         "sample",

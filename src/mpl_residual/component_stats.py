@@ -193,6 +193,7 @@ class ComponentStats:
         names = _names(self.names)
         if len(names) != n_components:
             raise ValueError(f"{len(names)} component names for {n_components} components")
+        check_counts(self.moments.count, "component")
         if not np.all(self.moments.count > 0):
             raise ValueError("no tokens were counted; the statistics of nothing are undefined")
         if self.model_name is not None and not isinstance(self.model_name, str):

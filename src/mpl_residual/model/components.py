@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -11,14 +11,11 @@ import torch
 from torch import nn
 
 from ..component_stats import ComponentMoments, ComponentStats
-from ..errors import EmptyCorpus
 from .anatomy import Anatomy
 from .capture import on_device, tokenizer_of
-from .corpus import TruncationWarning, batches, distributed, gathered, progress_bar, spelled
+from .corpus import over_corpus, spelled
 from .decompose import _Kept, component_writes
 from .hooks import run
-from .lens import check_k
-from .text import model_limit, special_ids, tokenized
 
 __all__ = ["component_stats"]
 
@@ -102,6 +99,19 @@ def _batch_moments(
     )
 
 
+@dataclass(frozen=True)
+class _Named:
+    """The moments of some batches and the names of their components."""
+
+    names: list[str]
+    moments: ComponentMoments
+
+    def merge(self, other: _Named) -> _Named:
+        if other.names != self.names:  # the same model on every process: never
+            raise RuntimeError("the processes found other components in the same model")
+        return _Named(self.names, self.moments.merge(other.moments))
+
+
 def component_stats(
     model: nn.Module,
     tokenizer: Any,
@@ -179,57 +189,16 @@ def component_stats(
     """
     tokenizer = tokenizer_of(model, tokenizer)
     anatomy = Anatomy.of(model)
-    batch_size = check_k(batch_size, "batch_size")
-    if max_length is not None:
-        max_length = check_k(max_length, "max_length")
-    if isinstance(texts, str):
-        raise TypeError("texts must be an iterable of texts; got one str (wrap it in a list)")
     heads = bool(heads)
-    readable = model_limit(anatomy.module, tokenizer)
-    limit = min(v for v in (max_length, readable, 10**12) if v is not None)
-    rank, world = distributed()
-    specials = torch.tensor(sorted(special_ids(tokenizer)), dtype=torch.long)
-    total: ComponentMoments | None = None
-    names: list[str] = []
-    n_texts = dropped = 0
-    bar = progress_bar(texts, batch_size, enabled=progress and rank == 0, desc="component stats")
-    try:
-        for index, batch in enumerate(batches(texts, batch_size)):
-            start, n_texts = n_texts, n_texts + len(batch)
-            if bar is not None:
-                bar.update(1)
-            if index % world != rank:
-                continue
-            tokens = tokenized(tokenizer, batch, limit)
-            dropped += tokens.dropped
-            inputs = tokens.inputs
-            ids, mask = inputs["input_ids"], inputs["attention_mask"].bool()
-            keep = mask if special else mask & ~torch.isin(ids, specials)
-            texts_at, columns_at = torch.nonzero(keep, as_tuple=True)
-            if not len(texts_at):
-                continue  # texts with no token to count
-            position = (mask.long().cumsum(dim=1) - 1)[texts_at, columns_at]
-            where = torch.stack([start + texts_at, position, ids[texts_at, columns_at]], dim=1)
-            names, moments = _batch_moments(anatomy, inputs, keep, where, heads=heads)
-            total = moments if total is None else total.merge(moments)
-    finally:
-        if bar is not None:
-            bar.close()
-    everyone = gathered((total, names, dropped), world)
-    parts = [(part, named) for part, named, _ in everyone if part is not None]
-    dropped = sum(cut for _, _, cut in everyone)
-    if not parts:
-        raise EmptyCorpus(n_texts, special)
-    total, names = parts[0]
-    for part, _ in parts[1:]:
-        total = total.merge(part)
-    if dropped and (max_length is None or max_length > limit):
-        warnings.warn(
-            f"texts longer than the {limit} tokens {type(anatomy.module).__name__} reads "
-            f"were cut to it: {dropped:,} tokens dropped",
-            TruncationWarning,
-            stacklevel=2,
-        )
+
+    def reduced(inputs: Any, keep: torch.Tensor, where: torch.Tensor) -> _Named:
+        return _Named(*_batch_moments(anatomy, inputs, keep, where, heads=heads))
+
+    named, n_texts, dropped = over_corpus(
+        anatomy, tokenizer, texts, reduced, batch_size=batch_size, max_length=max_length,
+        special=special, progress=progress, desc="component stats",
+    )  # fmt: skip
+    total, names = named.moments, named.names
     vocabulary, (where_token,) = spelled(tokenizer, total.where_token)
     return ComponentStats(
         ComponentMoments(**{**total.arrays(), "where_token": where_token}),

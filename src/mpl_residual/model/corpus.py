@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import torch
@@ -24,11 +24,9 @@ from .text import model_limit, special_ids, tokenized
 
 __all__ = [
     "TruncationWarning",
-    "batches",
     "dimension_stats",
     "distributed",
-    "gathered",
-    "progress_bar",
+    "over_corpus",
     "spelled",
 ]
 
@@ -164,6 +162,86 @@ def progress_bar(texts: Any, batch_size: int, *, enabled: bool, desc: str) -> An
     return tqdm(total=total, unit="batch", desc=desc, leave=False)
 
 
+class Reduced(Protocol):
+    """What a pass over a corpus makes of each batch: sums that merge exactly."""
+
+    def merge(self, other: Any) -> Any: ...
+
+
+def over_corpus(
+    anatomy: Anatomy,
+    tokenizer: Any,
+    texts: Iterable[str],
+    reduce: Callable[[Any, torch.Tensor, torch.Tensor], Reduced],
+    *,
+    batch_size: int,
+    max_length: int | None,
+    special: bool,
+    progress: bool,
+    desc: str,
+) -> tuple[Any, int, int]:
+    """
+    One pass over *texts* in batches, each reduced by ``reduce(inputs, keep, where)``
+    and merged in order: ``keep`` marks the tokens counted (real, and not special
+    unless *special*), ``where`` says each one's ``(text, position, token id)``, the
+    text numbered in the whole corpus and the position among its text's real tokens.
+    Under torchrun or accelerate each process reduces every n-th batch and the parts
+    merge (in rank order) on every process.  Returns the merged sums, the texts read,
+    and the tokens cut off by truncation (said in a `TruncationWarning` where only the
+    model's own limit cut them); `EmptyCorpus` where no token was counted.
+    """
+    batch_size = check_k(batch_size, "batch_size")
+    if max_length is not None:
+        max_length = check_k(max_length, "max_length")
+    if isinstance(texts, str):
+        raise TypeError("texts must be an iterable of texts; got one str (wrap it in a list)")
+    readable = model_limit(anatomy.module, tokenizer)
+    limit = min(v for v in (max_length, readable, 10**12) if v is not None)
+    rank, world = distributed()
+    specials = torch.tensor(sorted(special_ids(tokenizer)), dtype=torch.long)
+    total: Reduced | None = None
+    n_texts = dropped = 0
+    bar = progress_bar(texts, batch_size, enabled=progress and rank == 0, desc=desc)
+    try:
+        for index, batch in enumerate(batches(texts, batch_size)):
+            start, n_texts = n_texts, n_texts + len(batch)
+            if bar is not None:
+                bar.update(1)
+            if index % world != rank:
+                continue
+            tokens = tokenized(tokenizer, batch, limit)
+            dropped += tokens.dropped
+            inputs = tokens.inputs
+            ids, mask = inputs["input_ids"], inputs["attention_mask"].bool()
+            keep = mask if special else mask & ~torch.isin(ids, specials)
+            texts_at, columns_at = torch.nonzero(keep, as_tuple=True)
+            if not len(texts_at):
+                continue  # texts with no token to count
+            position = (mask.long().cumsum(dim=1) - 1)[texts_at, columns_at]
+            where = torch.stack([start + texts_at, position, ids[texts_at, columns_at]], dim=1)
+            part = reduce(inputs, keep, where)
+            total = part if total is None else total.merge(part)
+    finally:
+        if bar is not None:
+            bar.close()
+    everyone = gathered((total, dropped), world)
+    parts = [part for part, _ in everyone if part is not None]
+    dropped = sum(cut for _, cut in everyone)
+    if not parts:
+        raise EmptyCorpus(n_texts, special)
+    total = parts[0]
+    for part in parts[1:]:
+        total = total.merge(part)
+    if dropped and (max_length is None or max_length > limit):
+        warnings.warn(
+            f"texts longer than the {limit} tokens {type(anatomy.module).__name__} reads "
+            f"were cut to it: {dropped:,} tokens dropped",
+            TruncationWarning,
+            stacklevel=3,
+        )
+    return total, n_texts, dropped
+
+
 def dimension_stats(
     model: nn.Module,
     tokenizer: Any,
@@ -232,56 +310,15 @@ def dimension_stats(
     tokenizer = tokenizer_of(model, tokenizer)
     anatomy = Anatomy.of(model, blocks)  # once for the whole corpus
     final = check_final(final)
-    batch_size = check_k(batch_size, "batch_size")
-    if max_length is not None:
-        max_length = check_k(max_length, "max_length")
-    if isinstance(texts, str):
-        raise TypeError("texts must be an iterable of texts; got one str (wrap it in a list)")
-    readable = model_limit(anatomy.module, tokenizer)
-    limit = min(v for v in (max_length, readable, 10**12) if v is not None)
-    rank, world = distributed()
-    specials = torch.tensor(sorted(special_ids(tokenizer)), dtype=torch.long)
-    total: Moments | None = None
-    n_texts = dropped = 0
-    bar = progress_bar(texts, batch_size, enabled=progress and rank == 0, desc="dimension stats")
-    try:
-        for index, batch in enumerate(batches(texts, batch_size)):
-            start, n_texts = n_texts, n_texts + len(batch)
-            if bar is not None:
-                bar.update(1)
-            if index % world != rank:
-                continue
-            tokens = tokenized(tokenizer, batch, limit)
-            dropped += tokens.dropped
-            inputs = tokens.inputs
-            ids, mask = inputs["input_ids"], inputs["attention_mask"].bool()
-            keep = mask if special else mask & ~torch.isin(ids, specials)
-            texts_at, columns_at = torch.nonzero(keep, as_tuple=True)
-            position = (mask.long().cumsum(dim=1) - 1)[texts_at, columns_at]
-            take = BatchMoments(keep, start + texts_at, position, ids[texts_at, columns_at])
-            if not len(texts_at):
-                continue  # texts with no token to count
-            recorder = run(anatomy, on_device(anatomy.module, inputs), take=take)
-            merged = take.moments(recorder.stack(final))
-            total = merged if total is None else total.merge(merged)
-    finally:
-        if bar is not None:
-            bar.close()
-    everyone = gathered((total, dropped), world)
-    parts = [part for part, _ in everyone if part is not None]
-    dropped = sum(cut for _, cut in everyone)
-    if not parts:
-        raise EmptyCorpus(n_texts, special)
-    total = parts[0]
-    for part in parts[1:]:
-        total = total.merge(part)
-    if dropped and (max_length is None or max_length > limit):
-        warnings.warn(
-            f"texts longer than the {limit} tokens {type(anatomy.module).__name__} reads "
-            f"were cut to it: {dropped:,} tokens dropped",
-            TruncationWarning,
-            stacklevel=2,
-        )
+    def reduced(inputs: Any, keep: torch.Tensor, where: torch.Tensor) -> Moments:
+        take = BatchMoments(keep, *where.unbind(dim=1))
+        recorder = run(anatomy, on_device(anatomy.module, inputs), take=take)
+        return take.moments(recorder.stack(final))
+
+    total, n_texts, dropped = over_corpus(
+        anatomy, tokenizer, texts, reduced, batch_size=batch_size, max_length=max_length,
+        special=special, progress=progress, desc="dimension stats",
+    )  # fmt: skip
     normed_last = final == "normed" and anatomy.final_norm is not None
     tokens, (where_token, ratio_token) = spelled(tokenizer, total.where_token, total.ratio_token)
     return DimensionStats(
