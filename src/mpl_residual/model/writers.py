@@ -129,11 +129,12 @@ def project(projection: nn.Module, z: torch.Tensor, n_heads: int) -> tuple[torch
         )
     with loaded(projection):  # offloaded weights: brought by accelerate, this module alone
         weight = _weight(projection).detach()
-        per_head = z.to(weight.device, torch.float64).reshape(
-            *z.shape[:-1], n_heads, width // n_heads
-        )
-        slices = weight.reshape(weight.shape[0], n_heads, width // n_heads)  # (d_model, h, hd)
-        writes = torch.einsum("...hd,ohd->h...o", per_head, slices.double())
+        leading = z.shape[:-1]  # one position, or every token counted
+        per_head = z.to(weight.device, torch.float64).reshape(-1, n_heads, width // n_heads)
+        slices = weight.double().reshape(weight.shape[0], n_heads, width // n_heads)
+        # (h, tokens, hd) @ (h, hd, d_model): one batched product, as BLAS does it best
+        writes = torch.bmm(per_head.transpose(0, 1), slices.permute(1, 2, 0))
+        writes = writes.reshape(n_heads, *leading, weight.shape[0])
         bias = getattr(projection, "bias", None)
         bias = None if bias is None else bias.detach().to(weight.device, torch.float64)
     return writes, bias
