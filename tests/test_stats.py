@@ -122,7 +122,7 @@ def test_load_refuses_what_is_not_statistics(tmp_path):
 
     stream = load_sample().save(tmp_path / "stream.npz")
     assert not DimensionStats.is_file(stream) and not DimensionStats.is_file(tmp_path / "none")
-    with pytest.raises(ValueError, match=r"is not a file of dimension statistics \(it lacks"):
+    with pytest.raises(ValueError, match=r"is not a file of dimension stats \(its labels say None"):
         DimensionStats.load(stream)
     with pytest.raises(FileNotFoundError, match="no such file"):
         DimensionStats.load(tmp_path / "none.npz")
@@ -131,9 +131,9 @@ def test_load_refuses_what_is_not_statistics(tmp_path):
         arrays = dict(data)
     arrays["labels"] = np.array(json.dumps({"kind": "something else"}))
     np.savez(tmp_path / "other.npz", **arrays)
-    with pytest.raises(ValueError, match="do not say it holds dimension statistics"):
+    with pytest.raises(ValueError, match="is not a file of dimension stats .*'something else'"):
         DimensionStats.load(tmp_path / "other.npz")
-    arrays["labels"] = np.array(json.dumps({"kind": "mpl-residual dimension stats"}))
+    arrays["labels"] = np.array(json.dumps({"kind": "mpl-residual dimension stats", "format": 2}))
     arrays["m2"] = arrays["m2"][:, :3]
     np.savez(tmp_path / "bad.npz", **arrays)
     with pytest.raises(

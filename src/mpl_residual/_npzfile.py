@@ -296,7 +296,8 @@ def load_labelled(
     *members*), its JSON labels bounded and parsed (no NaN or Infinity), its *kind* and
     *format* checked, its labels all *known*, and then ``build(arrays, labels)`` (the
     labels without ``kind`` and ``format``).  Whatever is wrong is one ValueError that
-    names the file and says it holds no valid *what* (FileNotFoundError: no file).
+    names the file and says it does not hold *what* ("valid statistics", "a valid
+    decomposition"); FileNotFoundError where there is no file.
     """
     path = Path(path)
     where = printable(repr(str(path)))
@@ -305,8 +306,14 @@ def load_labelled(
     arrays = read_npz(path, members=members, max_bytes=max_bytes, max_inflation=max_inflation)
     try:
         labels = json_labels(arrays, parse_constant=no_constant)
-        if not isinstance(labels, dict) or labels.pop("kind", None) != kind:
-            raise ValueError(f"it is not a file of {what} (its labels do not say {kind!r})")
+        found = labels.pop("kind", None) if isinstance(labels, dict) else None
+        if found != kind:
+            held = found.removeprefix("mpl-residual ") if isinstance(found, str) else None
+            raise ValueError(
+                f"it is not a file of {kind.removeprefix('mpl-residual ')} (its labels say "
+                f"{printable(repr(held)):.60} where a file of this package says what it "
+                "holds; a stream says nothing)"
+            )
         said = labels.pop("format", None)
         if said != format:
             raise ValueError(
@@ -318,4 +325,4 @@ def load_labelled(
             raise ValueError(f"unknown labels {printable(str(unknown)):.200}")
         return build(arrays, labels)
     except (UnreadableFile, ValueError, TypeError, KeyError, IndexError) as err:
-        raise ValueError(f"{where} does not hold valid {what}: {printable(str(err))}") from None
+        raise ValueError(f"{where} does not hold {what}: {printable(str(err))}") from None

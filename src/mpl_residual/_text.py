@@ -7,8 +7,21 @@ from __future__ import annotations
 
 import re
 import textwrap
+from typing import Any
 
 __all__: list[str] = []
+
+
+def strings(value: Any, name: str) -> tuple[str, ...]:
+    """*value* (tokens, names: any sequence of str) as a tuple; TypeError naming *name*
+    for one str or anything that is not a str in it."""
+    if isinstance(value, str):
+        raise TypeError(f"{name} must be a sequence of str, not one str; got {value!r:.60}")
+    items = tuple(value)
+    for item in items:
+        if not isinstance(item, str):
+            raise TypeError(f"{name} must hold str only; got {type(item).__name__} {item!r:.60}")
+    return items
 
 #: Characters that must never reach a terminal, an SVG or a PDF as they are: C0 and C1
 #: controls and DEL (a terminal obeys them; XML forbids most), the line and paragraph

@@ -21,7 +21,7 @@ from ._moments import (
     whole,
 )
 from ._npzfile import MAX_BYTES, MAX_INFLATION, load_labelled, write_npz
-from ._text import printable
+from ._text import printable, strings
 from .decomposition import Decomposition
 from .grid import to_grid
 from .stream import ResidualStream
@@ -141,7 +141,7 @@ class ComponentMoments:
 
 def _names(value: Any) -> tuple[str, ...]:
     """Component names as a decomposition checks them (embeddings, blocks from 0)."""
-    names = tuple(value) if not isinstance(value, str) else value
+    names = strings(value, "names")
     Decomposition(np.zeros((len(names) or 1, 1, 1), np.float32), names)  # or a clear error
     return names
 
@@ -201,12 +201,9 @@ class ComponentStats:
         n_texts = self.n_texts
         if n_texts is None:  # not told: the fewest texts the locations can point into
             n_texts = 1 + int(self.moments.where_text.max())
-        tokens = self.tokens
-        if isinstance(tokens, str) or not all(isinstance(t, str) for t in tokens):
-            raise ValueError("tokens must be a list of texts")
         checked = {
             "names": names,
-            "tokens": tuple(tokens),
+            "tokens": strings(self.tokens, "tokens"),
             "n_texts": whole(n_texts, "n_texts"),
             "rows": whole(self.rows, "rows", positive=True, optional=True),
             "pad": flag(self.pad, "pad"),
@@ -454,7 +451,7 @@ class ComponentStats:
             path,
             kind=KIND,
             format=FORMAT,
-            what="component statistics",
+            what="valid component statistics",
             members=(*_ARRAYS, "labels"),
             known=known,
             build=build,

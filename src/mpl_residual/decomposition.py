@@ -21,13 +21,10 @@ from ._arrays import _describe, as_float_array, as_index, check_index
 from ._npzfile import (
     MAX_BYTES,
     MAX_INFLATION,
-    UnreadableFile,
-    json_labels,
-    no_constant,
-    read_npz,
+    load_labelled,
     write_npz,
 )
-from ._text import printable
+from ._text import strings
 from .grid import to_grid
 from .labels import Labels, layer_names
 from .stream import ResidualStream
@@ -60,12 +57,6 @@ def names_components(names: Any) -> bool:
     return bool(names) and all(
         isinstance(name, str) and _NAME.fullmatch(name) is not None for name in names
     ) and any(name != "embeddings" for name in names)
-
-
-def _texts(value: Any, name: str) -> tuple[str, ...]:
-    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
-        raise TypeError(f"{name} must be a sequence of str")
-    return tuple(value)
 
 
 def chosen_dims(dims: Any) -> list[int]:
@@ -152,7 +143,7 @@ class Attribution:
         object.__setattr__(self, "values", values)
         object.__setattr__(self, "constant", float(self.constant))
         object.__setattr__(self, "components", components)
-        object.__setattr__(self, "tokens", _texts(self.tokens, "tokens"))
+        object.__setattr__(self, "tokens", strings(self.tokens, "tokens"))
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         return np.array(self.values, dtype=dtype) if copy else self.values.astype(
@@ -301,7 +292,7 @@ class Decomposition:
             raise ValueError(
                 f"Decomposition.values must be (components, rows, cols); got {_describe(values)}"
             )
-        names = _texts(self.names, "names")
+        names = strings(self.names, "names")
         if len(names) != len(values):
             raise ValueError(f"{len(names)} names for {len(values)} components")
         blocks = [_block_of(name) for name in names]
@@ -455,49 +446,43 @@ class Decomposition:
             Not a decomposition, or a truncated, corrupt, oversized or inconsistent
             one; the message names the file.
         """
-        path = Path(path)
-        where = printable(repr(str(path)))
-        if not path.is_file():
-            raise FileNotFoundError(f"no such file: {where}")
-        arrays = read_npz(
+        known = ("names", "tokens", "position", "model_name", "d_model", "special")
+
+        def build(arrays: dict[str, np.ndarray], labels: dict[str, Any]) -> Decomposition:
+            given = {key: labels[key] for key in known if labels.get(key) is not None}
+            decomposition = cls(arrays["values"], **given)
+            said = labels.get("attribution")
+            if said is None:
+                return decomposition
+            attribution = Attribution(
+                arrays["attribution"],
+                constant=said["constant"],
+                components=dict(said["components"]),
+                target=said["target"],
+                target_id=said["target_id"],
+                versus=said["versus"],
+                versus_id=said["versus_id"],
+                tokens=decomposition.tokens,
+                position=decomposition.position,
+                model_name=decomposition.model_name,
+                d_model=decomposition.d_model,
+                decomposition=decomposition,
+                capped=said.get("capped"),
+            )
+            _check_attribution(attribution, decomposition)
+            return replace(decomposition, attribution=attribution)
+
+        return load_labelled(
             path,
+            kind=KIND,
+            format=FORMAT,
+            what="a valid decomposition",
             members=("values", "labels", "attribution"),
+            known=(*known, "attribution"),
+            build=build,
             max_bytes=max_bytes,
             max_inflation=max_inflation,
         )
-        try:
-            labels = json_labels(arrays, parse_constant=no_constant)
-            if not isinstance(labels, dict) or labels.get("kind") != KIND:
-                raise ValueError("the labels do not say it holds a decomposition")
-            if labels.get("format") != FORMAT:
-                raise ValueError(f"unknown format {labels.get('format')!r}")
-            known = ("names", "tokens", "position", "model_name", "d_model", "special")
-            fields = {key: labels[key] for key in known if labels.get(key) is not None}
-            decomposition = cls(arrays["values"], **fields)
-            said = labels.get("attribution")
-            if said is not None:
-                attribution = Attribution(
-                    arrays["attribution"],
-                    constant=said["constant"],
-                    components=dict(said["components"]),
-                    target=said["target"],
-                    target_id=said["target_id"],
-                    versus=said["versus"],
-                    versus_id=said["versus_id"],
-                    tokens=decomposition.tokens,
-                    position=decomposition.position,
-                    model_name=decomposition.model_name,
-                    d_model=decomposition.d_model,
-                    decomposition=decomposition,
-                    capped=said.get("capped"),
-                )
-                _check_attribution(attribution, decomposition)
-                decomposition = replace(decomposition, attribution=attribution)
-            return decomposition
-        except (UnreadableFile, ValueError, TypeError, KeyError, IndexError) as err:
-            raise ValueError(
-                f"{where} does not hold a valid decomposition: {printable(str(err))}"
-            ) from None
 
 
 def decomposition_of(

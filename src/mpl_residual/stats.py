@@ -23,13 +23,10 @@ from ._moments import (
 from ._npzfile import (
     MAX_BYTES,
     MAX_INFLATION,
-    UnreadableFile,
-    json_labels,
-    no_constant,
-    read_npz,
+    load_labelled,
     write_npz,
 )
-from ._text import printable
+from ._text import printable, strings
 from .grid import to_grid
 from .labels import counted_from_zero
 from .outliers import check_factor
@@ -194,12 +191,6 @@ class Moments:
         return replace(self, **moved)
 
 
-def _texts(value: Any, name: str) -> tuple[str, ...]:
-    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
-        raise ValueError(f"{name} must be a list of texts")
-    return tuple(value)
-
-
 @dataclass(frozen=True, eq=False)
 class DimensionStats:
     """
@@ -245,7 +236,7 @@ class DimensionStats:
 
     def __post_init__(self) -> None:
         n_layers, d_model = self.moments.mean.shape
-        names = _texts(self.layer_names, "layer_names")
+        names = strings(self.layer_names, "layer_names")
         if names and len(names) != n_layers:
             raise ValueError(f"{len(names)} layer names for {n_layers} layers")
         if not np.all(self.moments.count > 0):
@@ -259,7 +250,7 @@ class DimensionStats:
             n_texts = 1 + int(max(getattr(self.moments, t).max() for t, _, _ in _LOCATED.values()))
         checked = {
             "layer_names": names,
-            "tokens": _texts(self.tokens, "tokens"),
+            "tokens": strings(self.tokens, "tokens"),
             "n_texts": whole(n_texts, "n_texts"),
             "rows": whole(self.rows, "rows", positive=True, optional=True),
             "pad": flag(self.pad, "pad"),
@@ -479,42 +470,28 @@ class DimensionStats:
             Not a statistics file, or one that is truncated, corrupt, oversized or
             inconsistent; the message names the file.
         """
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"no such file: {printable(repr(str(path)))}")
-        arrays = read_npz(
-            path, members=(*_ARRAYS, "labels"), max_bytes=max_bytes, max_inflation=max_inflation
-        )
-        where = printable(repr(str(path)))
-        missing = [name for name in ("labels", "count", "absmax") if name not in arrays]
-        if missing:
-            raise ValueError(
-                f"{where} is not a file of dimension statistics (it lacks "
-                f"{', '.join(missing)}); save one with DimensionStats.save"
-            )
-        try:
-            labels = json_labels(arrays, parse_constant=no_constant)
-            if not isinstance(labels, dict) or labels.get("kind") != KIND:
-                raise ValueError("the labels do not say it holds dimension statistics")
-            if labels.get("format", FORMAT) != FORMAT:
-                raise ValueError(
-                    f"it is format {labels['format']!r}, from another version of "
-                    f"mpl-residual (this one reads {FORMAT}); run `mpl-residual stats` again"
-                )
+        known = [item.name for item in fields(cls) if item.name != "moments"]
+
+        def build(arrays: dict[str, np.ndarray], labels: dict[str, Any]) -> DimensionStats:
             absent = [name for name in _ARRAYS if name not in arrays]
             if absent:
                 raise ValueError(
                     f"it lacks the arrays {', '.join(absent)} (an older mpl-residual wrote "
                     "it?); run `mpl-residual stats` again"
                 )
-            moments = Moments(**{name: arrays[name] for name in _ARRAYS})
             older = labels.pop("blocks_from", None) != 0  # they named blocks from 1
             if older and isinstance(labels.get("layer_names"), list):
                 labels["layer_names"] = counted_from_zero(tuple(map(str, labels["layer_names"])))
-            known = {item.name for item in fields(cls)} - {"moments"}
-            unknown = sorted(set(labels) - known - {"kind", "format"})
-            if unknown:
-                raise ValueError(f"unknown labels {unknown}")
-            return cls(moments, **{name: labels[name] for name in known if name in labels})
-        except (UnreadableFile, ValueError, TypeError, KeyError, IndexError) as err:
-            raise ValueError(f"{where} does not hold valid statistics: {err}") from None
+            return cls(Moments(**{name: arrays[name] for name in _ARRAYS}), **labels)
+
+        return load_labelled(
+            path,
+            kind=KIND,
+            format=FORMAT,
+            what="valid statistics",
+            members=(*_ARRAYS, "labels"),
+            known=[*known, "blocks_from"],
+            build=build,
+            max_bytes=max_bytes,
+            max_inflation=max_inflation,
+        )

@@ -22,7 +22,7 @@ from ._npzfile import (
     write_npz,
 )
 from ._positions import resolve
-from ._text import printable
+from ._text import printable, strings
 from .grid import to_grid
 from .labels import SCALES, Labels, Predictions, Scale, counted_from_zero
 
@@ -44,16 +44,6 @@ def _count(things: Any, noun: str) -> str:
 
 
 
-
-
-def _strings(value: Any, name: str) -> tuple[str, ...]:
-    if isinstance(value, str):
-        raise TypeError(f"{name} must be a sequence of str, not one str; got {value!r:.60}")
-    items = tuple(value)
-    for item in items:
-        if not isinstance(item, str):
-            raise TypeError(f"{name} must hold str only; got {type(item).__name__} {item!r:.60}")
-    return items
 
 
 def _sequence(value: Any, name: str, what: str) -> tuple:
@@ -189,8 +179,8 @@ class ResidualStream:
                 "ResidualStream.values must be (layers, rows, cols) or "
                 f"(layers, tokens, rows, cols), none of them empty; got {_describe(values)}"
             )
-        tokens = _strings(self.tokens, "tokens")
-        names = _strings(self.layer_names, "layer_names")
+        tokens = strings(self.tokens, "tokens")
+        names = strings(self.layer_names, "layer_names")
         special = _special(self.special, tokens)
         predictions = _predictions(self.predictions, len(values))
         if names and len(names) != len(values):
