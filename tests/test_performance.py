@@ -141,6 +141,16 @@ def test_stats_benchmark_runs_on_a_small_corpus(monkeypatch):
     assert stats_speed.child("stats", 300)["extra_mb"] < 1000
 
 
+def test_component_stats_benchmark_runs_on_a_small_corpus(monkeypatch):
+    pytest.importorskip("transformers")
+    monkeypatch.syspath_prepend(str(BENCH))
+    import component_stats_speed
+
+    got = component_stats_speed.speed("toy", 1, 300)
+    assert got["tokens"] >= 300 and got["whole / forward"] > 0 and got["heads / forward"] > 0
+    assert component_stats_speed.child("toy", 300)["extra_mb"] < 1000
+
+
 def test_a_layer_sheet_holds_its_stream_once():
     stream = np.random.default_rng(0).standard_normal((12, 16, 24))
     from mpl_residual import ResidualStreamArtist, layer_sheet
