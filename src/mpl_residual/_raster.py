@@ -123,9 +123,8 @@ class CellRaster:
                 facecolors=number_colors(n, part),
                 edgecolors="none",
                 linewidths=0,
-                antialiased=False,
+                antialiased=False,  # QuadMesh's own flag, which its draw reads
             )
-            mesh._antialiased = False  # QuadMesh draws with a flag of its own
             scratch = RendererAgg(renderer.width, renderer.height, renderer.dpi)
             scratch.clear()
             mesh.draw(scratch)

@@ -53,6 +53,8 @@ class LayerAnimation(FuncAnimation):
     ) -> None:
         self._artists, self._layers = tuple(artists), tuple(layers)
         self.profile: LayerProfile | None = None
+        self._figure = fig  # matplotlib keeps it under a private name only
+        self._rendered = False
         super().__init__(
             fig,
             self._show,
@@ -154,7 +156,7 @@ class LayerAnimation(FuncAnimation):
 
         pyplot = sys.modules.get("matplotlib.pyplot")
         if pyplot is not None and "inline" in pyplot.get_backend():
-            pyplot.close(self._fig)
+            pyplot.close(self.figure)
         return html
 
     def mark_rendered(self) -> None:
@@ -163,7 +165,13 @@ class LayerAnimation(FuncAnimation):
         matplotlib does not warn "Animation was deleted without rendering anything"
         when it is let go; `save_animation` calls it, whether or not saving succeeds.
         """
-        self._draw_was_started = True
+        self._rendered = True
+
+    def __del__(self) -> None:
+        # matplotlib's only job here is the warning above, which a render of ours,
+        # unseen by matplotlib, makes wrong
+        if not getattr(self, "_rendered", False):
+            super().__del__()
 
     def show_layer(self, layer: int) -> None:
         """Show *layer* in every grid (and so in everything that follows them)."""
@@ -180,7 +188,7 @@ class LayerAnimation(FuncAnimation):
     @property
     def figure(self) -> Figure:
         """The figure animated."""
-        return self._fig
+        return self._figure
 
     @property
     def artists(self) -> tuple[ResidualStreamArtist, ...]:

@@ -148,10 +148,10 @@ def final_norm_of(owner: nn.Module) -> nn.Module | None:
     """
     if getattr(getattr(owner, "config", None), "tie_last_hidden_states", None) is False:
         return None
+    children = dict(owner.named_children())
     for name in FINAL_NORMS:
-        child = owner._modules.get(name)
-        if isinstance(child, nn.Module):
-            return child
+        if name in children:
+            return children[name]
     return None
 
 

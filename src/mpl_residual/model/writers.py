@@ -29,10 +29,10 @@ POST_NORMS = ("post_attention_layernorm", "post_feedforward_layernorm")
 
 
 def _child(module: nn.Module, names: tuple[str, ...]) -> tuple[str, nn.Module] | None:
+    children = dict(module.named_children())
     for name in names:
-        child = module._modules.get(name)
-        if isinstance(child, nn.Module):
-            return name, child
+        if name in children:
+            return name, children[name]
     return None
 
 
@@ -54,7 +54,7 @@ class BlockWriters:
 def _missing(block: nn.Module, what: str, names: tuple[str, ...], index: int) -> NotDecomposable:
     return NotDecomposable(
         f"cannot decompose {type(block).__name__}: no {what} in block {index} (looked for "
-        f"{', '.join(names)}; it has {', '.join(block._modules) or 'no children'})"
+        f"{', '.join(names)}; it has {', '.join(dict(block.named_children())) or 'no children'})"
     )
 
 
@@ -72,7 +72,8 @@ def find_writers(anatomy: Anatomy, *, heads: bool) -> list[BlockWriters]:
         if heads and projection is None:
             raise _missing(attention[1], "output projection", PROJECTION, index)
         writes_attention, writes_mlp = attention[1], mlp[1]
-        if "pre_feedforward_layernorm" in block._modules:  # sandwich norms (Gemma 2, 3)
+        sandwich = _child(block, ("pre_feedforward_layernorm",)) is not None  # Gemma 2, 3
+        if sandwich:
             norms = [_child(block, (name,)) for name in POST_NORMS]
             if None in norms:
                 raise _missing(block, "post-norm", POST_NORMS, index)
