@@ -317,6 +317,24 @@ def test_any_field_draws_as_components(saved):
         stats.stream("max_ratio")
 
 
+def test_a_model_that_makes_inf_is_shown_not_refused(toy_texts, recwarn):
+    model, tokenizer = hf.sample_model()
+    with torch.no_grad():
+        model.transformer.h[1].mlp.c_proj.weight[0, 5] = float("inf")
+    stats = hf.component_stats(model, tokenizer, toy_texts[:3], heads=True, progress=False)
+    assert np.isinf(stats.writes([5], field="absmax")[stats.names.index("block 1 mlp"), 0])
+    fig, (bars_ax, heads_ax) = plt.subplots(1, 2)
+    bars = mr.contributions(stats, 5, ax=bars_ax)
+    assert all(np.isfinite(b.get_width()) for b in bars)
+    labels = [t.get_text() for t in bars_ax.get_yticklabels()]
+    assert any(label.endswith("(NaN)") or "inf)" in label for label in labels)
+    image = mr.head_grid(stats, 5, ax=heads_ax)
+    assert np.isfinite(image.norm.vmax) and image.get_array().mask.any()  # grey, not a scale
+    fig.canvas.draw()
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+    plt.close(fig)
+
+
 def test_where_names_its_component_and_dimension(saved):
     stats, _ = saved
     assert stats.where("block 0 mlp", 3) == stats.where(stats.names.index("block 0 mlp"), 3)

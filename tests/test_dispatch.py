@@ -106,6 +106,20 @@ def test_dimension_stats(pair, which):
     assert got.n_tokens == want.n_tokens
 
 
+@pytest.mark.parametrize("which", [1, 2], ids=["disk", "cpu+disk"])
+def test_component_stats(pair, which):
+    memory, dispatched, tokenizer = pair[0], pair[which], pair[3]
+    for heads in (False, True):
+        want = hf.component_stats(memory, tokenizer, TEXTS, heads=heads, batch_size=2,
+                                  progress=False)  # fmt: skip
+        got = hf.component_stats(dispatched, tokenizer, TEXTS, heads=heads, batch_size=2,
+                                 progress=False)  # fmt: skip
+        assert got.names == want.names and got.n_tokens == want.n_tokens
+        for field in ("mean", "std", "mean_abs", "absmax", "share"):
+            _same(getattr(want, field), getattr(got, field), np.float64)
+    assert _offloaded(dispatched)
+
+
 def test_load_model_checks_what_dispatch_is_given(tmp_path):
     with pytest.raises(ValueError, match="device_map must be one of 'auto'"):
         hf.load_model(tmp_path, device_map="everywhere")

@@ -121,7 +121,14 @@ def contributions(
         ax = plt.gca()
     cmap = mpl.colormaps[DIVERGING_CMAP]
     labels = [literal(names[i]) for i in order] + [name for name, _ in sums]
-    shown = np.array([*values[order], *(v for _, v in sums)], dtype=float)
+    said = np.array([*values[order], *(v for _, v in sums)], dtype=float)
+    # NaN and inf are said beside the name, their bar left at 0: shown, never let
+    # loose on the axis limits
+    labels = [f"{label} ({'NaN' if np.isnan(v) else f'{v:+}'})" if not np.isfinite(v) else label
+              for label, v in zip(labels, said, strict=True)]  # fmt: skip
+    shown = np.where(np.isfinite(said), said, 0.0)
+    if outline is not None:
+        outline = np.where(np.isfinite(outline), outline, 0.0)
     colors = [cmap(0.85) if v >= 0 else cmap(0.15) for v in shown]
     if sums:  # the sums in the text colour, apart from the components
         ink = mpl.rcParams["text.color"]
@@ -138,7 +145,7 @@ def contributions(
     ax.tick_params(left=True, labelleft=True, bottom=True, labelbottom=True)  # whatever the style
     ax.axvline(0, color=mpl.rcParams["axes.edgecolor"], linewidth=0.8)
     if sums:  # each value written, so that the sum can be read off
-        ax.bar_label(bars, labels=[f"{v:+.2f}" for v in shown], padding=2, fontsize="small")
+        ax.bar_label(bars, labels=[f"{v:+.2f}" for v in said], padding=2, fontsize="small")
         low, high = min(0.0, *shown), max(0.0, *shown)
         span = (high - low) or 1.0  # room for the values written beside the bars
         ax.set_xlim(low - (0.45 * span if low < 0 else 0.05 * span),
