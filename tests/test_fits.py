@@ -119,6 +119,34 @@ def contributions(size):
     return fig
 
 
+def _component_stats():
+    from mpl_residual.component_stats import ComponentMoments, ComponentStats
+
+    rng = np.random.default_rng(0)
+    names = ["embeddings"]
+    for block in range(12):
+        names += [f"block {block} head {h}" for h in range(12)]
+        names += [f"block {block} attn bias", f"block {block} mlp"]
+    mean = rng.standard_normal((len(names), 96))
+    where = np.zeros(mean.shape, np.int64)
+    moments = ComponentMoments(np.full(len(names), 50), mean, mean**2 * 50, np.abs(mean) * 50,
+                               np.abs(mean) * 3, where, where, where, mean,
+                               np.full(96, 10.0))  # fmt: skip
+    return ComponentStats(moments, names, n_texts=1)
+
+
+def statistics_bars(size):
+    fig = _figure(size)
+    mr.contributions(_component_stats(), 7, ax=fig.add_subplot())
+    return fig
+
+
+def statistics_heads(size):
+    fig = _figure(size)
+    mr.head_grid(_component_stats(), 7, ax=fig.add_subplot())
+    return fig
+
+
 VIEWS = [
     grid_with_everything,
     grids_side_by_side,
@@ -132,6 +160,8 @@ VIEWS = [
     animated_in_a_figure,
     slider,
     contributions,
+    statistics_bars,
+    statistics_heads,
 ]
 
 

@@ -156,7 +156,7 @@ def contributions(
     if left_out:
         title += f"{' · ' if title else ''}top {len(order)} of {len(values)}"
     if outline is not None:
-        title += f"{' · ' if title else ''}outline: mean |write|"
+        title += f"{chr(10) if title else ''}outline: mean |write|"  # its own line
     if title:
         ax.set_title(title)
     keep_inside(ax)  # long component names stay on the figure
