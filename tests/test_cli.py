@@ -563,3 +563,45 @@ def test_stats_under_torchrun(tmp_path, minilm):
     one, two = (DimensionStats.load(tmp_path / f"{n}.npz") for n in ("one", "two"))
     np.testing.assert_allclose(two.std, one.std, rtol=1e-6, atol=1e-9)
     assert two.n_tokens == one.n_tokens == 5 * 22
+
+
+def _counted(monkeypatch, functions):
+    """Wrap each of *functions* wherever a module of the package holds it; the counts."""
+    counts = {f.__name__: 0 for f in functions}
+    for function in functions:
+
+        def wrapper(*args, _function=function, **kwargs):
+            counts[_function.__name__] += 1
+            return _function(*args, **kwargs)
+
+        for name, module in list(sys.modules.items()):
+            if not name.startswith("mpl_residual"):
+                continue
+            for attribute, value in list(vars(module).items()):
+                if value is function:
+                    monkeypatch.setattr(module, attribute, wrapper)
+    return counts
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".html", ".png"])
+def test_a_render_from_a_file_checks_each_thing_once(tmp_path, monkeypatch, suffix):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from mpl_residual import save_animation  # noqa: F401  (every module loaded)
+    from mpl_residual._atomic import check_output
+    from mpl_residual._layout import check_pixels
+    from mpl_residual.animation import LayerAnimation
+    from mpl_residual.cli import main
+    from mpl_residual.export.writer import check_fps
+
+    load_sample().save(tmp_path / "s.npz")
+    counts = _counted(monkeypatch, [check_output, check_fps, check_pixels])
+    marked = []
+    monkeypatch.setattr(LayerAnimation, "mark_rendered",
+                        lambda self: marked.append(self) or None)  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    assert main(["render", "--input", "s.npz", "-o", f"out{suffix}"]) == 0
+    animated = suffix != ".png"
+    assert counts == {"check_output": 1, "check_fps": int(animated), "check_pixels": 1}
+    assert len(marked) == int(animated)

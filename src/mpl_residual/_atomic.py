@@ -234,7 +234,7 @@ def _named(path: Path, target: Path, *, signals: bool = True) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike[str], *, checked: bool = False) -> Iterator[Path]:
     """
     Yield a temporary path beside *path*; when the block ends normally it replaces *path*.
 
@@ -253,7 +253,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     rename.
     """
     path = Path(path)
-    check_output(path)
+    if not checked:  # a caller that checked it already (`check_request`) says so
+        check_output(path)
     target = _write_target(path)
     in_main = threading.current_thread() is threading.main_thread()
     with (_named(path, target) if in_main else _from_a_worker_thread(path, target)) as temporary:

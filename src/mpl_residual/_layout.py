@@ -9,6 +9,8 @@ from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.transforms import Bbox
 
+from .errors import BadResolution
+
 __all__: list[str] = []
 
 #: Largest picture the library renders: 2^28 pixels (a 1 GiB RGBA buffer), no side
@@ -60,16 +62,17 @@ def fitted_figure(
 
 def check_pixels(fig: Figure, dpi: float, *, name: str = "dpi") -> None:
     """
-    Raise ValueError, naming *name*, if *fig* at *dpi* is too large a picture to render.
+    Raise `BadResolution` (a ValueError), naming *name*, if *fig* at *dpi* is too large
+    a picture to render (or too low a resolution to draw text at).
     """
     if not dpi >= MIN_DPI:  # FreeType cannot draw text of under a pixel ("invalid ppem")
-        raise ValueError(f"{name}={dpi:g} is too low to draw text at; at least {MIN_DPI}")
+        raise BadResolution(f"{name}={dpi:g} is too low to draw text at; at least {MIN_DPI}")
     width, height = (float(v) * dpi for v in fig.get_size_inches())  # inf for 1e308
     if min(width, height) < 1 or not (
         width <= MAX_SIDE and height <= MAX_SIDE and width * height <= MAX_PIXELS
     ):
         made = " x ".join(f"{v:.0f}" if v < 1e15 else f"{v:.3g}" for v in (width, height))
-        raise ValueError(
+        raise BadResolution(
             f"{name}={dpi:g} makes {made} pixel pictures of this "
             f"{fig.get_figwidth():g} x {fig.get_figheight():g} inch figure; at least 1 and "
             f"at most {MAX_SIDE} pixels a side, {MAX_PIXELS:,} in all"

@@ -126,6 +126,7 @@ class LayerAnimation(FuncAnimation):
         """
         from .export.player import player_fragment
 
+        self.mark_rendered()
         return player_fragment(self, readout=readout, dpi=dpi, autoplay=autoplay, compact=compact)
 
     def to_jshtml(
@@ -142,6 +143,7 @@ class LayerAnimation(FuncAnimation):
             raise ValueError("the player always embeds its frames; embed_frames=False")
         from .export.player import player_fragment
 
+        self.mark_rendered()
         return player_fragment(self, fps=fps)
 
     def _repr_html_(self) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "BadResolution",
     "EmptyCorpus",
     "FoldError",
     "LimitsTooLarge",
@@ -77,6 +78,11 @@ class NotOneToken(ValueError):
     def __init__(self, message: str, *, text: str, pieces: Sequence[str]):
         super().__init__(message)
         self.text, self.pieces = text, tuple(pieces)
+
+
+class BadResolution(ValueError):
+    """A resolution (dpi) at which a figure cannot be drawn: too low for text, or a
+    picture too large (or under a pixel); `check_pixels` raises it."""
 
 
 class TooMany(ValueError):

@@ -99,8 +99,7 @@ def save_animation(
     >>> anim = mr.animate(stream, cmap="RdBu_r")
     >>> mr.save_animation(anim, "residual.html")  # doctest: +SKIP
     """
-    path = Path(path)
-    check_request(path, fps, dpi)  # before anything is drawn
+    request = check_request(path, fps, dpi)  # once, before anything is drawn
     if isinstance(anim_or_stream, Animation):
         if kwargs:
             raise TypeError(
@@ -110,4 +109,4 @@ def save_animation(
         anim = anim_or_stream
     else:  # on a figure of its own that pyplot never sees
         anim = build_animation(anim_or_stream, pyplot=False, **kwargs)
-    return write_animation(anim, path, fps=fps, dpi=dpi, progress=progress, readout=readout)
+    return write_animation(anim, request, progress=progress, readout=readout)

@@ -256,8 +256,11 @@ def refold(stream: ResidualStream, rows: int, pad: bool) -> ResidualStream:
         raise rows_error(err) from None
 
 
-def checked_output(args: argparse.Namespace, suffixes: tuple[str, ...], command: str) -> Path:
-    """``-o``: a suffix the command writes, in a folder that exists, not a device."""
+def checked_output(
+    args: argparse.Namespace, suffixes: tuple[str, ...], command: str, *, place: bool = True
+) -> Path:
+    """``-o``: a suffix the command writes, in a folder that exists, not a device
+    (*place* False: the caller checks the place itself, with the rest of an export)."""
     out = Path(args.output)
     if out.suffix.lower() not in suffixes:
         if len(suffixes) == 1:
@@ -266,6 +269,11 @@ def checked_output(args: argparse.Namespace, suffixes: tuple[str, ...], command:
             f"cannot tell what to write from the suffix of {shown(str(out))}; use one of "
             + ", ".join(suffixes)
         )
+    return checked_place(out) if place else out
+
+
+def checked_place(out: Path) -> Path:
+    """*out* in a folder that exists, not a device; else a usage error."""
     try:
         check_output(out)
     except (FileNotFoundError, NotRegularFile) as err:

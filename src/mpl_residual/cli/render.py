@@ -7,6 +7,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
+from .._atomic import atomic_path
 from .._colorbar import LARGEST_LIMIT
 from .._layers import frame_layers
 from .._layout import MAX_PIXELS, check_pixels
@@ -15,11 +16,10 @@ from ..animation import build_animation
 from ..artist import ResidualStreamArtist
 from ..compare import compare
 from ..component_stats import FIELDS as COMPONENT_FIELDS
-from ..errors import LimitsTooLarge, TooMany, TooManyCells
-from ..export import SUPPORTED_SUFFIXES, check_fps
+from ..errors import BadResolution, LimitsTooLarge, NotRegularFile, TooMany, TooManyCells
+from ..export import SUPPORTED_SUFFIXES, Request, check_request, write_animation
 from ..markers import mark_dims
 from ..normalize import normalize
-from ..save import save_animation
 from ..sheet import layer_sheet
 from ..stats import FIELDS
 from ..stream import ResidualStream
@@ -29,6 +29,8 @@ from ._inputs import compared, input_stream
 from ._shared import (
     FORMATTER,
     UsageError,
+    checked_output,
+    checked_place,
     colormap,
     debug_option,
     fold_options,
@@ -253,8 +255,17 @@ def _drawn(
         )
         plt.close(fig)  # saved here, never shown
         return None, fig
-    anim.mark_rendered()  # saved by the caller, or given up with a usage error
     return anim, anim.figure
+
+
+def _request(args: argparse.Namespace, out: Path) -> Request:
+    """The export of an animation, checked once (format, fps, dpi, the place)."""
+    try:
+        return check_request(out, 5.0 if args.fps is None else args.fps, args.dpi)
+    except (FileNotFoundError, NotRegularFile, RuntimeError) as err:
+        raise UsageError(printable(str(err))) from None
+    except ValueError as err:
+        raise UsageError(f"--fps: {err}") from None
 
 
 def _check_options(args: argparse.Namespace, suffix: str) -> None:
@@ -282,11 +293,6 @@ def _check_options(args: argparse.Namespace, suffix: str) -> None:
         for name in ("compare", "profile", "position", "token", "mark", "lens"):
             if getattr(args, name) is not None:
                 raise UsageError(f"--tokens draws every position; drop --{name}")
-    if suffix in ANIMATIONS:
-        try:
-            check_fps(5.0 if args.fps is None else args.fps, suffix)
-        except ValueError as err:
-            raise UsageError(f"--fps: {err}") from None
 
 
 def reads(stream: Any, *, at: bool = True) -> str:
@@ -306,12 +312,60 @@ def _fewer(err: TooMany, n_layers: int) -> str:
     return err.describe(f"--layers ::{step}")
 
 
-def run(args: argparse.Namespace) -> str:
-    from ._shared import checked_output
+def _saved(
+    args: argparse.Namespace,
+    stream: ResidualStream,
+    other: ResidualStream | None,
+    shown_layers: list[int],
+    marks: dict,
+    request: Request | Path,
+) -> tuple[Any, Any]:
+    """Draw the render and write it where *request* (an animation's, checked) or the
+    picture's path says; the animation (None for a picture) and the figure."""
+    import matplotlib
 
-    out = checked_output(args, ANIMATIONS + PICTURES, "render")
+    out = request.path if isinstance(request, Request) else request
+    suffix = out.suffix.lower()
+    try:
+        anim, fig = _drawn(args, stream, other, shown_layers, suffix)
+    except TooMany as err:
+        raise UsageError(_fewer(err, len(stream))) from None
+    except TooManyCells as err:
+        raise UsageError(str(err)) from None
+    except LimitsTooLarge:
+        raise UsageError(
+            f"the values reach beyond ±{LARGEST_LIMIT:.2g}, more than a colorbar can "
+            "show: draw them with --normalize rms (or ln), or rescale the stream"
+        ) from None
+    try:
+        for artist in fig.findobj(ResidualStreamArtist) if marks else ():
+            try:
+                mark_dims(artist, **marks)
+            except (ValueError, TypeError) as err:
+                raise UsageError(f"--mark {args.mark}: {err}") from None
+        if anim is not None:
+            write_animation(anim, request)  # its pixels checked there, once
+        else:
+            resolution = args.dpi or matplotlib.rcParams["savefig.dpi"]
+            check_pixels(fig, fig.dpi if resolution == "figure" else resolution)
+            with atomic_path(out, checked=True) as temporary:
+                fig.savefig(temporary, dpi=args.dpi, format=suffix[1:])
+    except BaseException as err:
+        if anim is not None:  # given up: no "deleted without rendering" warning
+            anim.mark_rendered()
+        if isinstance(err, TooMany):
+            raise UsageError(_fewer(err, len(stream))) from None
+        if isinstance(err, BadResolution):
+            raise UsageError(f"--dpi: {err}") from None
+        raise
+    return anim, fig
+
+
+def run(args: argparse.Namespace) -> str:
+    out = checked_output(args, ANIMATIONS + PICTURES, "render", place=False)
     suffix = out.suffix.lower()
     _check_options(args, suffix)
+    request = _request(args, out) if suffix in ANIMATIONS else checked_place(out)
     layers = parse_layers(args.layers)
     stream = input_stream(args)
     try:
@@ -325,37 +379,7 @@ def run(args: argparse.Namespace) -> str:
 
     matplotlib.use("Agg")
     with style_context(args.style) if args.style else nullcontext():
-        try:
-            anim, fig = _drawn(args, stream, other, shown_layers, suffix)
-        except TooMany as err:
-            raise UsageError(_fewer(err, len(stream))) from None
-        except TooManyCells as err:
-            raise UsageError(str(err)) from None
-        except LimitsTooLarge:
-            raise UsageError(
-                f"the values reach beyond ±{LARGEST_LIMIT:.2g}, more than a colorbar can "
-                "show: draw them with --normalize rms (or ln), or rescale the stream"
-            ) from None
-        for artist in fig.findobj(ResidualStreamArtist) if marks else ():
-            try:
-                mark_dims(artist, **marks)
-            except (ValueError, TypeError) as err:
-                raise UsageError(f"--mark {args.mark}: {err}") from None
-        resolution = args.dpi or matplotlib.rcParams["savefig.dpi"]
-        try:
-            check_pixels(fig, fig.dpi if resolution == "figure" else resolution)
-        except ValueError as err:
-            raise UsageError(f"--dpi: {err}") from None
-        if anim is not None:
-            try:
-                save_animation(anim, out, fps=5.0 if args.fps is None else args.fps, dpi=args.dpi)
-            except TooMany as err:
-                raise UsageError(_fewer(err, len(stream))) from None
-        else:
-            from .._atomic import atomic_path
-
-            with atomic_path(out) as temporary:
-                fig.savefig(temporary, dpi=args.dpi, format=suffix[1:])
+        _saved(args, stream, other, shown_layers, marks, request)
     count = f"{len(shown_layers)} {'frames' if suffix in ANIMATIONS else 'layers'}"
     if other is not None:
         count += f" of {stream.shape[0]}" if suffix in ANIMATIONS else ""

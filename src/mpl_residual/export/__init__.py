@@ -10,6 +10,6 @@ only what changes, any other matplotlib animation frame by frame.  The public
 `mpl_residual.save_animation` animates a stream first where it is given one.
 """
 
-from .writer import SUPPORTED_SUFFIXES, check_fps, check_request, write_animation
+from .writer import SUPPORTED_SUFFIXES, Request, check_fps, check_request, write_animation
 
-__all__ = ["SUPPORTED_SUFFIXES", "check_fps", "check_request", "write_animation"]
+__all__ = ["SUPPORTED_SUFFIXES", "Request", "check_fps", "check_request", "write_animation"]

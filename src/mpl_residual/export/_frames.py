@@ -236,7 +236,6 @@ class _Scene:
 def _scene(anim: LayerFrames, dpi: float) -> Iterator[_Scene]:
     fig = anim.figure
     shown = [artist.layer for artist in anim.artists]
-    anim.mark_rendered()
     with _at_dpi(fig, dpi), _layout_restored(fig) as hold_layout:
         width, height = (int(v) for v in fig.bbox.size)
         scene = _Scene(anim, RendererAgg(width, height, dpi))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import matplotlib as mpl
 import numpy as np
@@ -21,7 +22,7 @@ from ._encoders import ENCODERS, ffmpeg_exe
 from ._frames import LayerFrames, figure_of, render_any, render_layers
 from .player import player_page
 
-__all__ = ["SUPPORTED_SUFFIXES", "check_fps", "check_request", "write_animation"]
+__all__ = ["SUPPORTED_SUFFIXES", "Request", "check_fps", "check_request", "write_animation"]
 
 #: Output formats, chosen by the suffix of the path.
 SUPPORTED_SUFFIXES: tuple[str, ...] = (*ENCODERS, ".html")
@@ -93,12 +94,23 @@ def _progress_callback(enabled: bool, name: str) -> tuple[Callable | None, Calla
 # -- the public function ---------------------------------------------------------------------
 
 
-def check_request(path: Path, fps: Any, dpi: Any) -> tuple[str, float | None, float | None]:
+class Request(NamedTuple):
+    """An export checked once (`check_request`), before anything is drawn."""
+
+    path: Path
+    suffix: str
+    fps: float | None
+    dpi: float | None
+
+
+def check_request(path: str | os.PathLike[str], fps: Any, dpi: Any) -> Request:
     """
     The format (suffix), frame rate and resolution of an export to *path*, checked
-    before anything is drawn: a known suffix, *fps* in the format's range, a positive
-    *dpi*, a folder that exists and no device in the way, ffmpeg for ``.mp4``.
+    before anything is drawn, once: a known suffix, *fps* in the format's range, a
+    positive *dpi*, a folder that exists and no device in the way, ffmpeg for
+    ``.mp4``.  `write_animation` takes what it returns and checks none of it again.
     """
+    path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise ValueError(
@@ -114,26 +126,20 @@ def check_request(path: Path, fps: Any, dpi: Any) -> tuple[str, float | None, fl
     check_output(path)
     if suffix == ".mp4":
         ffmpeg_exe()
-    return suffix, fps, dpi
+    return Request(path, suffix, fps, dpi)
 
 
 def write_animation(
-    anim: Animation,
-    path: Path,
-    *,
-    fps: float | None = None,
-    dpi: float | None = None,
-    progress: bool = True,
-    readout: bool = True,
+    anim: Animation, request: Request, *, progress: bool = True, readout: bool = True
 ) -> Path:
     """
-    Write *anim* to *path* (see `mpl_residual.save_animation`, which checks the
-    request with `check_request` and makes the animation of a stream first).  An
-    animation that says what it animates (`LayerFrames`: a `LayerAnimation`) is drawn
-    once and then only what changes; any other is drawn frame by frame.
+    Write *anim* as *request* (`check_request`) says: see
+    `mpl_residual.save_animation`, which checks the request and makes the animation of
+    a stream first.  An animation that says what it animates (`LayerFrames`: a
+    `LayerAnimation`) is drawn once and then only what changes; any other is drawn
+    frame by frame.  Its pixel budget is checked here, once the figure is known.
     """
-    path = Path(path)
-    suffix, fps, dpi = check_request(path, fps, dpi)
+    path, suffix, fps, dpi = request
     layered = isinstance(anim, LayerFrames)
     if layered:
         anim.mark_rendered()  # no "deleted without rendering" warning, even on failure
@@ -151,7 +157,7 @@ def write_animation(
     check_pixels(fig, dpi)
     update, close_progress = _progress_callback(progress, path.name)
     try:
-        with atomic_path(path) as temporary:
+        with atomic_path(path, checked=True) as temporary:
             if suffix == ".html":
                 page = player_page(
                     anim, title=path.name, readout=readout, dpi=dpi, fps=fps, progress=update
