@@ -167,7 +167,8 @@ def main() -> None:
     for name in models:
         for n in sizes:
             got = memory(name, n)
-            rows.append({"model": name, "corpus tokens": got["tokens"], "extra MB": got["extra_mb"]})
+            said = {"model": name, "corpus tokens": got["tokens"], "extra MB": got["extra_mb"]}
+            rows.append(said)
             figures[f"{name}_tokens{n}_extra_mb"] = round(got["extra_mb"], 1)
     print()
     print(table(rows, ["model", "corpus tokens", "extra MB"]))

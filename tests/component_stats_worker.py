@@ -1,5 +1,6 @@
-"""Run by torchrun in tests/test_component_stats.py: `component_stats` of the shipped toy
-model over a corpus file, in each of the processes; the first saves the merged result.
+"""Run by torchrun (or accelerate launch) in tests/test_component_stats.py:
+`component_stats` of the shipped toy model over a corpus file, in each of the processes;
+the first saves the merged result.
 
     torchrun --standalone --nproc_per_node 2 tests/component_stats_worker.py corpus.txt out.npz
 """

@@ -369,15 +369,20 @@ def test_cli_stats_components_info_and_render(tmp_path, capsys):
 # -- two processes --------------------------------------------------------------------
 
 
-def test_two_processes_equal_one(tmp_path):
+@pytest.mark.parametrize("launcher", ["torchrun", "accelerate"])
+def test_two_processes_equal_one(tmp_path, launcher):
+    from test_hf_stats import LAUNCHERS
+
+    if launcher == "accelerate":
+        pytest.importorskip("accelerate")
     texts = list(sample_corpus())[:20]
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("\n".join(texts))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")])
     proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
-         "2", str(HERE / "component_stats_worker.py"), str(corpus), str(tmp_path / "two.npz")],
+        [sys.executable, *LAUNCHERS[launcher], str(HERE / "component_stats_worker.py"),
+         str(corpus), str(tmp_path / "two.npz")],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -96,7 +96,7 @@ def test_a_decomposition_without_heads_says_to_pass_heads_true():
     parts = Decomposition(np.zeros((3, 2, 2), np.float32), names)
     with pytest.raises(ValueError, match="make it with heads=True"):
         mr.head_grid(parts, ax=Figure().subplots())
-    with pytest.raises(TypeError, match="head_grid needs a Decomposition, an Attribution or ComponentStats"):
+    with pytest.raises(TypeError, match="needs a Decomposition, an Attribution or ComponentStats"):
         mr.head_grid(np.zeros((3, 2, 2)), ax=Figure().subplots())
     with pytest.raises(TypeError, match="unexpected options"):
         mr.head_grid(_parts(), ax=Figure().subplots(), robust=False)
