@@ -8,7 +8,7 @@ transformers = pytest.importorskip("transformers")
 
 from hf_models import builders, hook_count, minilm_path, tiny_model  # noqa: E402
 from mpl_residual import ResidualStream, hf, residual_grid  # noqa: E402
-from mpl_residual.model.positions import position_ids  # noqa: E402
+from mpl_residual.model.masks import position_ids  # noqa: E402
 
 ARCHS = sorted(builders())
 

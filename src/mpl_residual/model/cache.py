@@ -17,7 +17,7 @@ from ..decomposition import Decomposition, decomposition_of
 from ..grid import to_grid
 from ..labels import layer_names
 from ..stream import ResidualStream
-from .positions import Positions, mask_tensor
+from .masks import Positions, mask_tensor
 from .text import label_tokens
 
 __all__ = ["decompose", "from_cache", "hook_names"]
@@ -122,7 +122,7 @@ def _where(
         return b, slice(None), labels, special
     if attention_mask is not None:  # counted over the real tokens of the sequence
         positions = Positions(position, b, mask_tensor(attention_mask))
-        positions.resolve(batch, seq)
+        positions.bind(batch, seq)
         return b, int(positions.kept), labels, special
     index = check_index(as_index(position, "position"), seq, "position", of=f"{seq} positions")
     return b, index, labels, special

@@ -20,7 +20,7 @@ from ..stream import ResidualStream
 from .anatomy import Anatomy
 from .hooks import check_final, run
 from .lens import Lens, check_k
-from .positions import Positions, left_padded, mask_tensor
+from .masks import Positions, left_padded, mask_tensor
 from .text import label_tokens, one_text
 
 __all__ = ["LeftPaddingWarning", "capture", "from_outputs", "on_device", "residual_stream"]
@@ -313,7 +313,7 @@ def residual_stream(
     lens_reader = None if k is None else Lens(anatomy)  # no head: fail before the run
     inputs = one_text(tokenizer, text, model=anatomy.module, max_length=max_length)
     sequence = Positions(None, batch_index, mask_tensor(inputs.get("attention_mask")))
-    sequence.resolve(*inputs["input_ids"].shape)
+    sequence.bind(*inputs["input_ids"].shape)
     tokens, special = label_tokens(tokenizer, inputs["input_ids"][sequence.batch][sequence.real])
     index = None if position is None else resolve(position, tokens, special)
     recorder = run(

@@ -14,7 +14,7 @@ from ..errors import NotDecomposable
 from .anatomy import Anatomy
 from .capture import on_device, tokenizer_of
 from .hooks import Recorder, first_tensor, run
-from .positions import Positions
+from .masks import Positions
 from .text import label_tokens, one_text
 from .writers import find_writers, head_count, project
 

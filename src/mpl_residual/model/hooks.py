@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from .anatomy import Anatomy
-from .positions import Positions, left_padded, mask_tensor, position_ids
+from .masks import Positions, left_padded, mask_tensor, position_ids
 
 __all__ = ["Recorder", "first_tensor", "model_inputs", "run"]
 
@@ -136,7 +136,7 @@ def run(
     positions = Positions(position, batch_index, mask)
     ids = kwargs.get("input_ids")
     if isinstance(ids, torch.Tensor) and ids.ndim == 2 and "decoder_input_ids" not in kwargs:
-        positions.resolve(*ids.shape)  # bad indices or masks fail before the forward
+        positions.bind(*ids.shape)  # bad indices or masks fail before the forward
     recorder = Recorder(anatomy, take or positions.take)
     extra = []
     try:

@@ -47,7 +47,7 @@ def position_ids(mask: torch.Tensor) -> torch.Tensor:
 
 
 class Positions:
-    """Resolves ``batch_index`` and ``position`` against a (batch, seq) shape and mask."""
+    """Binds ``batch_index`` and ``position`` to a (batch, seq) shape and mask."""
 
     def __init__(self, position: int | None, batch_index: int, mask: torch.Tensor | None):
         self.position = None if position is None else as_index(position, "position")
@@ -57,7 +57,9 @@ class Positions:
         self.real: torch.Tensor | None = None  # indices of the real tokens
         self.kept: torch.Tensor | None = None  # indices kept along the sequence
 
-    def resolve(self, batch: int, seq: int) -> None:
+    def bind(self, batch: int, seq: int) -> None:
+        """Check the position and the mask against a (batch, seq) shape, and settle
+        which tokens are real and which are kept."""
         self.batch = check_index(self.batch_index, batch, "batch_index", of=f"a batch of {batch}")
         if self.mask is not None:
             if tuple(self.mask.shape) != (batch, seq):
@@ -92,7 +94,7 @@ class Positions:
                 f"expected hidden states of shape (batch, seq, d_model); got {tuple(hidden.shape)}"
             )
         if self.kept is None:
-            self.resolve(hidden.shape[0], hidden.shape[1])
+            self.bind(hidden.shape[0], hidden.shape[1])
         kept = self.kept.to(hidden.device) if self.kept.ndim else self.kept
         dtype = torch.float64 if hidden.dtype == torch.float64 else torch.float32
         return hidden[self.batch, kept].detach().to("cpu", dtype, copy=True)
