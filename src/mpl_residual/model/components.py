@@ -14,7 +14,7 @@ from ..component_stats import ComponentMoments, ComponentStats
 from .anatomy import Anatomy
 from .capture import on_device, tokenizer_of
 from .corpus import over_corpus, spelled
-from .decompose import _Kept, component_writes
+from .decompose import WriteHooks, component_writes
 from .hooks import run
 from .writers import head_count
 
@@ -24,7 +24,7 @@ __all__ = ["component_stats"]
 class _Counted:
     """
     The tokens a batch counts, taken out of any (batch, seq, width) hidden states on
-    their own device, in the model's dtype: what the hooks keep (`_Kept` calls it
+    their own device, in the model's dtype: what the hooks keep (`WriteHooks` calls it
     ``take``, as it calls a position's).
     """
 
@@ -97,7 +97,7 @@ def _batch_moments(
     with *check*, the writes are checked against the stream (`component_writes`)."""
     counted = _Counted(keep)
     shape = tuple(inputs["input_ids"].shape)
-    kept = _Kept(anatomy, heads=heads, shape=shape)
+    kept = WriteHooks(anatomy, heads=heads, shape=shape)
     recorder = run(
         anatomy,
         on_device(anatomy.module, inputs),

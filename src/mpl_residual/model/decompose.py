@@ -18,7 +18,7 @@ from .masks import Positions
 from .text import label_tokens, one_text
 from .writers import find_writers, head_count, project
 
-__all__ = ["component_writes", "decompose", "decomposed"]
+__all__ = ["WriteHooks", "component_writes", "decompose", "decomposed"]
 
 #: How far the writes may be from what the block added, relative to the stream: float32
 #: sums in another order differ by about 1e-7; half precision by about 1e-3.
@@ -35,8 +35,9 @@ def _norm_like(module: nn.Module) -> bool:
     return isinstance(module, nn.LayerNorm) or "norm" in type(module).__name__.lower()
 
 
-class _Kept:
-    """The hooks of a decomposition: what each writer gave, at the position kept."""
+class WriteHooks:
+    """The hooks of a decomposition: what each writer gave, at the position kept (or,
+    for `mpl_residual.hf.component_stats`, at every token counted)."""
 
     def __init__(self, anatomy: Anatomy, *, heads: bool, shape: tuple[int, int]) -> None:
         try:
@@ -100,7 +101,7 @@ def _close(a: torch.Tensor, b: torch.Tensor, tolerance: float) -> bool:
     return float((a - b).abs().max()) <= tolerance * scale
 
 
-def _renormalised_by(kept: _Kept, output: torch.Tensor) -> str | None:
+def _renormalised_by(kept: WriteHooks, output: torch.Tensor) -> str | None:
     """The norm of the first block whose output is the block's own (a post-norm model)."""
     for name, value in reversed(kept.norms.items()):
         if value.shape == output.shape and _close(value, output, 1e-6):
@@ -108,7 +109,7 @@ def _renormalised_by(kept: _Kept, output: torch.Tensor) -> str | None:
     return None
 
 
-def _not_decomposable(model: nn.Module, kept: _Kept, output: torch.Tensor) -> NotDecomposable:
+def _not_decomposable(model: nn.Module, kept: WriteHooks, output: torch.Tensor) -> NotDecomposable:
     """Why the writes found do not make the stream: a post-norm, or an unknown writer."""
     block = type(kept.first_block).__name__
     norm = _renormalised_by(kept, output)
@@ -128,7 +129,12 @@ def _not_decomposable(model: nn.Module, kept: _Kept, output: torch.Tensor) -> No
 
 
 def component_writes(
-    anatomy: Anatomy, kept: _Kept, stream: list[torch.Tensor], *, heads: bool, check: bool = True
+    anatomy: Anatomy,
+    kept: WriteHooks,
+    stream: list[torch.Tensor],
+    *,
+    heads: bool,
+    check: bool = True,
 ) -> Iterator[tuple[list[str], torch.Tensor]]:
     """
     What each component wrote, from what *kept*'s hooks kept and the *stream* (what
@@ -184,7 +190,7 @@ def decomposed(
     the stream.
     """
     shape = tuple(inputs["input_ids"].shape)
-    kept = _Kept(anatomy, heads=heads, shape=shape)
+    kept = WriteHooks(anatomy, heads=heads, shape=shape)
     recorder = run(
         anatomy, on_device(anatomy.module, inputs), position=index, more=kept.install
     )
