@@ -122,7 +122,7 @@ def test_load_refuses_what_is_not_statistics(tmp_path):
 
     stream = load_sample().save(tmp_path / "stream.npz")
     assert not DimensionStats.is_file(stream) and not DimensionStats.is_file(tmp_path / "none")
-    with pytest.raises(ValueError, match=r"not a file of dimension stats \(its labels say None"):
+    with pytest.raises(ValueError, match=r"not a file of dimension stats \(its labels say 'st"):
         DimensionStats.load(stream)
     with pytest.raises(FileNotFoundError, match="no such file"):
         DimensionStats.load(tmp_path / "none.npz")

@@ -300,10 +300,25 @@ def load_labelled(
     decomposition"); FileNotFoundError where there is no file.
     """
     path = Path(path)
-    where = printable(repr(str(path)))
     if not path.is_file():
-        raise FileNotFoundError(f"no such file: {where}")
+        raise FileNotFoundError(f"no such file: {printable(repr(str(path)))}")
     arrays = read_npz(path, members=members, max_bytes=max_bytes, max_inflation=max_inflation)
+    return from_labelled(path, arrays, kind=kind, format=format, what=what, known=known,
+                         build=build)  # fmt: skip
+
+
+def from_labelled(
+    path: Path,
+    arrays: dict[str, np.ndarray],
+    *,
+    kind: str,
+    format: int,
+    what: str,
+    known: Collection[str],
+    build: Callable[[dict[str, np.ndarray], dict[str, Any]], Any],
+) -> Any:
+    """The checks of `load_labelled` on the *arrays* already read from *path*."""
+    where = printable(repr(str(path)))
     try:
         labels = json_labels(arrays, parse_constant=no_constant)
         found = labels.pop("kind", None) if isinstance(labels, dict) else None
@@ -311,8 +326,8 @@ def load_labelled(
             held = found.removeprefix("mpl-residual ") if isinstance(found, str) else None
             raise ValueError(
                 f"it is not a file of {kind.removeprefix('mpl-residual ')} (its labels say "
-                f"{printable(repr(held)):.60} where a file of this package says what it "
-                "holds; a stream says nothing)"
+                f"{printable(repr(held)):.60}; files of this package say what they hold, "
+                "older streams nothing)"
             )
         said = labels.pop("format", None)
         if said != format:

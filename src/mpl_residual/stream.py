@@ -15,6 +15,7 @@ from ._npzfile import (
     MAX_BYTES,
     MAX_INFLATION,
     UnreadableFile,
+    from_labelled,
     json_labels,
     read_npy,
     read_npz,
@@ -34,8 +35,12 @@ _MEMBERS = ("values", "labels", "format", "tokens", "layer_names", "position",
             "all_positions", "model_name", "d_model")  # fmt: skip
 
 #: Version of the ``.npz`` layout `ResidualStream.save` writes.  Version 1 (no
-#: ``format`` entry) kept labels in unicode arrays, which drop trailing NULs.
-FORMAT = 2
+#: ``format`` entry) kept labels in unicode arrays, which drop trailing NULs; version 2
+#: JSON labels that did not say what the file holds; version 3 says it in its labels
+#: (`KIND`), and is read as every file of this package is (`from_labelled`).
+FORMAT = 3
+#: What a stream's labels say it holds.
+KIND = "mpl-residual stream"
 
 
 def _count(things: Any, noun: str) -> str:
@@ -379,6 +384,8 @@ class ResidualStream:
             "quantity": self.quantity,
             "scale": self.scale,
             "blocks_from": 0,  # layer names count blocks from 0 (files before: from 1)
+            "kind": KIND,
+            "format": FORMAT,
         }
         return write_npz(
             path,
@@ -442,6 +449,17 @@ class ResidualStream:
         if "values" not in arrays:
             raise ValueError(f"{where} has no 'values' array; it is not a saved stream")
         try:
+            version = scalar(arrays, "format", 1)
+        except (UnreadableFile, ValueError, TypeError) as err:
+            raise ValueError(f"{where} has an unreadable format: {printable(str(err))}") from None
+        if version == FORMAT:  # said in its labels too: read as every file of this package
+
+            def build(arrays: dict[str, np.ndarray], labels: dict[str, Any]) -> ResidualStream:
+                return cls(arrays["values"], **_known(labels))
+
+            return from_labelled(path, arrays, kind=KIND, format=FORMAT, what="a valid stream",
+                                 known=(*_LABELS, "blocks_from"), build=build)  # fmt: skip
+        try:
             labels = _labels(arrays)
         except (UnreadableFile, ValueError, TypeError, KeyError) as err:
             raise ValueError(f"{where} has unreadable labels: {printable(str(err))}") from None
@@ -473,30 +491,38 @@ class ResidualStream:
         return self.labels.title(index)
 
 
+#: What a stream's JSON labels hold (and `ResidualStream` takes).
+_LABELS = (
+    "tokens",
+    "layer_names",
+    "position",
+    "model_name",
+    "d_model",
+    "special",
+    "predictions",
+    "quantity",
+    "scale",
+)
+
+
+def _known(labels: dict[str, Any]) -> dict[str, Any]:
+    """The fields of JSON *labels*, layer names counted from 0 (files before said from 1)."""
+    found = {key: labels[key] for key in _LABELS if labels.get(key) is not None}
+    if labels.get("blocks_from") != 0 and isinstance(found.get("layer_names"), list):
+        found["layer_names"] = counted_from_zero(tuple(map(str, found["layer_names"])))
+    return found
+
+
 def _labels(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    """The label fields of a saved stream, from either file layout."""
+    """The label fields of a stream saved by an older mpl-residual (formats 1 and 2)."""
     version = scalar(arrays, "format", 1)
-    if version == FORMAT:
+    if version == 2:  # JSON labels that do not say what the file holds
         labels = json_labels(arrays)
         if not isinstance(labels, dict):
             raise ValueError(f"labels must be a JSON object; got {type(labels).__name__}")
-        known = (
-            "tokens",
-            "layer_names",
-            "position",
-            "model_name",
-            "d_model",
-            "special",
-            "predictions",
-            "quantity",
-            "scale",
-        )
-        found = {key: labels[key] for key in known if labels.get(key) is not None}
-        if labels.get("blocks_from") != 0 and isinstance(found.get("layer_names"), list):
-            found["layer_names"] = counted_from_zero(tuple(map(str, found["layer_names"])))
-        return found
+        return _known(labels)
     if version != 1:
-        raise ValueError(f"unknown format {version!r}; this mpl-residual reads 1 and {FORMAT}")
+        raise ValueError(f"unknown format {version!r}; this mpl-residual reads 1 to {FORMAT}")
     # Version 1: unicode arrays; position -1 or all_positions for "every position".
     position = scalar(arrays, "position")
     every = bool(scalar(arrays, "all_positions", False))
