@@ -29,8 +29,8 @@ from .labels import SCALES, Labels, Predictions, Scale, counted_from_zero
 
 __all__ = ["ResidualStream"]
 
-#: The arrays a saved stream may hold (the rest of a file is never read): format 2's,
-#: then format 1's.
+#: The arrays a saved stream may hold (the rest of a file is never read): formats 2
+#: and 3's, then format 1's.
 _MEMBERS = ("values", "labels", "format", "tokens", "layer_names", "position",
             "all_positions", "model_name", "d_model")  # fmt: skip
 
