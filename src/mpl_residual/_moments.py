@@ -7,9 +7,17 @@ made of these.
 
 from __future__ import annotations
 
+import json
+import os
+from dataclasses import fields, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ._npzfile import write_npz
+from ._text import printable, strings
+from .grid import to_grid
 
 __all__: list[str] = []
 
@@ -126,3 +134,68 @@ def merged_spellings(
     for token in theirs:
         known.setdefault(token, len(known))
     return tuple(known), np.array([known[t] for t in theirs], dtype=np.int64)
+
+
+# -- what DimensionStats and ComponentStats do alike -------------------------------------
+
+
+def checked_labels(stats: Any, fewest_texts: int) -> dict[str, Any]:
+    """
+    The labels every set of corpus statistics holds, checked against its moments (a
+    `DimensionStats` or `ComponentStats`, while it is made): tokens, n_texts (if not
+    given, *fewest_texts*: the fewest that the locations point into), the fold, special,
+    max_length and dropped_tokens.  ValueError names what is wrong.
+    """
+    moments = stats.moments
+    if not np.all(moments.count > 0):
+        raise ValueError("no tokens were counted; the statistics of nothing are undefined")
+    if stats.model_name is not None and not isinstance(stats.model_name, str):
+        raise ValueError(f"model_name must be a text; got {stats.model_name!r:.40}")
+    n_texts = fewest_texts if stats.n_texts is None else stats.n_texts
+    checked = {
+        "tokens": strings(stats.tokens, "tokens"),
+        "n_texts": whole(n_texts, "n_texts"),
+        "rows": whole(stats.rows, "rows", positive=True, optional=True),
+        "pad": flag(stats.pad, "pad"),
+        "special": flag(stats.special, "special"),
+        "max_length": whole(stats.max_length, "max_length", positive=True, optional=True),
+        "dropped_tokens": whole(stats.dropped_tokens, "dropped_tokens"),
+    }
+    moments.check(checked["n_texts"], len(checked["tokens"]) or None)
+    to_grid(np.zeros(moments.mean.shape[1]), checked["rows"], pad=checked["pad"])  # or why not
+    return checked
+
+
+def merged(mine: Any, other: Any) -> Any:
+    """
+    *mine* and *other* (statistics of one kind) as one, exactly as if one run had read
+    *other*'s texts after *mine*'s: refused where their `settings` differ (naming what
+    does), the token spellings merged, *other*'s text numbers moved on.
+    """
+    said, theirs = mine.settings(), other.settings()
+    differ = [key for key in said if said[key] != theirs[key]]
+    if differ:
+        shown = ", ".join(
+            f"{key}={printable(repr(theirs[key])):.60} (here {printable(repr(said[key])):.60})"
+            for key in differ
+        )
+        raise ValueError(f"cannot merge statistics made with other settings: {shown}")
+    tokens, index = merged_spellings(mine.tokens, other.tokens)
+    moved = other.moments.renumbered(mine.n_texts, index)
+    return replace(
+        mine,
+        moments=mine.moments.merge(moved),
+        n_texts=mine.n_texts + other.n_texts,
+        tokens=tokens,
+        dropped_tokens=mine.dropped_tokens + other.dropped_tokens,
+    )
+
+
+def saved(stats: Any, path: str | os.PathLike[str], **labels: Any) -> Path:
+    """*stats* written to *path* as a plain ``.npz``: its running moments, and every
+    other field as JSON labels after *labels* (its kind and format); whole or not at all."""
+    for item in fields(stats):
+        if item.name != "moments":
+            value = getattr(stats, item.name)
+            labels[item.name] = list(value) if isinstance(value, tuple) else value
+    return write_npz(Path(path), labels=np.array(json.dumps(labels)), **stats.moments.arrays())

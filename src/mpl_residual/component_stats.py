@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -14,13 +13,13 @@ from ._arrays import check_index
 from ._moments import (
     check_counts,
     check_locations,
-    flag,
+    checked_labels,
     later,
+    merged,
     merged_moments,
-    merged_spellings,
-    whole,
+    saved,
 )
-from ._npzfile import MAX_BYTES, MAX_INFLATION, load_labelled, write_npz
+from ._npzfile import MAX_BYTES, MAX_INFLATION, load_labelled
 from ._text import printable, strings
 from .decomposition import Decomposition
 from .grid import to_grid
@@ -193,26 +192,9 @@ class ComponentStats:
         names = _names(self.names)
         if len(names) != n_components:
             raise ValueError(f"{len(names)} component names for {n_components} components")
-        check_counts(self.moments.count, "component")
-        if not np.all(self.moments.count > 0):
-            raise ValueError("no tokens were counted; the statistics of nothing are undefined")
-        if self.model_name is not None and not isinstance(self.model_name, str):
-            raise ValueError(f"model_name must be a text; got {self.model_name!r:.40}")
-        n_texts = self.n_texts
-        if n_texts is None:  # not told: the fewest texts the locations can point into
-            n_texts = 1 + int(self.moments.where_text.max())
-        checked = {
-            "names": names,
-            "tokens": strings(self.tokens, "tokens"),
-            "n_texts": whole(n_texts, "n_texts"),
-            "rows": whole(self.rows, "rows", positive=True, optional=True),
-            "pad": flag(self.pad, "pad"),
-            "special": flag(self.special, "special"),
-            "max_length": whole(self.max_length, "max_length", positive=True, optional=True),
-            "dropped_tokens": whole(self.dropped_tokens, "dropped_tokens"),
-        }
-        self.moments.check(checked["n_texts"], len(checked["tokens"]) or None)
-        to_grid(np.zeros(d_model), checked["rows"], pad=checked["pad"])  # or a clear error
+        check_counts(self.moments.count, "component")  # before "none counted" is said
+        fewest = 1 + int(self.moments.where_text.max())
+        checked = {"names": names, **checked_labels(self, fewest)}
         for name, value in checked.items():
             object.__setattr__(self, name, value)
 
@@ -379,23 +361,7 @@ class ComponentStats:
             raise ValueError(
                 f"cannot merge statistics of d_model={other.d_model} into d_model={self.d_model}"
             )
-        mine, yours = self.settings(), other.settings()
-        differ = [key for key in mine if mine[key] != yours[key]]
-        if differ:
-            said = ", ".join(
-                f"{key}={printable(repr(yours[key])):.60} (here {printable(repr(mine[key])):.60})"
-                for key in differ
-            )
-            raise ValueError(f"cannot merge statistics made otherwise: {said}")
-        tokens, index = merged_spellings(self.tokens, other.tokens)
-        theirs = other.moments.renumbered(self.n_texts, index)
-        return replace(
-            self,
-            moments=self.moments.merge(theirs),
-            n_texts=self.n_texts + other.n_texts,
-            tokens=tokens,
-            dropped_tokens=self.dropped_tokens + other.dropped_tokens,
-        )
+        return merged(self, other)
 
     def refold(self, rows: int | None, *, pad: bool = False) -> ComponentStats:
         """The same statistics folded into another grid."""
@@ -409,12 +375,7 @@ class ComponentStats:
         running moments (so that files merge later) and the names and settings as JSON
         text.  Written whole or not at all.
         """
-        labels: dict[str, Any] = {"kind": KIND, "format": FORMAT}
-        for item in fields(self):
-            if item.name != "moments":
-                value = getattr(self, item.name)
-                labels[item.name] = list(value) if isinstance(value, tuple) else value
-        return write_npz(Path(path), labels=np.array(json.dumps(labels)), **self.moments.arrays())
+        return saved(self, path, kind=KIND, format=FORMAT)
 
     @classmethod
     def load(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -14,17 +13,16 @@ from ._arrays import check_index
 from ._moments import (
     check_counts,
     check_locations,
-    flag,
+    checked_labels,
     later,
+    merged,
     merged_moments,
-    merged_spellings,
-    whole,
+    saved,
 )
 from ._npzfile import (
     MAX_BYTES,
     MAX_INFLATION,
     load_labelled,
-    write_npz,
 )
 from ._text import printable, strings
 from .grid import to_grid
@@ -239,27 +237,10 @@ class DimensionStats:
         names = strings(self.layer_names, "layer_names")
         if names and len(names) != n_layers:
             raise ValueError(f"{len(names)} layer names for {n_layers} layers")
-        if not np.all(self.moments.count > 0):
-            raise ValueError("no tokens were counted; the statistics of nothing are undefined")
-        if self.model_name is not None and not isinstance(self.model_name, str):
-            raise ValueError(f"model_name must be a text; got {self.model_name!r:.40}")
         if self.final not in ("normed", "raw"):
             raise ValueError(f"final must be 'normed' or 'raw'; got {self.final!r:.40}")
-        n_texts = self.n_texts
-        if n_texts is None:  # not told: the fewest texts the locations can point into
-            n_texts = 1 + int(max(getattr(self.moments, t).max() for t, _, _ in _LOCATED.values()))
-        checked = {
-            "layer_names": names,
-            "tokens": strings(self.tokens, "tokens"),
-            "n_texts": whole(n_texts, "n_texts"),
-            "rows": whole(self.rows, "rows", positive=True, optional=True),
-            "pad": flag(self.pad, "pad"),
-            "special": flag(self.special, "special"),
-            "max_length": whole(self.max_length, "max_length", positive=True, optional=True),
-            "dropped_tokens": whole(self.dropped_tokens, "dropped_tokens"),
-        }
-        self.moments.check(checked["n_texts"], len(checked["tokens"]) or None)
-        to_grid(np.zeros(d_model), checked["rows"], pad=checked["pad"])  # or a clear error
+        located = (getattr(self.moments, t).max() for t, _, _ in _LOCATED.values())
+        checked = {"layer_names": names, **checked_labels(self, 1 + int(max(located)))}
         for name, value in checked.items():
             object.__setattr__(self, name, value)
 
@@ -401,20 +382,7 @@ class DimensionStats:
                 f"cannot merge statistics of {printable(repr(other.model_name))} into "
                 f"{printable(repr(self.model_name))}"
             )
-        mine, yours = self.settings(), other.settings()
-        differ = [name for name in mine if mine[name] != yours[name]]
-        if differ:
-            said = ", ".join(f"{n}={yours[n]!r} (here {mine[n]!r})" for n in differ)
-            raise ValueError(f"cannot merge statistics made with other settings: {said}")
-        tokens, index = merged_spellings(self.tokens, other.tokens)
-        theirs = other.moments.renumbered(self.n_texts, index)
-        return replace(
-            self,
-            moments=self.moments.merge(theirs),
-            n_texts=self.n_texts + other.n_texts,
-            tokens=tokens,
-            dropped_tokens=self.dropped_tokens + other.dropped_tokens,
-        )
+        return merged(self, other)
 
     def refold(self, rows: int | None, *, pad: bool = False) -> DimensionStats:
         """The same statistics folded into another grid."""
@@ -428,13 +396,7 @@ class DimensionStats:
         moments (so that files can be merged later, with `merge`) and the labels and
         settings as JSON text.  Written whole or not at all.
         """
-        path = Path(path)
-        labels = {"kind": KIND, "format": FORMAT, "blocks_from": 0}
-        for item in fields(self):
-            if item.name != "moments":
-                value = getattr(self, item.name)
-                labels[item.name] = list(value) if isinstance(value, tuple) else value
-        return write_npz(path, labels=np.array(json.dumps(labels)), **self.moments.arrays())
+        return saved(self, path, kind=KIND, format=FORMAT, blocks_from=0)
 
     @staticmethod
     def is_file(path: str | os.PathLike[str]) -> bool:
