@@ -99,18 +99,24 @@ def _stream(stream: ResidualStream) -> list[str]:
     return lines
 
 
+def _made(stats: DimensionStats | ComponentStats) -> list[str]:
+    """How corpus statistics were made: the model, and what was counted."""
+    cut = f" at {stats.max_length}" if stats.max_length else ""
+    return [
+        f"model: {shown(stats.model_name) if stats.model_name else 'not recorded'}",
+        f"counted: {stats.n_tokens:,} tokens of {stats.n_texts:,} texts "
+        f"(special tokens {'counted' if stats.special else 'left out'}; "
+        f"{stats.dropped_tokens:,} cut off by truncation{cut})",
+    ]
+
+
 def _statistics(stats: DimensionStats) -> list[str]:
     grid = stats.mean.shape
     outliers = stats.outliers(100.0)
     found = ", ".join(map(str, outliers[:12])) + (" ..." if len(outliers) > 12 else "")
     lines = [
         f"dimension statistics: {stats.n_layers} layers x {_fold(grid, stats.d_model)}",
-        f"model: {shown(stats.model_name) if stats.model_name else 'not recorded'}",
-        f"counted: {stats.n_tokens:,} tokens of {stats.n_texts:,} texts "
-        f"(special tokens {'counted' if stats.special else 'left out'}; "
-        f"{stats.dropped_tokens:,} cut off by truncation"
-        + (f" at {stats.max_length}" if stats.max_length else "")
-        + ")",
+        *_made(stats),
         f"last layer: {stats.final}",
         f"fields: {', '.join(FIELDS)} (render --input FILE --field NAME)",
         f"massive dimensions (max_ratio over 100): {found or 'none'}",
@@ -125,12 +131,7 @@ def _components(stats: ComponentStats) -> list[str]:
         f"component statistics: {len(stats)} components "
         f"({'heads split' if stats.heads else 'attention whole'}) x "
         f"{_fold(grid, stats.d_model)}",
-        f"model: {shown(stats.model_name) if stats.model_name else 'not recorded'}",
-        f"counted: {stats.n_tokens:,} tokens of {stats.n_texts:,} texts "
-        f"(special tokens {'counted' if stats.special else 'left out'}; "
-        f"{stats.dropped_tokens:,} cut off by truncation"
-        + (f" at {stats.max_length}" if stats.max_length else "")
-        + ")",
+        *_made(stats),
         f"fields: {', '.join(COMPONENT_FIELDS)} (render --input FILE --field NAME)",
         "largest mean writes:",
     ]
