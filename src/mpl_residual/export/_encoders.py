@@ -31,6 +31,10 @@ class Encoder:
     ``self.path``.
     """
 
+    #: Whether regions may come as opaque RGBA, as they lie in the renderer's buffer
+    #: (used at once, never kept), rather than as RGB copies.
+    takes_rgba = False
+
     def __init__(self, path: str | Path, fps: float, *, colors: np.ndarray | None = None) -> None:
         self.path = Path(path)
         self.fps = fps
@@ -47,7 +51,8 @@ class Encoder:
     def _frame(self, regions: list[Region]) -> np.ndarray:
         """The whole frame: the background with every region pasted in."""
         for pixels, (left, top) in regions:
-            self._full[top : top + pixels.shape[0], left : left + pixels.shape[1]] = pixels
+            box = (slice(top, top + pixels.shape[0]), slice(left, left + pixels.shape[1]))
+            self._full[box] = pixels[..., :3]
         return self._full
 
     def add(self, regions: list[Region]) -> None:
@@ -68,6 +73,8 @@ class GifEncoder(Encoder):
     frame only the box that changed, its unchanged pixels transparent.  Every frame is
     kept, also one that changes nothing, so the GIF has one frame a layer.
     """
+
+    takes_rgba = True
 
     def start(self, background: np.ndarray | None, size: tuple[int, int]) -> None:
         super().start(background, size)
@@ -115,10 +122,10 @@ class GifEncoder(Encoder):
             indices = self._palette.indices(pixels)
             changed[box] |= indices != self._shown[box]
             self._shown[box] = indices
-        rows, cols = np.nonzero(changed)
+        rows, cols = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
         if not len(rows):  # nothing changed: a pixel of nothing, for the frame's time
             rows, cols = np.array([0]), np.array([0])
-        top, bottom, left, right = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+        top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
         patch = np.where(
             changed[top:bottom, left:right], self._shown[top:bottom, left:right], self._transparent
         ).astype(np.uint8)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -53,12 +54,36 @@ class LayerFrames(Protocol):
     def mark_rendered(self) -> None: ...
 
 
+class _Found(Exception):
+    """Raised by `_FigureProbe` with the figure it was given."""
+
+
+class _FigureProbe(AbstractMovieWriter):
+    """A movie writer that stops `Animation.save` at its start, with the figure."""
+
+    def setup(self, fig: Any, outfile: Any, dpi: float | None = None) -> None:
+        raise _Found(fig)
+
+    def grab_frame(self, **savefig_kwargs: Any) -> None:  # never reached
+        raise NotImplementedError
+
+    def finish(self) -> None:  # never reached
+        raise NotImplementedError
+
+
 def figure_of(anim: Any) -> Any:
     """
     The figure an animation draws: `LayerFrames.figure`, or for any other matplotlib
-    animation its ``_fig``, for which matplotlib has no public name.
+    animation the one it hands a movie writer (matplotlib has no public name for it):
+    `Animation.save` is started with a writer that stops it, before anything is drawn.
     """
-    return anim.figure if isinstance(anim, LayerFrames) else anim._fig
+    if isinstance(anim, LayerFrames):
+        return anim.figure
+    try:
+        anim.save(os.devnull, writer=_FigureProbe(fps=1))
+    except _Found as found:
+        return found.args[0]
+    raise TypeError(f"cannot tell the figure of {type(anim).__name__}")  # pragma: no cover
 
 
 def _rgb(rgba: np.ndarray) -> np.ndarray:
@@ -225,11 +250,21 @@ class _Scene:
             text.set_position(position)
         return _rgb(np.asarray(renderer.buffer_rgba()))
 
-    def crop(self, box: tuple[int, int, int, int], *, alpha: bool = False) -> np.ndarray:
-        """The pixels of *box* in the renderer's buffer, RGB or RGBA."""
+    def crop(
+        self, box: tuple[int, int, int, int], *, alpha: bool = False, opaque: bool = False
+    ) -> np.ndarray:
+        """
+        The pixels of *box* in the renderer's buffer, RGB or RGBA (*alpha*); with
+        *opaque*, where they are all opaque, the buffer's RGBA itself (no copy: use it
+        before the next frame is drawn).
+        """
         x0, y0, x1, y1 = box
         pixels = np.asarray(self.renderer.buffer_rgba())[y0:y1, x0:x1]
-        return pixels.copy() if alpha else _rgb(pixels)
+        if alpha:
+            return pixels.copy()
+        if opaque and pixels[..., 3].min() == 255:
+            return pixels
+        return _rgb(pixels)
 
 
 @contextlib.contextmanager
@@ -273,7 +308,8 @@ def render_layers(anim: LayerFrames, encoder: Encoder, dpi: float, progress: Pro
                     a.draw(renderer)
             for follower in _by_zorder(scene.followers):
                 follower.draw(renderer)
-            encoder.add([(scene.crop(box), (box[0], box[1])) for box in boxes])
+            opaque = encoder.takes_rgba
+            encoder.add([(scene.crop(box, opaque=opaque), (box[0], box[1])) for box in boxes])
             if progress is not None:
                 progress(i, len(scene.layers))
 

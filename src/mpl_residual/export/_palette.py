@@ -10,8 +10,15 @@ __all__: list[str] = []
 
 
 def _packed(rgb: np.ndarray) -> np.ndarray:
+    """Each RGB (or opaque RGBA) byte colour of *rgb* as one number, red lowest."""
+    if rgb.shape[-1] == 4 and rgb.dtype == np.uint8 and rgb.strides[-1] == 1:
+        return rgb.view("<u4")[..., 0] & 0xFFFFFF  # as it lies in memory: no copy
     rgb = rgb.astype(np.uint32)
-    return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+    return rgb[..., 0] | (rgb[..., 1] << 8) | (rgb[..., 2] << 16)
+
+
+def _unpacked(packed: np.ndarray) -> np.ndarray:
+    return np.stack([packed & 255, (packed >> 8) & 255, (packed >> 16) & 255], -1)
 
 
 #: Colours in a palette: one index of the 256 stays free, for the GIF writer to mark
@@ -53,22 +60,22 @@ class FigurePalette:
                 seen.add(key)
                 chosen.append(key)
         packed = np.array(chosen, np.uint32)
-        self.colors = np.stack([(packed >> 16) & 255, (packed >> 8) & 255, packed & 255], -1)
-        self.colors = self.colors.astype(np.uint8)
+        self.colors = _unpacked(packed).astype(np.uint8)
         self._index = np.zeros(1 << 24, np.uint8)
         self._known = np.zeros(1 << 24, bool)
         self._index[packed] = np.arange(len(packed), dtype=np.uint8)
         self._known[packed] = True
 
     def indices(self, rgb: np.ndarray) -> np.ndarray:
-        """The palette index of every pixel of *rgb* (exact where the colour is in it)."""
+        """The palette index of every pixel of *rgb* (exact where the colour is in it);
+        RGB, or opaque RGBA."""
         packed = _packed(rgb)
         unknown = ~self._known[packed]
         if unknown.any():
             new = np.unique(packed[unknown])
             for start in range(0, len(new), 4096):  # nearest colour, in bounded chunks
                 chunk = new[start : start + 4096]
-                rgb = np.stack([(chunk >> 16) & 255, (chunk >> 8) & 255, chunk & 255], -1)
+                rgb = _unpacked(chunk)
                 diff = rgb[:, None, :].astype(np.int32) - self.colors[None].astype(np.int32)
                 self._index[chunk] = np.argmin((diff**2).sum(-1), axis=1).astype(np.uint8)
             self._known[new] = True

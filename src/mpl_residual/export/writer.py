@@ -186,8 +186,13 @@ def _cell_colors(anim: LayerFrames) -> np.ndarray:
     the Axes: RGB bytes, most needed first, for a GIF palette.
     """
     artist = anim.artist
+    # As bytes (rounded as Agg rounds; to_rgba's bytes=True truncates), each colour one
+    # 32-bit number: a sort of numbers finds the few a colormap's table gives ten times
+    # faster than a sort of rows.
     cells = artist.to_rgba(artist.stream[list(anim.layers)].reshape(-1))
-    colors = [np.unique(np.floor(cells * 255 + 0.5), axis=0) / 255]
+    cells = np.floor(cells * 255 + 0.5).astype(np.uint8)
+    used = np.unique(cells.view(np.uint32))
+    colors = [used.view(np.uint8).reshape(-1, 4) / 255]
     if artist.colorbar is not None:
         cmap = artist.get_cmap()
         colors.append(cmap(np.arange(cmap.N)))
