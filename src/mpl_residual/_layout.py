@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import matplotlib as mpl
@@ -204,6 +205,25 @@ SMALLEST_TEXT = 7.0
 BREAKS = ((" → ", "\n→ "), (" · ", "\n"), (" − ", " −\n"))
 
 
+#: The texts of a title that follows the layer that are measured when it is fitted: the
+#: longest (in characters) of all the layers' titles.
+MEASURED = 3
+
+
+def measuring_renderer(fig: Any) -> Any:
+    """
+    A renderer to measure *fig*'s text with: its canvas's own where the canvas has one
+    (every Agg-based canvas), else an Agg renderer at the figure's resolution.
+    """
+    get = getattr(fig.canvas, "get_renderer", None)
+    if callable(get):
+        return get()
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    width, height = fig.get_figure(root=True).bbox.size
+    return RendererAgg(max(int(width), 1), max(int(height), 1), fig.dpi)
+
+
 class TitleFit:
     """
     A title that stays inside its panel and its figure: too long for the width it has
@@ -211,24 +231,46 @@ class TitleFit:
     then shrinks, down to `SMALLEST_TEXT`.  Too tall for the room above, it shrinks
     rather than breaks: in a figure laid out by `FittedLayout` (whose next pass makes
     room), a third of the grid's height; in any other, the room up to the figure's top.
-    It never changes a title that fits, and is given back its own text and size when
-    the title is set anew.  Titles fitted together (the panels of a sheet, a
-    comparison) share one *group*: they all break and shrink alike, as the one with
-    least room needs.
+
+    It is fitted once per layout (`fit`), not when drawn: for every text it will show
+    (*shown*: the longest of a title that follows the layer), so that a new layer's
+    title is only broken and sized as fitted (`show`), without measuring, and titles do
+    not change size from frame to frame.  It never changes a title that fits, and is
+    given back its own text and size when the title is set anew.  Titles fitted
+    together (the panels of a sheet, a comparison) share one *group*: they all break
+    and shrink alike, as the one with least room needs.
     """
 
-    def __init__(self, text: Any, group: list | None = None) -> None:
+    def __init__(self, text: Any, group: list | None = None, shown: Sequence[str] = ()) -> None:
         self.text = text
         self.group = group if group is not None else []
         self.group.append(self)
-        self.asked: tuple[str, float] | None = None  # the title as set, not as fitted
-        self.fitted: tuple[str, float] | None = None
+        self.shown = sorted(set(shown), key=len)[-MEASURED:]
+        self.asked = (text.get_text(), text.get_fontsize())  # as set, not as fitted
+        self.fitted: tuple[str, float] | None = None  # as this fit last set it
+        self.style = (0, 1.0)  # breaks and scale, the same across the group
+        self.key: tuple | None = None  # what it was fitted to
 
     def _asked(self) -> tuple[str, float]:
         now = (self.text.get_text(), self.text.get_fontsize())
-        if self.asked is None or now != self.fitted:  # set anew by someone
+        if now != self.fitted:  # set anew by someone
             self.asked = now
         return self.asked
+
+    def show(self, text: str) -> None:
+        """Show *text* broken and sized as the group was last fitted (no measuring)."""
+        self.asked = (text, self._asked()[1])
+        self._apply(*self.style)
+
+    def _apply(self, breaks: int, scale: float, text: str | None = None) -> None:
+        plain, size = self.asked
+        text = plain if text is None else text
+        for mark, line in BREAKS[:breaks]:
+            text = text.replace(mark, line)
+        if (self.text.get_text(), self.text.get_fontsize()) != (text, size * scale):
+            self.text.set_text(text)
+            self.text.set_fontsize(size * scale)
+        self.fitted = (text, size * scale)
 
     def _room(self, renderer: Any) -> tuple[float, float, float]:
         """
@@ -251,55 +293,52 @@ class TitleFit:
             return 2 * max(half, 0.0), 1e9, max(cell.height / 3, line)
         return 2 * max(half, 0.0), box.y1 - margin, 1e9
 
-    def _set(self, text: str, size: float) -> None:
-        if (self.text.get_text(), self.text.get_fontsize()) != (text, size):
-            self.text.set_text(text)
-            self.text.set_fontsize(size)
-        self.fitted = (text, size)
-
-    def _fits(self, breaks: int, size: float, room: tuple, renderer: Any) -> bool:
-        text, asked = self._asked()
-        for mark, line in BREAKS[:breaks]:
-            text = text.replace(mark, line)
-        self._set(text, size * asked)
-        extent = self.text.get_window_extent(renderer)
+    def _over(self, breaks: int, scale: float, room: tuple, renderer: Any) -> float:
+        """Pixels the widest of this title's texts overruns *room* with this style (and
+        1 where one is too tall or too high); 0 where all fit."""
         width, top, height = room
-        return extent.width <= width + 0.5 and extent.y1 <= top + 0.5 and extent.height <= height
+        over = 0.0
+        for text in {self.asked[0], *self.shown}:
+            self._apply(breaks, scale, text)
+            extent = self.text.get_window_extent(renderer)
+            wide = extent.width - width - 0.5
+            high = extent.y1 > top + 0.5 or extent.height > height
+            over = max(over, wide, 1.0 if high else 0.0)
+        return over
 
-    def __call__(self, renderer: Any) -> None:
+    def fit(self, renderer: Any) -> None:
+        """Fit this title's group to the room it has on *renderer* (see the class)."""
         members = [m for m in self.group if m.text.axes is not None and m.text.get_visible()]
-        members = [m for m in members if m.text.get_text()]
+        members = [m for m in members if m._asked()[0]]
         if renderer is None or not members:
             return
         rooms = [(m, m._room(renderer)) for m in members]
-        key = tuple((m._asked(), tuple(round(v) for v in room)) for m, room in rooms)
-        if key == getattr(self, "_done", None) and all(
+        key = tuple((m.asked, tuple(round(v) for v in room)) for m, room in rooms)
+        if key == self.key and all(
             (m.text.get_text(), m.text.get_fontsize()) == m.fitted for m in members
         ):
             return  # fitted to this room already
+        style = _style(rooms, renderer)
         for member in members:
-            member._done = key
-        scale = 1.0
-        while True:  # the first (least broken, largest) that every member fits
-            for breaks in range(len(BREAKS) + 1):
-                fitting = [m._fits(breaks, scale, room, renderer) for m, room in rooms]
-                if all(fitting):
-                    return
-            smallest = min(m._asked()[1] for m in members) * scale
-            if smallest <= SMALLEST_TEXT:  # as good as it gets: the fewest breaks that
-                overs = [_over(rooms, n, scale, renderer) for n in range(len(BREAKS) + 1)]
-                _over(rooms, overs.index(min(overs)), scale, renderer)  # reach the narrowest
-                return
-            scale = max(scale * 0.9, SMALLEST_TEXT / min(m._asked()[1] for m in members))
+            member.key, member.style = key, style
+            member._apply(*style)
 
 
-def _over(rooms: list, breaks: int, scale: float, renderer: Any) -> int:
-    """Fit the titles in *rooms* with *breaks* at *scale*: pixels they overrun in all."""
-    over = 0.0
-    for member, room in rooms:
-        member._fits(breaks, scale, room, renderer)
-        over += max(0.0, member.text.get_window_extent(renderer).width - room[0])
-    return round(over)
+def _style(rooms: list, renderer: Any) -> tuple[int, float]:
+    """The breaks and scale that fit every title of *rooms*: the least broken, largest
+    style where all fit, or at the smallest text the one that overruns least."""
+    smallest = min(member.asked[1] for member, _ in rooms)
+    scale = 1.0
+    while True:
+        overs = []
+        for breaks in range(len(BREAKS) + 1):
+            over = sum(member._over(breaks, scale, room, renderer) for member, room in rooms)
+            if over <= 0:
+                return breaks, scale
+            overs.append(over)
+        if smallest * scale <= SMALLEST_TEXT:  # as good as it gets
+            return overs.index(min(overs)), scale
+        scale = max(scale * 0.9, SMALLEST_TEXT / smallest)
 
 
 class InsideFigure(_Locator):
@@ -356,22 +395,47 @@ class FittedLayout(ConstrainedLayoutEngine):
     the figure is laid out again around the fitted titles, so that they neither run
     into each other nor off the figure.  What the views that make their own figure use
     (and `layer_sheet`, `compare`, `token_sheet` give a figure of the caller's own that
-    has no layout engine).
+    has no layout engine).  *around*: a figure's own constrained layout, which then
+    lays the figure out with its own settings (`get` and `set` are its).
     """
 
+    def __init__(self, *, around: ConstrainedLayoutEngine | None = None, **kwargs: Any):
+        self.around = None  # the settings given here are this engine's own
+        super().__init__(**kwargs)
+        self.around = around
+
+    def get(self) -> dict:
+        return super().get() if self.around is None else self.around.get()
+
+    def set(  # the signature of ConstrainedLayoutEngine.set, which reads its defaults
+        self,
+        *,
+        h_pad: float | None = None,
+        w_pad: float | None = None,
+        hspace: float | None = None,
+        wspace: float | None = None,
+        rect: tuple[float, float, float, float] | None = None,
+    ) -> None:
+        settings = {"h_pad": h_pad, "w_pad": w_pad, "hspace": hspace, "wspace": wspace}
+        (super() if self.around is None else self.around).set(rect=rect, **settings)
+
+    def lay_out(self, fig: Any) -> Any:
+        """One pass of constrained layout, with the figure's own settings."""
+        return super().execute(fig) if self.around is None else self.around.execute(fig)
+
     def execute(self, fig: Any) -> Any:
-        result = super().execute(fig)
-        get = getattr(fig, "_get_renderer", None)  # as ConstrainedLayoutEngine gets it
-        renderer = get() if callable(get) else None
-        if renderer is None:
-            return result
+        result = self.lay_out(fig)
+        renderer = measuring_renderer(fig)
         for _ in range(3):  # fit, lay out again, until the titles stay as they are
             titles = [(a, _said(a.title)) for a in _grids(fig)]
             for artist, _ in titles:
                 artist.fit_title(renderer)
             if all(_said(a.title) == said for a, said in titles):
                 break
-            result = super().execute(fig)  # around the titles as they now are
+            # around the titles as they now are: twice, as the first layout of a figure
+            # (its panels' locators measure what the pass before placed)
+            result = self.lay_out(fig)
+            result = self.lay_out(fig)
         return result
 
 
@@ -384,17 +448,22 @@ def _grids(fig: Any) -> list:
     return fig.findobj(lambda artist: callable(getattr(artist, "fit_title", None)))
 
 
-def fit_titles_between_passes(fig: Any) -> None:
+def fit_titles(fig: Any) -> None:
     """
-    Where *fig*'s root figure is laid out by a plain `ConstrainedLayoutEngine`, give it
-    the `FittedLayout` of the same settings: the same layout, with titles fitted
-    between its passes, so that a title broken onto two lines gets the room for them.
+    See that *fig*'s titles are fitted: where its root figure is laid out by a plain
+    `ConstrainedLayoutEngine`, give it a `FittedLayout` around that engine (the same
+    layout, with titles fitted between its passes); where it has no layout engine,
+    fit them now, to the room they have (matplotlib's default layout does not move
+    them); a `FittedLayout` fits them itself.
     """
     root = fig.get_figure(root=True)
     engine = root.get_layout_engine()
     if type(engine) is ConstrainedLayoutEngine:
-        compress = getattr(engine, "_compress", False)
-        root.set_layout_engine(FittedLayout(compress=compress, **engine.get()))
+        root.set_layout_engine(FittedLayout(around=engine))
+    elif engine is None:
+        renderer = measuring_renderer(root)
+        for artist in _grids(fig):
+            artist.fit_title(renderer)
 
 
 def lay_out(fig: Any) -> None:
@@ -402,4 +471,4 @@ def lay_out(fig: Any) -> None:
     out with its root), and one with constrained layout the same, fitting titles."""
     if fig.get_figure(root=True) is fig and fig.get_layout_engine() is None:
         fig.set_layout_engine(FittedLayout())
-    fit_titles_between_passes(fig)
+    fit_titles(fig)

@@ -13,7 +13,7 @@ from matplotlib.text import Text
 
 from ._arrays import _describe, as_float_array, as_index
 from ._layers import check_layer
-from ._layout import TitleFit
+from ._layout import TitleFit, fit_titles, measuring_renderer
 from ._raster import CellRaster
 
 __all__ = ["ResidualStreamArtist"]
@@ -135,16 +135,26 @@ class ResidualStreamArtist(QuadMesh):
         self._title: Text | None = None
         self._title_format: Callable[[int], str] | None = None
         self._title_fit: TitleFit | None = None
-        self._renderer: Any = None  # the last one drawn on: titles are fitted with it
         self._followers: list[Artist] = []
         self._raster = CellRaster()
         kwargs.setdefault("shading", "flat")
         # Antialiasing follows the lines between cells unless it is asked for: off without
         # lines (as in pcolormesh: no seams between cells), on with them (smooth gaps).
-        self._auto_antialiased = not {"antialiased", "antialiaseds", "aa"} & kwargs.keys()
+        asked = [kwargs.pop(k) for k in ("antialiased", "antialiaseds", "aa") if k in kwargs]
+        if asked:
+            antialiased = bool(np.atleast_1d(asked[-1])[0])
+        else:  # a guess, checked when drawn: lines unless none are asked for
+            edges = kwargs.get("edgecolors", "none")
+            antialiased = not (isinstance(edges, str) and edges.lower() == "none")
+            antialiased &= not (np.ndim(kwargs.get("linewidths")) == 0 and
+                                kwargs.get("linewidths") == 0)  # fmt: skip
+        # QuadMesh takes its antialiasing once, when made; the other is drawn by a twin.
+        self._built_antialiased = antialiased
+        self._twin: QuadMesh | None = None
         self._auto_linewidth = False
-        super().__init__(_cell_edges(*data.shape[1:]), **kwargs)
-        self.set_antialiased(False if self._auto_antialiased else self._antialiased)
+        super().__init__(_cell_edges(*data.shape[1:]), antialiased=antialiased, **kwargs)
+        super().set_antialiased(antialiased)
+        self._auto_antialiased = not asked  # (after Collection's own set_antialiased)
         self.autoscale_None()  # before any layer is set, so no single layer sets the limits
         self.set_array(self._stream[self._layer])
         self.set_mouseover(True)
@@ -210,9 +220,8 @@ class ResidualStreamArtist(QuadMesh):
         self._layer = check_layer(layer, self.n_layers)
         self.set_array(self._stream[self._layer])
         self.stale = True
-        if self._title is not None and self._title_format is not None:
-            self._title.set_text(self._title_format(self._layer))
-            self.fit_title(self._renderer)
+        if self._title_fit is not None and self._title_format is not None:
+            self._title_fit.show(self._title_format(self._layer))  # as fitted: no measuring
         self.pchanged()
 
     def link_title(
@@ -227,16 +236,23 @@ class ResidualStreamArtist(QuadMesh):
 
         *text* is usually the Axes title (``ax.title``).  With *fmt* ``None`` the text is
         remembered (see `title`) but not updated.  Either way it is kept inside its
-        panel and figure when drawn: a title too long breaks, then shrinks (titles that
-        share a *group* list, such as a sheet's, do so alike).
+        panel and figure (`fit_title`): a title too long breaks, then shrinks (titles
+        that share a *group* list, such as a sheet's, do so alike).
         """
         if self._title is not None and self._title in self._followers:
             self._followers.remove(self._title)
         self._title, self._title_format = text, fmt
-        self._title_fit = None if text is None else TitleFit(text, group)
-        if text is not None and fmt is not None:
+        self._title_fit = None
+        if text is None:
+            return
+        shown: list[str] = []
+        if fmt is not None:
             text.set_text(fmt(self._layer))
+            shown = [fmt(layer) for layer in range(self.n_layers)]
             self.add_follower(text)
+        self._title_fit = TitleFit(text, group, shown)
+        if self.axes is not None:
+            fit_titles(self.axes.get_figure(root=True))
 
     @property
     def title(self) -> Text | None:
@@ -284,40 +300,62 @@ class ResidualStreamArtist(QuadMesh):
         super().set_linewidth(0.0 if self._auto_linewidth else lw)
 
     def set_antialiased(self, aa: Any) -> None:
-        """Set whether cells and the lines between them are antialiased."""
+        """Set whether cells and the lines between them are antialiased (from then on
+        as asked, not as the lines between cells would have it)."""
+        self._auto_antialiased = False
         super().set_antialiased(aa)
-        # QuadMesh draws with a flag of its own that Collection.set_antialiased does
-        # not reach; keep the two in step so that get/set mean what they say.
-        self._antialiased = bool(self.get_antialiased()[0])
+        self.stale = True
+
+    def _drawn_as_asked(self) -> QuadMesh:
+        """
+        What draws the cells with the antialiasing asked for: this artist if it was
+        made with it, else a twin QuadMesh made with it (QuadMesh's own flag is set
+        only by its constructor; ``set_antialiased`` does not reach it).
+        """
+        if bool(self.get_antialiased()[0]) == self._built_antialiased:
+            return self
+        if self._twin is None:
+            self._twin = QuadMesh(
+                self.get_coordinates(), antialiased=not self._built_antialiased
+            )
+        twin = self._twin
+        twin.update_from(self)  # colours, lines, data, norm, clip, transform
+        twin.set_figure(self.get_figure(root=False))
+        twin.set_snap(self.get_snap())
+        twin.set_gid(self.get_gid())
+        twin.set_agg_filter(self.get_agg_filter())
+        return twin
+
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()
+        state["_twin"] = None  # made again when drawn
+        return state
 
     def _fitted_linewidth(self) -> float:
         corners = self.get_transform().transform([[0.0, 0.0], [1.0, 1.0]])
         side = np.abs(corners[1] - corners[0]).min() * 72.0 / self.figure.dpi
         return 0.0 if side < MIN_LINED_CELL else min(0.6, 0.06 * float(side))
 
-    def __getstate__(self) -> dict:
-        state = super().__getstate__()
-        state["_renderer"] = None  # a canvas's, not part of the figure
-        return state
-
-    def fit_title(self, renderer: Any) -> None:
+    def fit_title(self, renderer: Any = None) -> None:
         """
         Keep the linked title (`link_title`) inside its panel and figure: broken where
-        it reads best, then shrunk, as the room it has on *renderer* needs.  Called
-        when the artist is drawn and when its layer changes; a figure laid out by
-        mpl-residual calls it between two passes of its constrained layout.
+        it reads best, then shrunk, as the room it has needs, for every layer's title
+        at once (so that titles keep one size through an animation).
+
+        Called once per layout, never when drawn: between the passes of a figure laid
+        out by mpl-residual (or of any constrained layout, which `residual_grid` turns
+        into that), and when the title is linked in a figure without a layout engine.
+        Call it again after resizing such a figure by hand.  *renderer*: what to
+        measure with (default: the figure canvas's).
         """
-        if self._title_fit is not None and self.axes is not None:
-            if renderer is not None and renderer is not self._renderer:
-                self._renderer = renderer
-            try:
-                self._title_fit(self._renderer)
-            except (RuntimeError, ValueError):  # a renderer gone with its canvas
-                self._renderer = None
+        if self._title_fit is None or self.axes is None:
+            return
+        if renderer is None:
+            renderer = measuring_renderer(self.axes.get_figure(root=True))
+        self._title_fit.fit(renderer)
 
     @allow_rasterization
     def draw(self, renderer: Any) -> None:
-        self.fit_title(renderer)
         if self._auto_linewidth and self.figure is not None:
             width = self._fitted_linewidth()
             if width != self.get_linewidth()[0]:
@@ -325,13 +363,18 @@ class ResidualStreamArtist(QuadMesh):
         if self._auto_antialiased:
             drawn = self.get_linewidth()[0] > 0 and self.get_edgecolor().size > 0
             if drawn != self.get_antialiased()[0]:
-                self.set_antialiased(drawn)
+                super().set_antialiased(drawn)
         if self.get_visible() and self._raster.applies(self, renderer):
             # Drawn again where it was: the same pixels as a quad mesh, as an image.
             self._raster.draw(self, renderer)
             self.stale = False
             return
-        super().draw(renderer)
+        drawn = self._drawn_as_asked()
+        if drawn is self:
+            super().draw(renderer)
+        else:
+            drawn.draw(renderer)
+            self.stale = False
 
     # -- hover read-out, O(1) per event -------------------------------------------------
 

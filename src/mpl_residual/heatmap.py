@@ -12,7 +12,6 @@ from matplotlib.ticker import AutoLocator, MaxNLocator
 
 from ._colorbar import add_colorbar, check_limits, colorbar_options, with_unit
 from ._colors import BAD_COLOR, N_COLORS, marked_cmap
-from ._layout import fit_titles_between_passes
 from .artist import ResidualStreamArtist
 from .grid import as_stream
 from .labels import NO_LABELS, Labels, split
@@ -254,13 +253,12 @@ def draw_grid(
         **kwargs,
     )
     _add_to_axes(ax, artist, origin)
+    if colorbar is not None:  # first: titles are fitted to the room the colorbar leaves
+        add_colorbar(artist, data, colorbar, ax=ax)
     if title is not None:
         if callable(title):
             artist.link_title(ax.title, title)
         else:
             ax.set_title(title)
             artist.link_title(ax.title)
-        fit_titles_between_passes(ax.get_figure(root=True))
-    if colorbar is not None:
-        add_colorbar(artist, data, colorbar, ax=ax)
     return artist
