@@ -284,9 +284,9 @@ _EXPORT_IN_A_THREAD = textwrap.dedent(
     import sys, threading
     import numpy as np
     import mpl_residual as mr
-    stream = np.random.default_rng(0).standard_normal((400, 64, 128))
-    worker = threading.Thread(
-        target=mr.save_animation, args=(stream, sys.argv[1]), kwargs={"progress": False, "dpi": 60}
+    stream = np.random.default_rng(0).standard_normal((2000, 64, 128)).astype(np.float32)
+    worker = threading.Thread(  # the most frames: 20 s or more, even as exports get faster
+        target=mr.save_animation, args=(stream, sys.argv[1]), kwargs={"progress": False, "dpi": 100}
     )
     worker.start()
     worker.join()
