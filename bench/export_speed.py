@@ -13,7 +13,9 @@ Every figure is a ratio against the seed measured in the same run: median of
 ``--repeats`` runs. The seed's HTML page is checked for frames dropped past
 matplotlib's ``animation.embed_limit`` (20 MB by default).
 
-    python bench/export_speed.py                      # blog_dark; 13 x 768 and 80 x 8192
+    python bench/export_speed.py                      # blog_dark; 13 x 768 and 80 x 8192,
+                                                      # and 80 x 8192 standard normal with
+                                                      # the seed's own arguments
     python bench/export_speed.py --style default      # or blog_light, paper
     python bench/export_speed.py --style all          # every style, one table
     python bench/export_speed.py --quick              # smaller, for a smoke test
@@ -44,6 +46,17 @@ import mpl_residual as mr  # noqa: E402
 
 FIGSIZE = (15, 5)  # the seed's figure
 DPI = 100
+
+
+#: The seed notebook's own drawing arguments, given to mpl-residual too in the
+#: "normal" case (a standard-normal stream), as the issues measure it.
+SEED_ARGS = {"cmap": "viridis", "edgecolor": "k", "vmin": -3, "vmax": 3}
+
+
+def normal_stream(layers: int, d_model: int, rows: int, seed: int = 0) -> np.ndarray:
+    """A standard-normal stream, the seed's own test data."""
+    rng = np.random.default_rng(seed)
+    return mr.to_grid(rng.standard_normal((layers, d_model)).astype(np.float32), rows)
 
 
 def fake_stream(layers: int, d_model: int, rows: int, seed: int = 0) -> np.ndarray:
@@ -92,10 +105,14 @@ def seed_gif(stream: np.ndarray, path: Path) -> None:
 STYLES = ("default", "blog_dark", "blog_light", "paper")
 
 
-def ours(stream: np.ndarray, path: Path, style: str, readout: bool = True) -> None:
+def ours(
+    stream: np.ndarray, path: Path, style: str, readout: bool = True, seed_args: bool = False
+) -> None:
     with mpl.rc_context() if style == "default" else mr.style_context(style):
         fig = Figure(figsize=FIGSIZE, dpi=DPI)
         kwargs = {"readout": readout} if path.suffix == ".html" else {}
+        if seed_args:
+            kwargs.update(SEED_ARGS)
         mr.save_animation(stream, path, fig=fig, fps=5, progress=False, dpi=DPI, **kwargs)
 
 
@@ -118,7 +135,7 @@ FORMATS = (
 )
 
 
-def run(cases: list[tuple[int, int, int]], repeats: int, styles: tuple[str, ...]) -> dict:
+def run(cases: list[tuple[int, int, int, str]], repeats: int, styles: tuple[str, ...]) -> dict:
     """
     For each case and format the seed is measured once, then ours in every style, in
     the same run: every ratio is against that one seed measurement.
@@ -127,11 +144,12 @@ def run(cases: list[tuple[int, int, int]], repeats: int, styles: tuple[str, ...]
     logger = logging.getLogger("matplotlib.animation")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        for (layers, d_model, grid_rows), (fmt, seed_fn, readout) in itertools.product(
+        for (layers, d_model, grid_rows, kind), (fmt, seed_fn, readout) in itertools.product(
             cases, FORMATS
         ):
-            stream = fake_stream(layers, d_model, grid_rows)
-            key = f"{layers}x{d_model}"
+            normal = kind == "normal"  # the seed's data, and its arguments on both sides
+            stream = (normal_stream if normal else fake_stream)(layers, d_model, grid_rows)
+            key = f"{layers}x{d_model}{' normal' if normal else ''}"
             suffix = fmt.split("-")[0]
             seed_path, our_path = tmp / f"seed.{suffix}", tmp / f"ours.{suffix}"
             counter = _DropCounter()
@@ -139,9 +157,9 @@ def run(cases: list[tuple[int, int, int]], repeats: int, styles: tuple[str, ...]
             t_seed = median_time(partial(seed_fn, stream, seed_path), repeats=repeats)
             logger.removeHandler(counter)
             seed_fps, seed_mb = layers / t_seed, seed_path.stat().st_size / 1e6
-            for style in styles:
+            for style in ("default",) if normal else styles:
                 t_ours = median_time(
-                    partial(ours, stream, our_path, style, readout), repeats=repeats
+                    partial(ours, stream, our_path, style, readout, normal), repeats=repeats
                 )
                 our_fps = layers / t_ours
                 row = {
@@ -161,7 +179,7 @@ def run(cases: list[tuple[int, int, int]], repeats: int, styles: tuple[str, ...]
                     row["ours frames kept"] = html_frames(our_path)
                     row["seed dropped"] = counter.dropped or row["seed frames kept"] < layers
                 rows.append(row)
-                name = f"{key}_{style}_{fmt}"
+                name = f"{key.replace(' ', '_')}_{style}_{fmt}"
                 figures[f"{name}_speedup"] = round(row["speed-up"], 3)
                 figures[f"{name}_size_ratio"] = round(row["size ratio"], 3)
                 if suffix == "html":
@@ -203,9 +221,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.quick:
-        cases, repeats = [(5, 768, 16), (6, 1024, 16)], 1
+        cases, repeats = [(5, 768, 16, "drift"), (6, 1024, 16, "normal")], 1
     else:
-        cases, repeats = [(13, 768, 16), (80, 8192, 64)], args.repeats
+        cases = [(13, 768, 16, "drift"), (80, 8192, 64, "drift"), (80, 8192, 64, "normal")]
+        repeats = args.repeats
     styles = STYLES if args.style == "all" else (args.style,)
     figures = run(cases, repeats, styles)
     emit("export_speed", {"figsize": list(FIGSIZE), "dpi": DPI, **figures})

@@ -286,7 +286,8 @@ _EXPORT_IN_A_THREAD = textwrap.dedent(
     import mpl_residual as mr
     stream = np.random.default_rng(0).standard_normal((2000, 64, 128)).astype(np.float32)
     worker = threading.Thread(  # the most frames: 20 s or more, even as exports get faster
-        target=mr.save_animation, args=(stream, sys.argv[1]), kwargs={"progress": False, "dpi": 100}
+        target=mr.save_animation, args=(stream, sys.argv[1]),
+        kwargs={"progress": False, "dpi": 100},
     )
     worker.start()
     worker.join()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import contextvars
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import matplotlib as mpl
@@ -47,12 +49,30 @@ def fitted_size(
     return width, min(max(height, 1.2), 3 * width)
 
 
+#: Whether the views make their figures without pyplot (`offscreen`).
+_OFFSCREEN: contextvars.ContextVar[bool] = contextvars.ContextVar("offscreen", default=False)
+
+
+@contextlib.contextmanager
+def offscreen() -> Iterator[None]:
+    """
+    In this block, the figures the views make for themselves are not pyplot's: no
+    window opens and none is left for pyplot to close (for exports and widgets).
+    """
+    token = _OFFSCREEN.set(True)
+    try:
+        yield
+    finally:
+        _OFFSCREEN.reset(token)
+
+
 def fitted_figure(
-    n_rows: int, n_cols: int, *, pyplot: bool, colorbar: bool = False, extra: float = 0.0
+    n_rows: int, n_cols: int, *, colorbar: bool = False, extra: float = 0.0
 ) -> Figure:
-    """A figure sized for one grid, laid out by `FittedLayout`; a pyplot one if *pyplot*."""
+    """A figure sized for one grid, laid out by `FittedLayout`: pyplot's, unless made
+    `offscreen`."""
     size = fitted_size(n_rows, n_cols, colorbar=colorbar, extra=extra)
-    if pyplot:
+    if not _OFFSCREEN.get():
         import matplotlib.pyplot as plt
 
         return plt.figure(figsize=size, layout=FittedLayout())

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure, FigureBase
 from ._layers import LayerSelection, frame_layers
 from ._layout import fitted_figure, panel_below
 from .artist import ResidualStreamArtist
-from .heatmap import draw_grid, prepared
+from .heatmap import Prepared, prepared, residual_grid
 from .labels import NO_LABELS, split
 from .profile import LayerProfile, layer_profile
 from .stream import ResidualStream
@@ -257,73 +257,6 @@ def _profile_axes(ax: Axes) -> Axes:
     return panel_below(ax)
 
 
-def build_animation(
-    source: Any,
-    *,
-    pyplot: bool,
-    fig: Figure | None = None,
-    ax: Axes | None = None,
-    interval: float = 200,
-    layers: LayerSelection = None,
-    blit: bool = False,
-    colorbar: bool | dict = False,
-    profile: str | None = None,
-    normalize: str | None = None,
-    **grid_kwargs: Any,
-) -> LayerAnimation:
-    """
-    The one builder of layer animations: `animate`, `save_animation` and `interact`
-    all use it.  A stream is drawn on a new figure (made by pyplot if *pyplot*, for
-    display) or on *fig*/*ax*; an artist, a list of artists or a figure is animated
-    as it is.
-    """
-    if "layer" in grid_kwargs:
-        raise TypeError("every layer is shown in turn; pick some with layers=, not layer=")
-    grids = _grids_of(source)
-    if grids == []:
-        raise ValueError("this figure holds no ResidualStreamArtist to animate")
-    if grids is not None:
-        return _existing(
-            grids,
-            fig=fig,
-            ax=ax,
-            interval=interval,
-            layers=layers,
-            blit=blit,
-            colorbar=colorbar,
-            profile=profile,
-            normalize=normalize,
-            **grid_kwargs,
-        )
-    rows = grid_kwargs.pop("rows", None)
-    data, labels = prepared(source, rows=rows, normalize=normalize)
-    if ax is None:
-        if fig is None:
-            fig = fitted_figure(
-                *data.shape[1:],
-                pyplot=pyplot,
-                colorbar=bool(colorbar),
-                extra=0.45 if profile is not None else 0.0,
-            )
-        ax = fig.add_subplot()
-    elif fig is None:
-        fig = ax.get_figure(root=True)  # the root figure, also for Axes in a subfigure
-    elif ax.get_figure(root=True) is not fig:
-        raise ValueError("ax does not belong to fig; pass one or the other")
-    title = grid_kwargs.pop("title", None) or labels.title
-    title_format = title if callable(title) else (lambda _layer, text=title: text)
-    artist = draw_grid(data, labels=labels, ax=ax, colorbar=colorbar, **grid_kwargs)
-    frames = frame_layers(artist.n_layers, layers)
-    artist.link_title(_label_inside(ax) if blit else ax.title, title_format)
-    anim = LayerAnimation(fig, [artist], frames, interval=interval, blit=blit)
-    if profile is not None:
-        # of the raw values (with the source's layer names, if it has them)
-        raw = source if split(source)[1] is not NO_LABELS else prepared(source, rows=rows)[0]
-        anim.profile = layer_profile(raw, ax=_profile_axes(ax), stat=profile, follow=artist)
-    anim.show_layer(frames[0])
-    return anim
-
-
 def _existing(
     grids: list[ResidualStreamArtist],
     *,
@@ -397,7 +330,8 @@ def animate(
         ``animate(compare(a, b))`` animates a comparison.
     fig : `~matplotlib.figure.Figure`, optional
         Figure to animate; default: the figure of *ax*, or a new pyplot figure sized to
-        the grid (with constrained layout).
+        the grid (with constrained layout; not pyplot's where `save_animation` and
+        `interact` make it).
     ax : `~matplotlib.axes.Axes`, optional
         Axes to draw in; default: a new Axes on *fig*.
     interval : float, default: 200
@@ -433,16 +367,47 @@ def animate(
     >>> anim = mr.animate(np.random.randn(13, 16, 48), interval=150, profile="rms")
     >>> mr.save_animation(anim, "residual.gif")  # doctest: +SKIP
     """
-    return build_animation(
-        stream,
-        pyplot=True,
-        fig=fig,
-        ax=ax,
-        interval=interval,
-        layers=layers,
-        blit=blit,
-        colorbar=colorbar,
-        profile=profile,
-        normalize=normalize,
-        **grid_kwargs,
-    )
+    if "layer" in grid_kwargs:
+        raise TypeError("every layer is shown in turn; pick some with layers=, not layer=")
+    grids = _grids_of(stream)
+    if grids == []:
+        raise ValueError("this figure holds no ResidualStreamArtist to animate")
+    if grids is not None:
+        return _existing(
+            grids,
+            fig=fig,
+            ax=ax,
+            interval=interval,
+            layers=layers,
+            blit=blit,
+            colorbar=colorbar,
+            profile=profile,
+            normalize=normalize,
+            **grid_kwargs,
+        )
+    rows = grid_kwargs.pop("rows", None)
+    data, labels = prepared(stream, rows=rows, normalize=normalize)
+    if ax is None:
+        if fig is None:
+            fig = fitted_figure(
+                *data.shape[1:],
+                colorbar=bool(colorbar),
+                extra=0.45 if profile is not None else 0.0,
+            )
+        ax = fig.add_subplot()
+    elif fig is None:
+        fig = ax.get_figure(root=True)  # the root figure, also for Axes in a subfigure
+    elif ax.get_figure(root=True) is not fig:
+        raise ValueError("ax does not belong to fig; pass one or the other")
+    title = grid_kwargs.pop("title", None) or labels.title
+    title_format = title if callable(title) else (lambda _layer, text=title: text)
+    artist = residual_grid(Prepared(data, labels), ax=ax, colorbar=colorbar, **grid_kwargs)
+    frames = frame_layers(artist.n_layers, layers)
+    artist.link_title(_label_inside(ax) if blit else ax.title, title_format)
+    anim = LayerAnimation(fig, [artist], frames, interval=interval, blit=blit)
+    if profile is not None:
+        # of the raw values (with the stream's layer names, if it has them)
+        raw = stream if split(stream)[1] is not NO_LABELS else prepared(stream, rows=rows)[0]
+        anim.profile = layer_profile(raw, ax=_profile_axes(ax), stat=profile, follow=artist)
+    anim.show_layer(frames[0])
+    return anim

@@ -11,7 +11,7 @@ import numpy as np
 from ._colorbar import add_colorbar
 from ._layout import FittedLayout, fitted_size, lay_out
 from ._text import literal
-from .heatmap import DIVERGING_CMAP, draw_grid, prepared
+from .heatmap import DIVERGING_CMAP, Prepared, prepared, residual_grid
 from .labels import Labels
 from .scaling import stream_norm
 
@@ -120,9 +120,8 @@ def compare(
         nonnegative=described.scale == "nonnegative",
     )
     artists = [
-        draw_grid(
-            data,
-            labels=described,
+        residual_grid(
+            Prepared(data, described),
             ax=ax,
             layer=layer,
             norm=norm,
@@ -135,9 +134,8 @@ def compare(
     if diff:
         difference = (first.astype(np.float64) - second).astype(np.result_type(first, np.float32))
         diff_kwargs = {k: v for k, v in grid_kwargs.items() if k not in ("cmap",)}
-        artist = draw_grid(
-            difference,
-            labels=replace(described, quantity=None, scale="diverging"),
+        artist = residual_grid(
+            Prepared(difference, replace(described, quantity=None, scale="diverging")),
             ax=axes[2],
             layer=layer,
             cmap=DIFF_CMAP,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import matplotlib as mpl
 import numpy as np
@@ -22,7 +22,7 @@ from .scaling import stream_norm
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["BAD_COLOR", "N_COLORS", "residual_grid", "draw_grid", "prepared"]
+__all__ = ["BAD_COLOR", "N_COLORS", "Prepared", "residual_grid", "prepared"]
 
 #: The default colormaps of values that are never negative (counts, magnitudes) and of
 #: values whose sign means for or against (an attribution, a difference): a sequential
@@ -31,19 +31,34 @@ SEQUENTIAL_CMAP = "viridis"
 DIVERGING_CMAP = "RdBu_r"
 
 
+class Prepared(NamedTuple):
+    """
+    A stream `prepared` has checked, and its labels: the views convert and check their
+    input once, then draw it with `residual_grid`, which takes it as it is.  *labels*
+    say what the values are: their width before folding (see `ResidualStreamArtist`),
+    layer names, colorbar label, scale and default title.
+    """
+
+    data: np.ndarray
+    labels: Labels = NO_LABELS
+
+
 def prepared(
     stream: Any, *, rows: int | None = None, normalize: str | None = None
-) -> tuple[np.ndarray, Labels]:
+) -> Prepared:
     """
     What every view draws: *stream* as a checked ``(layers, rows, cols)`` float array
     (`as_stream`), normalized if asked, and its labels (`split`; the quantity then says
-    the unit of the normalization).
+    the unit of the normalization).  A `Prepared` stream is taken as it is.
     """
-    values, labels = split(stream)
-    data = as_stream(values, rows=rows)
+    if isinstance(stream, Prepared):
+        data, labels = stream
+    else:
+        values, labels = split(stream)
+        data = as_stream(values, rows=rows)
     if normalize is not None:
         data, labels = normalized(data, normalize), relabelled(labels, normalize)
-    return data, labels
+    return Prepared(data, labels)
 
 
 def default_cmap(labels: Labels) -> str | None:
@@ -171,49 +186,6 @@ def residual_grid(
     >>> artist.set_layer(6)
     """
     data, labels = prepared(stream, rows=rows, normalize=normalize)
-    return draw_grid(
-        data,
-        labels=labels,
-        ax=ax,
-        layer=layer,
-        cmap=cmap,
-        norm=norm,
-        vmin=vmin,
-        vmax=vmax,
-        robust=robust,
-        edgecolor=edgecolor,
-        linewidth=linewidth,
-        colorbar=colorbar,
-        title=title,
-        origin=origin,
-        **kwargs,
-    )
-
-
-def draw_grid(
-    data: np.ndarray,
-    *,
-    labels: Labels = NO_LABELS,
-    ax: Axes | None = None,
-    layer: int = 0,
-    cmap: str | Colormap | None = None,
-    norm: Normalize | str | None = None,
-    vmin: float | None = None,
-    vmax: float | None = None,
-    robust: bool = True,
-    edgecolor: Any = None,
-    linewidth: float | str | None = None,
-    colorbar: bool | Mapping[str, Any] = False,
-    title: str | Callable[[int], str] | None = None,
-    origin: Literal["upper", "lower"] = "upper",
-    **kwargs: Any,
-) -> ResidualStreamArtist:
-    """
-    `residual_grid` for a stream that `prepared` has already checked: the views
-    (animations, sheets) convert and check their input once, then draw with this.
-    *labels* say what the values are: their width before folding (see
-    `ResidualStreamArtist`), layer names, colorbar label, scale and default title.
-    """
     if origin not in ("upper", "lower"):
         raise ValueError(f"origin must be 'upper' or 'lower'; got origin={origin!r}")
     colorbar = colorbar_options(with_unit(colorbar, labels.quantity or ""))

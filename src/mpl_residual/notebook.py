@@ -50,9 +50,11 @@ def interact(
         raise ImportError(
             "interact() needs ipywidgets: pip install 'mpl-residual[notebook]'"
         ) from None
-    from .animation import build_animation
+    from ._layout import offscreen
+    from .animation import animate
 
-    anim = build_animation(stream, pyplot=False, **grid_kwargs)
+    with offscreen():
+        anim = animate(stream, **grid_kwargs)
     anim.mark_rendered()  # the widget shows it, not the animation's own timer
     fig, artists, layers = anim.figure, anim.artists, anim.layers
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from matplotlib.animation import Animation
 
-from .animation import build_animation
+from ._layout import offscreen
+from .animation import animate
 from .export import check_request, write_animation
 
 __all__ = ["save_animation"]
@@ -108,5 +109,6 @@ def save_animation(
             )
         anim = anim_or_stream
     else:  # on a figure of its own that pyplot never sees
-        anim = build_animation(anim_or_stream, pyplot=False, **kwargs)
+        with offscreen():
+            anim = animate(anim_or_stream, **kwargs)
     return write_animation(anim, request, progress=progress, readout=readout)

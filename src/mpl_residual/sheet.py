@@ -17,7 +17,7 @@ from ._layout import FittedLayout, fitted_size, lay_out
 from ._text import literal
 from .decomposition import Decomposition, names_components
 from .errors import TooManyPanels
-from .heatmap import draw_grid, prepared
+from .heatmap import Prepared, prepared, residual_grid
 from .profile import layer_profile
 from .scaling import WideNormalize, limits_of
 
@@ -280,7 +280,9 @@ def layer_sheet(
         if scale == "each":  # its own limits, symmetric about 0
             low, high = limits_of(data[layer], robust=grid_kwargs.get("robust", True))
             norm = WideNormalize(vmin=0.0 if labels.scale == "nonnegative" else low, vmax=high)
-        artist = draw_grid(data, labels=labels, ax=ax, layer=layer, norm=norm, **grid_kwargs)
+        artist = residual_grid(
+            Prepared(data, labels), ax=ax, layer=layer, norm=norm, **grid_kwargs
+        )
         if first is None:  # every panel shares the first one's stream (and norm)
             first, data = artist, artist.stream
             norm = artist.norm if scale == "shared" else None

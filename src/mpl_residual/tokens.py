@@ -13,7 +13,7 @@ from ._layers import LayerSelection, frame_layers
 from ._layout import FittedLayout, lay_out
 from ._text import literal
 from .errors import TooMany, TooManyPanels
-from .heatmap import draw_grid
+from .heatmap import Prepared, residual_grid
 from .labels import split
 from .normalize import normalize as normalized
 from .normalize import relabelled
@@ -141,7 +141,9 @@ def token_sheet(
         shared = data[:, position]
         for j, layer in enumerate(picked_layers):
             ax = axes[i, j]
-            artist = draw_grid(shared, labels=labels, ax=ax, layer=layer, norm=norm, **grid_kwargs)
+            artist = residual_grid(
+                Prepared(shared, labels), ax=ax, layer=layer, norm=norm, **grid_kwargs
+            )
             shared = artist.stream  # the row's panels share one copy of the stream
             first = first or artist
             ax.set_xticks([])

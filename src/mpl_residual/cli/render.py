@@ -10,9 +10,9 @@ from typing import Any
 from .._atomic import atomic_path
 from .._colorbar import LARGEST_LIMIT
 from .._layers import frame_layers
-from .._layout import MAX_PIXELS, check_pixels
+from .._layout import MAX_PIXELS, check_pixels, offscreen
 from .._text import percent, printable
-from ..animation import build_animation
+from ..animation import animate
 from ..artist import ResidualStreamArtist
 from ..compare import compare
 from ..component_stats import FIELDS as COMPONENT_FIELDS
@@ -236,17 +236,18 @@ def _drawn(
         fig = artists[0].get_figure(root=True)
         if suffix not in ANIMATIONS:
             return None, fig
-        anim = build_animation(artists, pyplot=False, layers=layers, profile=args.profile)
+        with offscreen():
+            anim = animate(artists, layers=layers, profile=args.profile)
     elif suffix in ANIMATIONS:
-        anim = build_animation(
-            stream,
-            pyplot=False,
-            layers=layers,
-            colorbar=True,
-            normalize=args.normalize,
-            profile=args.profile,
-            **grid,
-        )
+        with offscreen():
+            anim = animate(
+                stream,
+                layers=layers,
+                colorbar=True,
+                normalize=args.normalize,
+                profile=args.profile,
+                **grid,
+            )
     else:
         import matplotlib.pyplot as plt
 
