@@ -135,9 +135,12 @@ class CellRaster:
             self._index, self._origin = None, (0, 0)
             return
         (top, left), (bottom, right) = painted.min(0), painted.max(0) + 1
-        # a copy: a view would keep the whole canvas's map alive, one a grid (169
-        # panels of a sheet at 300 dpi held 22 GB)
-        self._index = index[top:bottom, left:right].copy()
+        index = index[top:bottom, left:right]
+        # Kept as draw_image takes it (bottom row first) and with no -1: the palette's
+        # last entry is transparent; int32, since a gather of 4-byte indices is faster.
+        # A copy: a view would keep the whole canvas's map alive, one a grid (169
+        # panels of a sheet at 300 dpi held 22 GB).
+        self._index = np.where(index < 0, n, index)[::-1].astype(np.int32)
         self._origin = (left, renderer.height - bottom)  # draw_image's lower left corner
 
     def draw(self, artist: Any, renderer: RendererAgg) -> None:
@@ -153,10 +156,10 @@ class CellRaster:
         colors = np.floor(artist.get_facecolors() * 255 + 0.5).astype(np.uint8)
         palette = np.zeros((rows * cols + 1, 4), np.uint8)  # the last one: transparent
         palette[:-1] = colors.reshape(-1, 4)
-        pixels = palette.view(np.uint32)[:, 0][self._index]  # -1 picks the last
+        pixels = np.take(palette.view(np.uint32)[:, 0], self._index)
         pixels = pixels.view(np.uint8).reshape(*self._index.shape, 4)
         gc = renderer.new_gc()
         try:
-            renderer.draw_image(gc, *self._origin, pixels[::-1])
+            renderer.draw_image(gc, *self._origin, pixels)
         finally:
             gc.restore()

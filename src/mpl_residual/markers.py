@@ -61,6 +61,7 @@ class _Labels:
 
     def __init__(self, fig: Any) -> None:
         self._paths: dict[str, Any] = {}
+        self._sizes: dict[str, tuple[float, float]] = {}  # each label's width, height
         self.fig = fig
         points = Affine2D().scale(1 / 72) + fig.dpi_scale_trans  # glyphs sized in points
         common = {
@@ -81,12 +82,18 @@ class _Labels:
         """The glyphs of *text*, centred on (0, 0), in points."""
         if text not in self._paths:
             glyphs = TextPath((0, 0), text, size=max(LABEL_SIZE, 0.0))
-            extents = glyphs.get_extents()
+            extents = glyphs.get_extents()  # measured once a text: Bezier extrema are slow
             self._paths[text] = glyphs.transformed(
                 Affine2D().translate(-extents.x0 - extents.width / 2,
                                      -extents.y0 - extents.height / 2)
             )  # fmt: skip
+            self._sizes[text] = (extents.width, extents.height)
         return self._paths[text]
+
+    def _size(self, text: str) -> tuple[float, float]:
+        """The width and height of *text*'s glyphs, in points."""
+        self._path(text)
+        return self._sizes[text]
 
     def place(self, artist: Any, dims: np.ndarray, order: np.ndarray) -> None:
         """Choose where the labels of *dims* go (in *order* of importance), in pixels."""
@@ -104,9 +111,9 @@ class _Labels:
             (x0, y0), (x1, y1) = transform.transform([[col - 0.5, row - 0.5],
                                                        [col + 0.5, row + 0.5]])  # fmt: skip
             cell = Bbox.from_extents(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
-            extents = self._path(str(dim)).get_extents()
-            half_w = (extents.width / 2 + HALO_WIDTH) * to_pixels
-            half_h = (extents.height / 2 + HALO_WIDTH) * to_pixels
+            width, height = self._size(str(dim))
+            half_w = (width / 2 + HALO_WIDTH) * to_pixels
+            half_h = (height / 2 + HALO_WIDTH) * to_pixels
             gap = LABEL_GAP * to_pixels
             centre_x, centre_y = (cell.x0 + cell.x1) / 2, (cell.y0 + cell.y1) / 2
             # above or below, slid along the edge to stay in the panel; else beside
