@@ -45,10 +45,14 @@ def magnitude_ratios(magnitude: torch.Tensor) -> torch.Tensor:
     if bool(torch.isnan(magnitude).any()):
         ratios = median_ratio(magnitude.double().cpu().numpy())
         return torch.from_numpy(ratios).to(magnitude.device)
-    n = magnitude.shape[-1]
-    ordered = magnitude.sort(dim=-1).values
-    middle = ordered[..., (n - 1) // 2 : n // 2 + 1].double()
-    median = middle.mean(dim=-1, keepdim=True)  # (a + b) / 2 in float64, as numpy
+    # The two middle values without sorting (a sort was a fifth of a MiniLM forward):
+    # torch.median gives the lower one; the upper one is the lower median of -x, negated.
+    lower = magnitude.median(dim=-1, keepdim=True).values.double()
+    if magnitude.shape[-1] % 2:
+        median = lower
+    else:
+        upper = magnitude.neg().median(dim=-1, keepdim=True).values.neg().double()
+        median = (lower + upper) / 2  # in float64, as numpy
     ratios = magnitude.double() / median
     return torch.where(median > 0, ratios, torch.zeros_like(ratios))
 
