@@ -46,13 +46,14 @@ def magnitude_ratios(magnitude: torch.Tensor) -> torch.Tensor:
         ratios = median_ratio(magnitude.double().cpu().numpy())
         return torch.from_numpy(ratios).to(magnitude.device)
     # The two middle values without sorting (a sort was a fifth of a MiniLM forward):
-    # torch.median gives the lower one; the upper one is the lower median of -x, negated.
-    lower = magnitude.median(dim=-1, keepdim=True).values.double()
-    if magnitude.shape[-1] % 2:
-        median = lower
-    else:
-        upper = magnitude.neg().median(dim=-1, keepdim=True).values.neg().double()
-        median = (lower + upper) / 2  # in float64, as numpy
+    # the smaller half and one, unsorted; its largest is the upper middle value, its
+    # second largest the lower one (the same for an odd width).
+    n = magnitude.shape[-1]
+    half = magnitude.topk(n // 2 + 1, dim=-1, largest=False, sorted=False).values
+    top = half.topk(min(2, n), dim=-1).values.double()
+    upper = top[..., :1]
+    lower = upper if n % 2 else top[..., 1:2]
+    median = (lower + upper) / 2  # in float64, as numpy
     ratios = magnitude.double() / median
     return torch.where(median > 0, ratios, torch.zeros_like(ratios))
 
