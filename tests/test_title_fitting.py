@@ -76,6 +76,7 @@ def test_a_figure_without_engine_is_fitted_when_linked_and_on_request():
     fig.set_size_inches(12, 6)
     artist.fit_title()
     assert artist.title.get_fontsize() >= small
+    plt.close(fig)
 
 
 def test_the_constrained_engine_is_kept_inside_with_its_compress_setting():
