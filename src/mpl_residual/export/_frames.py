@@ -300,6 +300,7 @@ def render_layers(anim: LayerFrames, encoder: Encoder, dpi: float, progress: Pro
         )
         renderer = scene.renderer
         background = renderer.copy_from_bbox(anim.figure.bbox)
+        opaque = encoder.takes_rgba  # then the buffer's own pixels, used at once
         for i, layer in enumerate(scene.layers):
             renderer.restore_region(background)
             anim.show_layer(layer)
@@ -308,7 +309,6 @@ def render_layers(anim: LayerFrames, encoder: Encoder, dpi: float, progress: Pro
                     a.draw(renderer)
             for follower in _by_zorder(scene.followers):
                 follower.draw(renderer)
-            opaque = encoder.takes_rgba
             encoder.add([(scene.crop(box, opaque=opaque), (box[0], box[1])) for box in boxes])
             if progress is not None:
                 progress(i, len(scene.layers))

@@ -303,10 +303,10 @@ def _pictures(
 # -- the fragment and the page -------------------------------------------------------------
 
 
-def _dpi(anim: Any, dpi: float | None) -> float:
+def _dpi(fig: Any, dpi: float | str | None) -> float:
     if dpi is None:
         dpi = mpl.rcParams["savefig.dpi"]
-    return figure_of(anim).dpi if dpi == "figure" else float(dpi)
+    return fig.dpi if dpi == "figure" else float(dpi)
 
 
 def player_fragment(
@@ -324,7 +324,7 @@ def player_fragment(
     its own style and script and everything it shows; ids unique per call, nothing
     fetched from the network.  See `LayerAnimation.to_html`.
     """
-    dpi = _dpi(anim, dpi)
+    dpi = _dpi(figure_of(anim), dpi)
     cells = paints_cells(anim) if isinstance(anim, LayerFrames) else False
     if cells:
         payload, stages = _cells(anim, dpi, readout, progress, compact)
@@ -378,9 +378,10 @@ def script_json(payload: Any) -> str:
 def player_page(anim: Animation, *, title: str, **kwargs: Any) -> str:
     """A whole ``.html`` page around `player_fragment` (same options), for files."""
     fragment = player_fragment(anim, **kwargs)
-    background = to_hex(figure_of(anim).get_facecolor(), keep_alpha=False)
+    fig = figure_of(anim)  # once: for an animation not made by `animate` it is asked for
+    background = to_hex(fig.get_facecolor(), keep_alpha=False)
     light = sum(to_rgb(background)) > 1.5
-    width = int(figure_of(anim).get_figwidth() * _dpi(anim, kwargs.get("dpi")))
+    width = int(fig.get_figwidth() * _dpi(fig, kwargs.get("dpi")))
     return Template(_asset("page.html")).substitute(
         title=page_text(title),
         background=background,
