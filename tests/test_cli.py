@@ -590,7 +590,7 @@ def test_a_render_from_a_file_checks_each_thing_once(tmp_path, monkeypatch, suff
     matplotlib.use("Agg")
     from mpl_residual import save_animation  # noqa: F401  (every module loaded)
     from mpl_residual._atomic import check_output
-    from mpl_residual._layout import check_pixels
+    from mpl_residual._layout.figures import check_pixels
     from mpl_residual.animation import LayerAnimation
     from mpl_residual.cli import main
     from mpl_residual.export.writer import check_fps

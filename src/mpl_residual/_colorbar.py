@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib.colorbar import make_axes
-from matplotlib.transforms import Bbox
 
+from ._layout.panels import TALL_ASPECT, AlongGrids, BesideGrid, RoomBeside
 from ._text import literal
 from .errors import LimitsTooLarge
 from .scaling import extend_of
@@ -46,106 +46,6 @@ def colorbar_options(colorbar: Any) -> dict[str, Any] | None:
         "colorbar must be True, False or a dict of Figure.colorbar options; "
         f"got {type(colorbar).__name__} {colorbar!r:.60}"
     )
-
-
-class _BesideGrid:
-    """
-    An axes locator: a bar as tall as the grid's drawn box (after its aspect is
-    applied), *pad* points to its right, *aspect* times as tall as it is wide.
-    """
-
-    def __init__(self, ax: Axes, *, pad: float = 6.0, aspect: float = 20.0) -> None:
-        self.ax, self.pad, self.aspect = ax, pad, aspect
-
-    def __call__(self, cax: Axes, renderer: Any) -> Bbox:
-        ax = self.ax  # not *cax*: matplotlib also calls locators with the parent
-        locator = ax.get_axes_locator()
-        ax.apply_aspect(locator(ax, renderer) if locator else None)
-        box = ax.get_position(original=False)
-        width, height = ax.get_figure(root=False).bbox.size  # in pixels
-        gap = self.pad * ax.get_figure(root=True).dpi / 72 / width
-        bar = box.height * height / self.aspect / width
-        return Bbox.from_bounds(box.x1 + gap, box.y0, bar, box.height)
-
-
-#: Points kept free between a colorbar's last label and the figure's edge.
-EDGE = 3.0
-
-
-class _RoomBeside:
-    """
-    An axes locator for a grid with its colorbar beside it: the grid's own box (its
-    cell of the layout), narrowed where the bar, its ticks and its label would run past
-    the figure's right edge, so that they stay on the figure, as `Figure.colorbar`
-    takes room from its parent.  A grid with room to spare is left where it is.
-    """
-
-    def __init__(self, cax: Axes, beside: _BesideGrid, then: Any = None) -> None:
-        self.cax, self.beside, self.then = cax, beside, then
-
-    def _decorations(self, renderer: Any) -> float:
-        """Pixels the colorbar's ticks, tick labels and label take right of its bar."""
-        try:
-            extent = self.cax.yaxis.get_tightbbox(renderer)
-        except (RuntimeError, ValueError):
-            return 0.0
-        return 0.0 if extent is None else max(0.0, extent.x1 - self.cax.bbox.x1)
-
-    def __call__(self, ax: Axes, renderer: Any) -> Bbox:
-        box = self.then(ax, renderer) if self.then else ax.get_position(original=True)
-        if renderer is None:
-            return box
-        figure = ax.get_figure(root=False)
-        width, height = figure.bbox.size
-        dpi = ax.get_figure(root=True).dpi
-        need = (self.beside.pad + EDGE) * dpi / 72 + self._decorations(renderer)
-        right = box.x1
-        for _ in range(6):
-            candidate = Bbox.from_extents(box.x0, box.y0, right, box.y1)
-            ax.apply_aspect(candidate)
-            drawn = ax.get_position(original=False)
-            bar = drawn.height * height / self.beside.aspect
-            over = drawn.x1 * width + bar + need - width  # pixels past the right edge
-            if over <= 0.5:
-                break
-            centred = drawn.width < candidate.width * 0.999  # narrowed by its aspect
-            right = max(box.x0 + 0.1 * box.width, right - (2 if centred else 1) * over / width)
-        return Bbox.from_extents(box.x0, box.y0, right, box.y1)
-
-
-#: How many times taller than wide a colorbar beside several grids is.
-TALL_ASPECT = 30.0
-
-
-class _AlongGrids:
-    """
-    An axes locator for a colorbar beside several grids, in the room that matplotlib
-    made for it (right of their layout column): as tall as the grids as drawn (after
-    their aspect), from the lowest bottom to the highest top, *pad* points right of
-    the rightmost grid, and *aspect* times as tall as it is wide (at most the room).
-    The colorbar keeps the box aspect that matplotlib gives it (made with the same
-    *aspect*), so the bar is never shortened.
-    """
-
-    def __init__(
-        self, axes: list[Axes], cax: Axes, *, pad: float = 6.0, aspect: float = TALL_ASPECT
-    ) -> None:
-        self.axes, self.cax, self.pad, self.aspect = axes, cax, pad, aspect
-
-    def __call__(self, cax: Axes, renderer: Any) -> Bbox:
-        boxes = []
-        for ax in self.axes:
-            locator = ax.get_axes_locator()
-            ax.apply_aspect(locator(ax, renderer) if locator else None)
-            boxes.append(ax.get_position(original=False))
-        room = self.cax.get_position(original=True)
-        low, high = min(b.y0 for b in boxes), max(b.y1 for b in boxes)
-        figure = self.cax.get_figure(root=False)
-        width, height = figure.bbox.size
-        gap = self.pad * figure.get_figure(root=True).dpi / 72 / width
-        left = min(max(b.x1 for b in boxes) + gap, room.x0)
-        bar = (high - low) * height / self.aspect / width
-        return Bbox.from_extents(left, low, left + bar, high)
 
 
 def with_unit(colorbar: Any, unit: str) -> Any:
@@ -194,9 +94,9 @@ def add_colorbar(
     if len(axes) == 1 and not placed_by_user:
         parent = axes[0]
         cax = parent.inset_axes([1.02, 0.0, 0.05, 1.0])
-        beside = _BesideGrid(parent)
+        beside = BesideGrid(parent)
         cax.set_axes_locator(beside)
-        parent.set_axes_locator(_RoomBeside(cax, beside, then=parent.get_axes_locator()))
+        parent.set_axes_locator(RoomBeside(cax, beside, then=parent.get_axes_locator()))
         return fig.colorbar(artist, cax=cax, **options)
     if placed_by_user:
         return fig.colorbar(artist, ax=ax, **{**defaults, **options})
@@ -204,5 +104,5 @@ def add_colorbar(
     # stretched along the grids as drawn rather than along their rows of the layout.
     cax, rest = make_axes(axes, **{"aspect": TALL_ASPECT, **defaults, **options})
     cax.grid(visible=False, which="both", axis="both")
-    cax.set_axes_locator(_AlongGrids(axes, cax))
+    cax.set_axes_locator(AlongGrids(axes, cax))
     return fig.colorbar(artist, cax=cax, **rest)

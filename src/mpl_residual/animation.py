@@ -9,7 +9,8 @@ from matplotlib.animation import FuncAnimation
 from matplotlib.figure import Figure, FigureBase
 
 from ._layers import LayerSelection, frame_layers
-from ._layout import fitted_figure, panel_below
+from ._layout.figures import fitted_figure
+from ._layout.panels import panel_below
 from .artist import ResidualStreamArtist
 from .heatmap import Prepared, prepared, residual_grid
 from .labels import NO_LABELS, split

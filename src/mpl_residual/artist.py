@@ -13,7 +13,8 @@ from matplotlib.text import Text
 
 from ._arrays import _describe, as_float_array, as_index
 from ._layers import check_layer
-from ._layout import TitleFit, fit_titles, measuring_renderer
+from ._layout.engine import fit_titles, measuring_renderer
+from ._layout.titles import TitleFit
 from ._raster import CellRaster
 
 __all__ = ["ResidualStreamArtist"]

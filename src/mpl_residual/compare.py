@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._colorbar import add_colorbar
-from ._layout import FittedLayout, fitted_size, lay_out
+from ._layout.engine import FittedLayout, lay_out
+from ._layout.figures import fitted_size
 from ._text import literal
 from .heatmap import DIVERGING_CMAP, Prepared, prepared, residual_grid
 from .labels import Labels

@@ -9,7 +9,7 @@ import matplotlib as mpl
 import numpy as np
 
 from ._arrays import as_index
-from ._layout import keep_inside
+from ._layout.panels import keep_inside
 from ._text import literal, wrapped
 from .component_stats import ComponentStats
 from .decomposition import Attribution, Decomposition, chosen_dims, which_dims

@@ -15,7 +15,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ._colorbar import add_colorbar, colorbar_options, with_unit
 from ._colors import marked_cmap
-from ._layout import keep_inside
+from ._layout.panels import keep_inside
 from ._text import literal, wrapped
 from .component_stats import FIELD_LABELS as STATS_LABELS
 from .component_stats import SIGNED, ComponentStats

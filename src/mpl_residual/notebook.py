@@ -50,7 +50,7 @@ def interact(
         raise ImportError(
             "interact() needs ipywidgets: pip install 'mpl-residual[notebook]'"
         ) from None
-    from ._layout import offscreen
+    from ._layout.figures import offscreen
     from .animation import animate
 
     with offscreen():

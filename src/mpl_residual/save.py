@@ -8,7 +8,7 @@ from typing import Any
 
 from matplotlib.animation import Animation
 
-from ._layout import offscreen
+from ._layout.figures import offscreen
 from .animation import animate
 from .export import check_request, write_animation
 

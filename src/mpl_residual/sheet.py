@@ -13,7 +13,8 @@ from matplotlib.textpath import TextPath
 
 from ._colorbar import PLACEMENT, add_colorbar, colorbar_options, with_unit
 from ._layers import frame_layers
-from ._layout import FittedLayout, fitted_size, lay_out
+from ._layout.engine import FittedLayout, lay_out
+from ._layout.figures import fitted_size
 from ._text import literal
 from .decomposition import Decomposition, names_components
 from .errors import TooManyPanels

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from matplotlib.widgets import Slider
 
-from ._layout import panel_below
+from ._layout.panels import panel_below
 from .artist import ResidualStreamArtist
 from .heatmap import residual_grid
 

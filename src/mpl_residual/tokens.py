@@ -10,7 +10,7 @@ import numpy as np
 from ._arrays import _describe, as_float_array
 from ._colorbar import add_colorbar, colorbar_options, with_unit
 from ._layers import LayerSelection, frame_layers
-from ._layout import FittedLayout, lay_out
+from ._layout.engine import FittedLayout, lay_out
 from ._text import literal
 from .errors import TooMany, TooManyPanels
 from .heatmap import Prepared, residual_grid

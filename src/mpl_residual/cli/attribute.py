@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .._layout import check_pixels
+from .._layout.figures import check_pixels
 from .._text import literal, printable
 from ..contributions import contributions
 from ..errors import FoldError, LensError, NotOneToken, TokenNotFound, TooLong

@@ -10,7 +10,7 @@ from typing import Any
 from .._atomic import atomic_path
 from .._colorbar import LARGEST_LIMIT
 from .._layers import frame_layers
-from .._layout import MAX_PIXELS, check_pixels, offscreen
+from .._layout.figures import MAX_PIXELS, check_pixels, offscreen
 from .._text import percent, printable
 from ..animation import animate
 from ..artist import ResidualStreamArtist

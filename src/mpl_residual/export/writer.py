@@ -15,7 +15,7 @@ from matplotlib.colors import to_rgb
 
 from .._arrays import as_real
 from .._atomic import atomic_path, check_output
-from .._layout import check_pixels
+from .._layout.figures import check_pixels
 from .._text import printable
 from ..errors import TooManyFrames
 from ._encoders import ENCODERS, ffmpeg_exe
