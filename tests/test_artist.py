@@ -265,6 +265,36 @@ def test_redrawn_grids_are_the_same_pixels(origin, zoom):
         np.testing.assert_array_equal(drawn(layer, 3), drawn(layer, 0))
 
 
+@pytest.mark.parametrize("shape", ["circle", "turned"])
+def test_redrawn_grids_that_leave_pixels_of_their_box_are_the_same_pixels(shape):
+    # Cells turned by an affine transform do not cover their box: written where they
+    # are, the canvas around them left as it was.  A clip path's edge is antialiased
+    # (pixels blend there): such a grid stays a quad mesh.
+    from matplotlib.patches import Circle
+    from matplotlib.transforms import Affine2D
+
+    stream = np.random.default_rng(7).standard_normal((2, 23, 31))
+
+    def drawn(times):
+        fig = FigureCanvasAgg(Figure(figsize=(4.1, 3.3), dpi=91, facecolor="0.8")).figure
+        ax = fig.add_subplot()
+        artist = residual_grid(stream, ax=ax, linewidth=0)  # no lines: drawn as an image
+        if shape == "circle":
+            artist.set_clip_path(Circle((15, 11), 9, transform=ax.transData))
+        else:
+            artist.set_transform(Affine2D().rotate_deg_around(15, 11, 21) + ax.transData)
+        for _ in range(times):
+            artist.set_layer(1)
+            fig.canvas.draw()
+        artist.set_layer(0)
+        fig.canvas.draw()
+        return np.asarray(fig.canvas.buffer_rgba()).copy()
+
+    once = drawn(0)
+    assert (once[..., :3] == 204).all(axis=-1).mean() > 0.3  # the figure shows around
+    np.testing.assert_array_equal(drawn(3), once)
+
+
 def test_grids_with_lines_or_translucent_cells_stay_quad_meshes(stream):
     from mpl_residual._raster import CellRaster
 

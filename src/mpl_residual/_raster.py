@@ -6,8 +6,8 @@ animations and sliders redraw it every step.  When the cells are opaque, not
 antialiased and without lines, each pixel shows exactly one cell: which one depends
 only on where the mesh is on the canvas.  That map is found once, by letting Agg
 itself draw the mesh with each cell's number as its colour; every later draw gathers
-the cells' colours through it and puts the pixels on the canvas as an image (about a
-third of the time), the same bytes a quad-mesh draw would give.
+the cells' colours through it and writes the pixels into the canvas's buffer (0.4 ms
+a step at 64 x 128, with the colour mapping), the same bytes a quad-mesh draw gives.
 """
 
 from __future__ import annotations
@@ -88,29 +88,35 @@ class CellRaster:
     def __init__(self) -> None:
         self._key: tuple | None = None
         self._seen: tuple | None = None
-        self._index: np.ndarray | None = None
-        self._origin = (0, 0)
+        self._index: np.ndarray | None = None  # the cell of each pixel of its box
+        self._shown: np.ndarray | None = None  # the pixels of a cell (None: all)
+        self._box: tuple = (slice(0), slice(0))  # where on the canvas: rows, columns
+        self._scaled: np.ndarray | None = None  # the colours times 255, plus a half
+        self._bytes: np.ndarray | None = None  # the palette's bytes, a row a cell
 
-    def applies(self, artist: Any, renderer: Any) -> bool:
+    def applies(self, artist: Any, renderer: Any) -> tuple | None:
         """
-        Whether *artist* can be drawn this way on *renderer* with the same result, and
-        it pays: the grid was drawn at this place on this canvas before.
+        Where *artist* is on *renderer* (for `draw`) if it can be drawn this way there
+        with the same result, and it pays: the grid was drawn at this place on this
+        canvas before; else None.
         """
         if type(renderer) is not RendererAgg or artist.get_antialiased()[0]:
-            return False
+            return None
         if artist.get_hatch() or artist.get_path_effects() or artist.get_sketch_params():
-            return False
+            return None
         if artist.get_alpha() is not None and artist.get_alpha() < 1:
-            return False
+            return None
         edges = np.asarray(artist.get_edgecolor())
         if artist.get_linewidth()[0] > 0 and edges.size and np.any(edges[:, 3] > 0):
-            return False
+            return None
         if not artist.get_transform().is_affine:
-            return False
+            return None
+        if artist.get_clip_path() is not None:  # its edge is antialiased: pixels blend
+            return None  # (an Axes' rectangle is a clip box, which is not)
         key = _key(artist, renderer)
         repeated = key in (self._key, self._seen)
         self._seen = key
-        return repeated
+        return key if repeated else None
 
     def _map(self, artist: Any, renderer: RendererAgg) -> None:
         """Let Agg draw the mesh with each cell's number as its colour, and read it back."""
@@ -132,34 +138,51 @@ class CellRaster:
         index = cell_numbers(*drawings)
         painted = np.argwhere(index >= 0)
         if painted.size == 0:
-            self._index, self._origin = None, (0, 0)
+            self._index = None
             return
         (top, left), (bottom, right) = painted.min(0), painted.max(0) + 1
         index = index[top:bottom, left:right]
-        # Kept as draw_image takes it (bottom row first) and with no -1: the palette's
-        # last entry is transparent; int32, since a gather of 4-byte indices is faster.
-        # A copy: a view would keep the whole canvas's map alive, one a grid (169
-        # panels of a sheet at 300 dpi held 22 GB).
-        self._index = np.where(index < 0, n, index)[::-1].astype(np.int32)
-        self._origin = (left, renderer.height - bottom)  # draw_image's lower left corner
+        # int32, since a gather of 4-byte indices is faster; -1 made the palette's last
+        # entry (transparent).  A copy: a view would keep the whole canvas's map alive,
+        # one a grid (169 panels of a sheet at 300 dpi held 22 GB).
+        shown = index >= 0
+        self._shown = None if shown.all() else shown  # pixels of no cell are left as are
+        self._index = np.where(shown, index, n).astype(np.int32)
+        self._box = (slice(top, bottom), slice(left, right))
 
-    def draw(self, artist: Any, renderer: RendererAgg) -> None:
-        """Draw *artist*'s cells (its face colours for the layer on show) on *renderer*."""
-        key = _key(artist, renderer)
+    def _palette(self, colors: np.ndarray) -> np.ndarray:
+        """
+        The cells' RGBA *colors* (floats in 0..1) as Agg draws them, a byte each rounded
+        half up, packed in 32-bit numbers, and a transparent one last.  Into buffers
+        kept from the last draw: ``floor(x * 255 + 0.5)`` with new arrays took 0.2 ms of
+        a 0.56 ms step at 8192 cells, truncating into kept ones 0.016 ms.
+        """
+        colors = colors.reshape(-1, 4)
+        if self._bytes is None or len(self._bytes) != len(colors) + 1:
+            self._scaled = np.empty(colors.shape)
+            self._bytes = np.zeros((len(colors) + 1, 4), np.uint8)  # last: transparent
+        np.multiply(colors, 255, out=self._scaled)
+        np.add(self._scaled, 0.5, out=self._scaled)
+        np.copyto(self._bytes[:-1], self._scaled, casting="unsafe")  # truncated: floor
+        return self._bytes.view(np.uint32)[:, 0]
+
+    def draw(self, artist: Any, renderer: RendererAgg, place: tuple | None = None) -> None:
+        """Draw *artist*'s cells (its face colours for the layer on show) on *renderer*;
+        *place*: where it is, as `applies` said (measured again if not given)."""
+        key = _key(artist, renderer) if place is None else place
         if key != self._key:
             self._map(artist, renderer)
             self._key = key
         if self._index is None:
             return
         artist.update_scalarmappable()
-        rows, cols = artist.stream.shape[1:]
-        colors = np.floor(artist.get_facecolors() * 255 + 0.5).astype(np.uint8)
-        palette = np.zeros((rows * cols + 1, 4), np.uint8)  # the last one: transparent
-        palette[:-1] = colors.reshape(-1, 4)
-        pixels = np.take(palette.view(np.uint32)[:, 0], self._index)
-        pixels = pixels.view(np.uint8).reshape(*self._index.shape, 4)
-        gc = renderer.new_gc()
-        try:
-            renderer.draw_image(gc, *self._origin, pixels)
-        finally:
-            gc.restore()
+        palette = self._palette(artist.get_facecolors())
+        # Opaque pixels, each exactly one cell's colour: written into the canvas's
+        # buffer as they are (what Agg's draw_image of them would leave, without its
+        # blending: 0.13 ms of a 0.5 ms step at 64 x 128).
+        canvas = np.asarray(renderer.buffer_rgba()).view(np.uint32)[..., 0]
+        target = canvas[self._box]
+        if self._shown is None:
+            np.take(palette, self._index, out=target, mode="clip")  # no index is out
+        else:
+            np.copyto(target, np.take(palette, self._index), where=self._shown)

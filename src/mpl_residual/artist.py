@@ -365,9 +365,10 @@ class ResidualStreamArtist(QuadMesh):
             drawn = self.get_linewidth()[0] > 0 and self.get_edgecolor().size > 0
             if drawn != self.get_antialiased()[0]:
                 super().set_antialiased(drawn)
-        if self.get_visible() and self._raster.applies(self, renderer):
+        place = self._raster.applies(self, renderer) if self.get_visible() else None
+        if place is not None:
             # Drawn again where it was: the same pixels as a quad mesh, as an image.
-            self._raster.draw(self, renderer)
+            self._raster.draw(self, renderer, place)
             self.stale = False
             return
         drawn = self._drawn_as_asked()
