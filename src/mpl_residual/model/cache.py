@@ -103,7 +103,7 @@ def _where(
     tokens: Any,
     attention_mask: Any = None,
 ) -> tuple[int, int | slice, tuple[str, ...], tuple[int, ...]]:
-    """The sequence and position of a cache asked for, and its token labels; with
+    """The sequence and position of a cache asked for, and the texts of its tokens; with
     *attention_mask*, an integer *position* counts the real tokens of its sequence."""
     if first.ndim != 3:
         raise ValueError(
@@ -111,21 +111,21 @@ def _where(
         )
     batch, seq = first.shape[:2]
     b = check_index(batch_index, batch, "batch_index", of=f"a batch of {batch}")
-    labels, special = _token_strings(tokens, cache)
-    if labels and len(labels) != seq:
-        raise ValueError(f"{len(labels)} tokens for a cache of {seq} positions")
+    texts, special = _token_strings(tokens, cache)
+    if texts and len(texts) != seq:
+        raise ValueError(f"{len(texts)} tokens for a cache of {seq} positions")
     if isinstance(position, str):
-        if not labels:
+        if not texts:
             raise ValueError(f"position={position!r} names a token; pass tokens= to read them")
-        return b, find_token(position, labels), labels, special
+        return b, find_token(position, texts), texts, special
     if position is None:
-        return b, slice(None), labels, special
+        return b, slice(None), texts, special
     if attention_mask is not None:  # counted over the real tokens of the sequence
         positions = Positions(position, b, mask_tensor(attention_mask))
         positions.bind(batch, seq)
-        return b, int(positions.kept), labels, special
+        return b, int(positions.kept), texts, special
     index = check_index(as_index(position, "position"), seq, "position", of=f"{seq} positions")
-    return b, index, labels, special
+    return b, index, texts, special
 
 
 def _model_name(cache: Any) -> str | None:
@@ -193,12 +193,12 @@ def from_cache(
         )
     batchless = _batchless(cache)
     hidden = [_batched(cache[name], batchless) for name in names]
-    b, index, labels, special = _where(cache, hidden[0], batch_index, position, tokens)
+    b, index, texts, special = _where(cache, hidden[0], batch_index, position, tokens)
     vectors = torch.stack([h[b, index].detach().to("cpu", torch.float32) for h in hidden])
     d_model = int(vectors.shape[-1])
     return ResidualStream(
         np.ascontiguousarray(to_grid(vectors.numpy(), rows, pad=pad)),
-        tokens=labels,
+        tokens=texts,
         layer_names=layer_names(n_layers),
         position=None if position is None else index,
         model_name=_model_name(cache),
@@ -307,7 +307,7 @@ def decompose(
             f"the cache holds a batch of {first.shape[0]} sequences, which may be padded: "
             "pass attention_mask= (the tokenizer's) so that position counts real tokens"
         )
-    b, index, labels, special = _where(
+    b, index, texts, special = _where(
         cache, first, batch_index, position, tokens, attention_mask
     )
     at = lambda name: _batched(cache[name], batchless)[b, index].detach().double().cpu()  # noqa: E731
@@ -332,7 +332,7 @@ def decompose(
         components,
         rows=rows,
         pad=pad,
-        tokens=labels,
+        tokens=texts,
         position=index,
         model_name=_model_name(cache),
         special=special,
