@@ -32,11 +32,6 @@ def _inflate(data: str, dtype: str) -> np.ndarray:
     return np.frombuffer(zlib.decompress(base64.b64decode(data)), dtype=dtype)
 
 
-def _int16(planes: np.ndarray) -> np.ndarray:
-    half = len(planes) // 2
-    return (planes[:half].astype(np.uint16) | planes[half:].astype(np.uint16) << 8).view(np.int16)
-
-
 def _src(text: str, cls: str) -> tuple[str | None, str]:
     match = re.search(
         rf'<img class="{cls}"(?: src="data:image/png;base64,([^"]+)")?[^>]*style="([^"]*)"', text
@@ -68,17 +63,22 @@ def cell_colors(data: dict, grid: int = 0) -> np.ndarray:
 
 
 def readout(data: dict, grid: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """The read-out's mantissas and exponents, ``(frames, rows, cols)``, data order."""
+    """The read-out's mantissas and exponents, ``(frames, rows, cols)``, data order:
+    each value the smallest of its colour plus its distance from it."""
+    from mpl_residual.export._readout import from_ordinals
+
     g = data["grids"][grid]
     rows, cols = g["grid"]
-    shape = (data["frames"], rows, cols)
-    mantissa = _int16(_inflate(g["readout"]["mantissa"], "u1")).reshape(shape)
-    if g["readout"]["exponentBytes"] == 1:
-        exponent = _inflate(g["readout"]["exponent"], "i1").astype(np.int16)
-        exponent = np.where(exponent == -128, np.iinfo(np.int16).max, exponent)
-    else:
-        exponent = _int16(_inflate(g["readout"]["exponent"], "u1"))
-    return mantissa, exponent.reshape(shape)
+    width = g["readout"]["offsetBytes"]
+    planes = _inflate(g["readout"]["offsets"], "u1").reshape(width, -1).astype(np.int64)
+    offsets = sum(plane << (8 * p) for p, plane in enumerate(planes))
+    base = np.frombuffer(base64.b64decode(g["readout"]["base"]), "<i4").astype(np.int64)
+    colours = cell_indices(data, grid).astype(np.int64)  # screen order: to data order
+    flip = g["readout"]["flip"]
+    colours = colours[:, ::-1] if flip[1] else colours
+    colours = colours[:, :, ::-1] if flip[0] else colours
+    ordinal = base[colours] + offsets.reshape(colours.shape)
+    return from_ordinals(ordinal)
 
 
 def _over(base: np.ndarray, top: np.ndarray, left: int, upper: int) -> None:

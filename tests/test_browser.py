@@ -120,6 +120,35 @@ def test_hover_readouts_equal_the_data(browser, tmp_path, origin):
     view.close()
 
 
+def test_hover_readouts_of_odd_values_with_an_inverted_x_axis(browser, tmp_path):
+    # Values are stored as their distance from the smallest value of their colour:
+    # NaN, infinities, zeros of both signs and float64's ends read as Python writes them.
+    stream = np.random.default_rng(4).standard_normal((3, 4, 6))
+    odd = [np.nan, np.inf, -np.inf, -0.0, 0.0, 1.7976931348623157e308, -5e-324, 9999.5]
+    stream[1].flat[: len(odd)] = odd
+    stream[2].flat[-len(odd) :] = odd
+    fig = _figure()
+    anim = animate(stream, fig=fig, vmin=-2, vmax=2)
+    anim.artist.axes.invert_xaxis()
+    path = save_animation(anim, tmp_path / "p.html", dpi=DPI, progress=False)
+    rows, cols = stream.shape[1:]
+    view = Page(browser, path)
+    page = view.page
+    page.evaluate(f"{view.player()}.mrPlayer.pause()")
+    box = page.locator("canvas.mr-cells").bounding_box()
+    for k in (1, 2):
+        page.evaluate(f"{view.player()}.mrPlayer.show({k})")
+        for row in range(rows):
+            for col in range(cols):
+                x = box["x"] + (cols - 1 - col + 0.5) / cols * box["width"]  # x inverted
+                y = box["y"] + (row + 0.5) / rows * box["height"]
+                page.mouse.move(x, y)
+                dim = row * cols + col
+                want = anim.artist.format_cursor_data((dim, row, col, float(stream[k, row, col])))
+                assert page.text_content(".mr-readout") == want
+    view.close()
+
+
 def test_the_page_shows_what_matplotlib_draws(browser, tmp_path):
     stream = np.random.default_rng(2).standard_normal((6, 16, 24)).cumsum(axis=0)
     path = save_animation(stream, tmp_path / "s.html", fig=_figure(), dpi=DPI, progress=False)

@@ -65,6 +65,9 @@ class WideNormalize(Normalize):
             data /= scale
             data -= low
             data /= high - low
+            # far outside the limits, as far as matters: under is < 0, over > 1 (the
+            # colormap multiplies by its size next, which would overflow near 1e308)
+            np.clip(data, -1.0, 2.0, out=data)
         return result[0] if is_scalar else result
 
     def inverse(self, value: Any) -> Any:

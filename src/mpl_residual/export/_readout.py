@@ -1,7 +1,9 @@
 """
 Values for the player's hover read-out: each rounded to four significant digits
-exactly as Python's ``format(value, ".4g")`` rounds it, stored as a decimal
-mantissa and exponent that the player's script turns back into the same text.
+exactly as Python's ``format(value, ".4g")`` rounds it (a decimal mantissa and
+exponent), then numbered in the order of all such values (`ordinals`), so that a value
+is stored as its distance from the smallest value of its colour: the cell's colour
+already says most of it.  The player's script turns it back into the same text.
 """
 
 from __future__ import annotations
@@ -67,6 +69,76 @@ def decimal4(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         ZERO,
     ).astype(np.int16)
     return mantissa.reshape(x.shape), exponent.reshape(x.shape)
+
+
+#: Four-digit mantissas, 1000 to 9999.
+DIGITS = 9000
+#: Below the lowest decimal exponent of a float64 value (5e-324): exponents from here on
+#: are numbered from 0.
+LOWEST = -330
+#: How many ordinals the positive (and the negative) finite values take.
+SPAN = 640 * DIGITS
+#: Ordinals of the values that are not finite and non-zero.
+ORDINAL_NEGATIVE_ZERO, ORDINAL_ZERO = 0, 1
+ORDINAL_INFINITY, ORDINAL_NAN, ORDINAL_NEGATIVE_INFINITY = 2 + SPAN, 3 + SPAN, -1 - SPAN
+
+
+def ordinals(mantissa: np.ndarray, exponent: np.ndarray) -> np.ndarray:
+    """
+    Each `decimal4` value's place in the order of all ``.4g`` values, int64: ``-inf``
+    < negative values < ``-0`` (0) < ``0`` (1) < positive values < ``inf`` < NaN, one
+    apart for neighbouring values (``1.234`` and ``1.235``).  Values of one colour
+    (one interval of a norm) have ordinals close together.
+
+    >>> ordinals(*decimal4(np.array([1.234, 1.235, -1.234, 0.0, -0.0])))
+    array([ 2970236,  2970237, -2970235,        1,        0])
+    """
+    m = np.asarray(mantissa, np.int64)
+    e = np.asarray(exponent, np.int64)
+    k = (e - LOWEST) * DIGITS + np.abs(m) - 1000
+    finite = np.where(m > 0, 2 + k, -1 - k)
+    special = np.array(
+        [ORDINAL_ZERO, ORDINAL_NEGATIVE_ZERO, ORDINAL_NAN, ORDINAL_INFINITY,
+         ORDINAL_NEGATIVE_INFINITY], np.int64
+    )  # fmt: skip
+    return np.where(e == SPECIAL, special[np.where(e == SPECIAL, m, 0)], finite)
+
+
+def from_ordinals(ordinal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ``(mantissa, exponent)`` of `decimal4` back from `ordinals` (what the
+    player's script does before it writes the text, `text4`)."""
+    o = np.asarray(ordinal, np.int64)
+    k = np.where(o > 0, o - 2, -1 - o)
+    mantissa = np.where(o > 0, 1, -1) * (k % DIGITS + 1000)
+    exponent = k // DIGITS + LOWEST
+    specials = {
+        ORDINAL_ZERO: ZERO,
+        ORDINAL_NEGATIVE_ZERO: NEGATIVE_ZERO,
+        ORDINAL_NAN: NAN,
+        ORDINAL_INFINITY: INFINITY,
+        ORDINAL_NEGATIVE_INFINITY: NEGATIVE_INFINITY,
+    }
+    for code, which in specials.items():
+        mantissa = np.where(o == code, which, mantissa)
+        exponent = np.where(o == code, SPECIAL, exponent)
+    return mantissa.astype(np.int16), exponent.astype(np.int16)
+
+
+def by_colour(ordinal: np.ndarray, colour: np.ndarray, n_colours: int) -> tuple:
+    """
+    *ordinal* (of `ordinals`) stored against each value's *colour* (palette indices,
+    shaped alike): ``(base, offsets, width)``, the smallest ordinal of each colour
+    (int32, ``n_colours`` of them; 0 for a colour no value has), each value's
+    distance from its colour's (uint32) and the bytes the largest distance needs (1-4).
+    """
+    ordinal = np.asarray(ordinal, np.int64).ravel()
+    colour = np.asarray(colour).ravel()
+    base = np.full(n_colours, ORDINAL_NAN, np.int64)
+    np.minimum.at(base, colour, ordinal)
+    offsets = (ordinal - base[colour]).astype(np.uint32)
+    largest = int(offsets.max()) if offsets.size else 0
+    width = max(1, -(-largest.bit_length() // 8))
+    return base.astype(np.int32), offsets, width
 
 
 def _pow10(exponents: np.ndarray) -> np.ndarray:

@@ -29,16 +29,32 @@
     });
   }
 
-  function int16(planes) {  // low bytes, then high bytes
-    var half = planes.length / 2, out = new Int16Array(half);
-    for (var i = 0; i < half; i++) { out[i] = planes[i] | (planes[half + i] << 8); }
+  function unplane(planes, width) {  // the lowest bytes, then the next: unsigned numbers
+    var count = planes.length / width, out = new Uint32Array(count);
+    for (var p = 0; p < width; p++) {
+      var scale = Math.pow(256, p), start = p * count;
+      for (var i = 0; i < count; i++) { out[i] += planes[start + i] * scale; }
+    }
     return out;
   }
 
+  // format(value, ".4g") from a value's place in the order of all such values (the
+  // Python side's _readout.ordinals): -0 is 0, 0 is 1, then 9000 four-digit mantissas
+  // a decimal exponent from 1e-330 up, mirrored below for negative values.
+  var DIGITS = 9000, LOWEST = -330, SPAN = 640 * DIGITS;
+  var NAMED = {0: "-0", 1: "0"};
+  NAMED[2 + SPAN] = "inf";
+  NAMED[3 + SPAN] = "nan";
+  NAMED[-1 - SPAN] = "-inf";
+  function textOf(ordinal) {
+    if (NAMED.hasOwnProperty(ordinal)) { return NAMED[ordinal]; }
+    var k = ordinal > 0 ? ordinal - 2 : -1 - ordinal;
+    var mantissa = (k % DIGITS) + 1000;
+    return text4(ordinal > 0 ? mantissa : -mantissa, Math.floor(k / DIGITS) + LOWEST);
+  }
+
   // format(value, ".4g") from a decimal mantissa (4 digits) and exponent.
-  var SPECIAL = ["0", "-0", "nan", "inf", "-inf"];
   function text4(mantissa, exponent) {
-    if (exponent === 32767 || exponent === -128) { return SPECIAL[mantissa]; }
     var digits = String(Math.abs(mantissa)), sign = mantissa < 0 ? "-" : "", whole, frac;
     if (exponent >= -4 && exponent < 4) {
       if (exponent >= 0) {
@@ -116,7 +132,7 @@
     }
     var jobs = [inflate(grid.indices)];
     if (grid.readout) {
-      jobs.push(inflate(grid.readout.mantissa), inflate(grid.readout.exponent));
+      jobs.push(inflate(grid.readout.offsets));
     }
     return Promise.all(jobs).then(function (decoded) {
       var kinds = {1: Uint8Array, 2: Uint16Array, 4: Uint32Array}, i;
@@ -140,19 +156,18 @@
         text: null
       };
       if (grid.readout) {
-        var readout = grid.readout, mantissa = int16(decoded[1]), exponent;
-        if (readout.exponentBytes === 1) {  // one byte; -128 marks zeros, NaN and infinities
-          exponent = new Int8Array(decoded[2].buffer);
-        } else {
-          exponent = int16(decoded[2]);
-        }
+        // each value: the smallest of its colour, plus its distance from it
+        var readout = grid.readout, base = new Int32Array(bytes(readout.base).buffer);
+        var offsets = unplane(decoded[1], readout.offsetBytes);
         view.text = function (row, col) {
           var dim = row * cols + col;
           if (dim >= readout.dModel) {
             return "padding (row " + row + ", col " + col + "), past d_model = " + readout.dModel;
           }
-          var i = current * cells + dim;
-          return "dim " + dim + " (row " + row + ", col " + col + ") = " + text4(mantissa[i], exponent[i]);
+          var flip = readout.flip, frame = current * cells;
+          var shown = (flip[1] ? rows - 1 - row : row) * cols + (flip[0] ? cols - 1 - col : col);
+          var ordinal = base[deltas[frame + shown]] + offsets[frame + dim];
+          return "dim " + dim + " (row " + row + ", col " + col + ") = " + textOf(ordinal);
         };
       }
       return view;
