@@ -58,6 +58,48 @@ def magnitude_ratios(magnitude: torch.Tensor) -> torch.Tensor:
     return torch.where(median > 0, ratios, torch.zeros_like(ratios))
 
 
+def cpu_moments(x: np.ndarray) -> tuple[np.ndarray, ...]:
+    """
+    What `BatchMoments` keeps of the counted tokens *x* (tokens, d_model), float32 or
+    float64, in numpy: on the CPU a dozen reductions of a few hundred tokens take half
+    the time they take as torch's kernels (each starts its thread pool), and numpy's
+    sort finds the medians in a third of the time of torch's ``topk``.  The same
+    results, as float64, and each maximum's token (the first where there are ties).
+    """
+    # Each dimension's tokens in a row: reductions over tokens run along memory (an
+    # argmax down the columns took 90 us, along rows 12).
+    columns = np.ascontiguousarray(x.T)
+    exact = columns.astype(np.float64)
+    mean = exact.mean(axis=1)
+    deviation = exact - mean[:, None]  # two passes: exact where sum(x**2) - n * mean**2 cancels
+    m2 = np.einsum("ij,ij->i", deviation, deviation)
+    magnitude = np.abs(columns)
+    dims = np.arange(len(columns))
+    at = magnitude.argmax(axis=1)  # NaN first, as torch's max
+    rows = np.abs(x)  # each token's magnitudes in a row, for its median
+    if np.isnan(rows).any():
+        ratios = median_ratio(rows.astype(np.float64)).T
+    else:
+        n = x.shape[1]
+        ordered = np.sort(rows, axis=-1)
+        upper = ordered[:, n // 2].astype(np.float64)
+        median = (upper + (upper if n % 2 else ordered[:, n // 2 - 1])) / 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratios = magnitude / median
+        if not median.all():
+            ratios[:, median == 0] = 0.0
+    ratio_at = ratios.argmax(axis=1)
+    return (
+        mean,
+        m2,
+        magnitude.sum(axis=1, dtype=np.float64),
+        magnitude[dims, at],
+        at,
+        ratios[dims, ratio_at],
+        ratio_at,
+    )
+
+
 class BatchMoments:
     """
     What the hooks keep of one batch: for each layer, the reductions of the tokens it
@@ -78,6 +120,9 @@ class BatchMoments:
         if device not in self.on:
             self.on[device] = self.flat.to(device)
         x = hidden.reshape(-1, hidden.shape[-1]).index_select(0, self.on[device])
+        if device.type == "cpu":
+            floats = x.detach() if x.dtype in (torch.float32, torch.float64) else x.float()
+            return tuple(map(torch.from_numpy, cpu_moments(floats.numpy())))
         # Two passes in float64 (the mean, then the squares of the deviations from it):
         # exact where sum(x**2) - n * mean**2 would cancel, and twice as fast as var_mean.
         exact = x.double()
