@@ -268,3 +268,30 @@ def test_the_ratio_in_the_hooks_is_the_numpy_rule_exactly(width):
     np.testing.assert_array_equal(
         magnitude_ratios(magnitude).numpy(), median_ratio(x.astype(np.float64))
     )
+
+
+@pytest.mark.parametrize("width", [1, 2, 7, 384])
+@pytest.mark.parametrize("nan", [False, True])
+def test_the_cpu_hooks_keep_what_the_device_hooks_keep(width, nan):
+    # On the CPU the reductions run in numpy (cpu_moments); on a device in torch: the
+    # same maxima, the same tokens where they stand (the first of ties, NaN first),
+    # the same ratios, and the moments to float64 rounding.
+    from mpl_residual.model.corpus import cpu_moments, magnitude_ratios
+
+    rng = np.random.default_rng(width)
+    x = rng.standard_normal((40, width)).astype(np.float32)
+    x[0] = 0.0  # a median of zero
+    x[5] = x[7]  # ties: the first token is where the maximum stands
+    if nan:
+        x[3, 0] = np.nan
+    tensor = torch.from_numpy(x)
+    exact = tensor.double()
+    mean = exact.mean(dim=0)
+    absmax, at = tensor.abs().max(dim=0)
+    ratio, ratio_at = magnitude_ratios(tensor.abs()).max(dim=0)
+    got = cpu_moments(x)
+    np.testing.assert_allclose(got[0], mean.numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(got[1], (exact - mean).square().sum(dim=0).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(got[2], tensor.abs().double().sum(dim=0).numpy(), rtol=1e-12)
+    for mine, theirs in zip(got[3:], (absmax, at, ratio, ratio_at), strict=True):
+        np.testing.assert_array_equal(mine, theirs.numpy())
