@@ -77,9 +77,18 @@ def test_image_paper_sheet():
     return layer_sheet(x.reshape(7, 16, 24), figsize=(7, 3.2))
 
 
-def test_the_colorbar_spans_the_grids_not_their_layout_rows():
+@pytest.mark.parametrize("changed", [None, "size", "limits"])
+def test_the_colorbar_spans_the_grids_not_their_layout_rows(changed):
+    # The bar's box is kept between the layout's questions while nothing it depends on
+    # changes: a new figure size or new limits of a grid move it.
     fig = layer_sheet(np.random.default_rng(0).standard_normal((7, 16, 24)), ncols=4)
     fig.canvas.draw()
+    if changed == "size":
+        fig.set_size_inches(5, 4.5)
+        fig.canvas.draw()
+    elif changed == "limits":
+        fig.axes[6].set_ylim(20, -4)  # the lowest grid, drawn taller
+        fig.canvas.draw()
     grids = [
         ax.get_window_extent()
         for ax in fig.axes

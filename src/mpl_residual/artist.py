@@ -367,7 +367,7 @@ class ResidualStreamArtist(QuadMesh):
                 super().set_antialiased(drawn)
         place = self._raster.applies(self, renderer) if self.get_visible() else None
         if place is not None:
-            # Drawn again where it was: the same pixels as a quad mesh, as an image.
+            # Drawn again where it was: the same pixels as a quad mesh, written as such.
             self._raster.draw(self, renderer, place)
             self.stale = False
             return
