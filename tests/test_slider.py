@@ -44,3 +44,17 @@ def test_artist_and_drawing_options_do_not_mix(stream):
     artist = residual_grid(stream)
     with pytest.raises(TypeError, match="for a stream"):
         layer_slider(artist, cmap="viridis")
+
+
+def test_the_slider_follows_a_layer_set_by_code(stream):
+    fig, ax = plt.subplots()
+    artist = residual_grid(stream, ax=ax)
+    slider = layer_slider(artist)
+    moved = []
+    slider.on_changed(moved.append)
+    artist.set_layer(-1)
+    assert slider.val == artist.layer == artist.n_layers - 1
+    assert slider.valtext.get_text() == str(artist.n_layers - 1)
+    slider.set_val(1)  # and the artist the slider, once each way
+    assert artist.layer == 1 and moved == [artist.n_layers - 1, 1]
+    plt.close(fig)

@@ -29,8 +29,9 @@ def layer_slider(
 
     It works in any interactive backend (Qt, Tk, macOS, ipympl in notebooks) and in
     scripts: moving the slider calls `~ResidualStreamArtist.set_layer` on one artist and
-    redraws; nothing is rebuilt.  Keep a reference to the returned slider, as for any
-    matplotlib widget, or it stops responding.
+    redraws; nothing is rebuilt.  The slider follows the artist too: a layer set by
+    code (or by `animate` playing the same grid) moves it.  Keep a reference to the
+    returned slider, as for any matplotlib widget, or it stops responding.
 
     Parameters
     ----------
@@ -87,5 +88,10 @@ def layer_slider(
         artist.set_layer(int(value))
         fig.canvas.draw_idle()
 
+    def follow(changed: ResidualStreamArtist) -> None:
+        if slider.val != changed.layer:  # not when the slider itself set it
+            slider.set_val(changed.layer)
+
     slider.on_changed(on_changed)
+    artist.add_callback(follow)
     return slider
