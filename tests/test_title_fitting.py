@@ -65,6 +65,40 @@ def test_a_sheets_titles_are_measured_once_a_pass_not_once_for_each_panel(measur
     assert many < 6 * few  # 4x the panels; a group measured for each member was 16x
 
 
+def test_a_sheet_is_laid_out_once_more_after_its_titles_a_profile_twice(monkeypatch):
+    # After the titles are fitted the figure is laid out around them: once where no
+    # Axes has a locator that measures the pass before (a sheet, whose colorbar runs
+    # along the grids as they are), twice where one has (a profile under a grid).
+    from mpl_residual._layout.engine import FittedLayout
+
+    passes = []
+    original = FittedLayout.lay_out
+    monkeypatch.setattr(
+        FittedLayout, "lay_out", lambda self, fig: passes.append(fig) or original(self, fig)
+    )
+    stream = np.random.default_rng(0).standard_normal((7, 16, 24))
+    lensed = mr.ResidualStream(
+        stream, tokens=("the", "is"), position=1,
+        predictions=tuple((("paris", 0.5), ("rome", 0.1)) for _ in range(7)),
+    )  # fmt: skip
+    sheet = mr.layer_sheet(lensed, figsize=(3.2, 2.4))
+    sheet.canvas.draw()
+    assert "\n" in sheet.axes[0].get_title()  # broken to fit: laid out again
+    assert len(passes) == 2  # the first layout, and one around the fitted titles
+    long = mr.ResidualStream(
+        stream, tokens=("the", "Independence"), position=1,
+        predictions=tuple((("Declaration", 0.5), ("rome", 0.1)) for _ in range(7)),
+    )  # fmt: skip
+    anim = mr.animate(long, profile="rms", colorbar=True)
+    anim.artist.figure.canvas.draw()
+    passes.clear()
+    anim.artist.figure.set_size_inches(2.4, 2.4)
+    anim.artist.figure.canvas.draw()
+    assert "\n" in anim.artist.title.get_text()
+    assert len(passes) == 3
+    plt.close("all")
+
+
 def test_drawing_fits_no_title(monkeypatch):
     fig = plt.figure(figsize=(3.2, 2.4))  # no layout engine: fitted when linked
     stream = np.random.default_rng(0).standard_normal((7, 16, 24))

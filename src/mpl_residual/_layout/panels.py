@@ -5,6 +5,7 @@ keeping a grid and its panels on a figure that no layout engine lays out.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from matplotlib.transforms import Bbox
@@ -247,6 +248,8 @@ class RoomBeside:
 
 #: How many times taller than wide a colorbar beside several grids is.
 TALL_ASPECT = 30.0
+#: The colorbars that `AlongGrids` places (matplotlib wraps a colorbar's locator).
+PLACED_ALONG_GRIDS: weakref.WeakSet = weakref.WeakSet()
 
 
 class AlongGrids:
@@ -264,6 +267,7 @@ class AlongGrids:
     ) -> None:
         self.axes, self.cax, self.pad, self.aspect = axes, cax, pad, aspect
         self._placed: tuple[tuple, Bbox] | None = None  # the last box, and what it came of
+        PLACED_ALONG_GRIDS.add(cax)
 
     def _state(self) -> tuple | None:
         """
