@@ -77,13 +77,45 @@ def median_ratio(vectors: Any) -> np.ndarray:
     >>> median_ratio(np.array([[1.0, -2.0, 300.0], [0.0, 0.0, 5.0]])).tolist()
     [[0.5, 1.0, 150.0], [0.0, 0.0, 0.0]]
     """
-    magnitude = np.abs(np.asarray(vectors, dtype=np.float64))
-    magnitude = np.where(np.isfinite(magnitude), magnitude, np.nan)
-    with warnings.catch_warnings():  # a vector of NaN only: its median is NaN
-        warnings.simplefilter("ignore", RuntimeWarning)
-        median = np.nanmedian(magnitude, axis=-1, keepdims=True)
+    magnitude = magnitudes(vectors)
+    return ratios_to(magnitude, row_medians(magnitude)[..., None])
+
+
+def magnitudes(vectors: Any, dtype: Any = np.float64) -> np.ndarray:
+    """``|x|`` as *dtype*, NaN where *x* is not finite (left out of `row_medians`)."""
+    magnitude = np.abs(np.asarray(vectors, dtype=dtype))
+    finite = np.isfinite(magnitude)
+    return magnitude if finite.all() else np.where(finite, magnitude, np.nan)
+
+
+def row_medians(magnitude: np.ndarray) -> np.ndarray:
+    """
+    The median of each vector (the last axis) of `magnitudes`, in float64, NaN left
+    out (NaN for a vector of NaN only), as ``np.nanmedian`` finds it in float64; by one
+    sort where there is no NaN (float32 sorts four times faster than float64 and holds
+    the same order: the middle values are then taken in float64).
+    """
+    n = magnitude.shape[-1]
+    if n == 0 or np.isnan(magnitude).any():
+        with warnings.catch_warnings():  # a vector of NaN only: its median is NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmedian(magnitude.astype(np.float64), axis=-1)
+    ordered = np.sort(magnitude, axis=-1)
+    upper = ordered[..., n // 2].astype(np.float64)
+    if n % 2:
+        return upper
+    return (ordered[..., n // 2 - 1].astype(np.float64) + upper) / 2  # numpy's mean of two
+
+
+def ratios_to(magnitude: np.ndarray, median: np.ndarray) -> np.ndarray:
+    """*magnitude* over *median* (broadcast): 0 where the median is not positive, NaN
+    where the magnitude is NaN (see `median_ratio`)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(median > 0, magnitude / median, np.where(np.isnan(magnitude), np.nan, 0.0))
+        ratios = magnitude / median
+    unusable = ~(median > 0)
+    if unusable.any():
+        ratios = np.where(unusable, np.where(np.isnan(magnitude), np.nan, 0.0), ratios)
+    return ratios
 
 
 def check_factor(factor: Any) -> float:

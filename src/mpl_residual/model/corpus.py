@@ -14,7 +14,7 @@ from torch import nn
 
 from ..errors import EmptyCorpus
 from ..labels import layer_names
-from ..outliers import median_ratio
+from ..outliers import magnitudes, median_ratio, ratios_to, row_medians
 from ..stats import DimensionStats, Moments
 from .anatomy import Anatomy
 from .capture import on_device, tokenizer_of
@@ -40,9 +40,10 @@ def magnitude_ratios(magnitude: torch.Tensor) -> torch.Tensor:
     `mpl_residual.outliers.median_ratio` of (tokens, d_model) magnitudes, on their
     device: float64, each over the median of its own row, computed as numpy does (the
     mean of the two middle values for an even width), 0 where the median is 0.  Rows
-    with NaN go through `median_ratio` itself, which leaves NaN out of the median.
+    with NaN or infinities go through `median_ratio` itself, which leaves them out of
+    the median.
     """
-    if bool(torch.isnan(magnitude).any()):
+    if not bool(torch.isfinite(magnitude).all()):
         ratios = median_ratio(magnitude.double().cpu().numpy())
         return torch.from_numpy(ratios).to(magnitude.device)
     # The two middle values without sorting (a sort was a fifth of a MiniLM forward):
@@ -52,8 +53,7 @@ def magnitude_ratios(magnitude: torch.Tensor) -> torch.Tensor:
     half = magnitude.topk(n // 2 + 1, dim=-1, largest=False, sorted=False).values
     top = half.topk(min(2, n), dim=-1).values.double()
     upper = top[..., :1]
-    lower = upper if n % 2 else top[..., 1:2]
-    median = (lower + upper) / 2  # in float64, as numpy
+    median = upper if n % 2 else (top[..., 1:2] + upper) / 2  # in float64, as numpy
     ratios = magnitude.double() / median
     return torch.where(median > 0, ratios, torch.zeros_like(ratios))
 
@@ -70,24 +70,17 @@ def cpu_moments(x: np.ndarray) -> tuple[np.ndarray, ...]:
     # argmax down the columns took 90 us, along rows 12).
     columns = np.ascontiguousarray(x.T)
     exact = columns.astype(np.float64)
-    mean = exact.mean(axis=1)
-    deviation = exact - mean[:, None]  # two passes: exact where sum(x**2) - n * mean**2 cancels
-    m2 = np.einsum("ij,ij->i", deviation, deviation)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf in, NaN out, as torch's
+        mean = exact.mean(axis=1)
+        deviation = exact - mean[:, None]  # two passes: exact where sum(x**2) - n mean**2 cancels
+        m2 = np.einsum("ij,ij->i", deviation, deviation)
     magnitude = np.abs(columns)
     dims = np.arange(len(columns))
     at = magnitude.argmax(axis=1)  # NaN first, as torch's max
-    rows = np.abs(x)  # each token's magnitudes in a row, for its median
-    if np.isnan(rows).any():
-        ratios = median_ratio(rows.astype(np.float64)).T
-    else:
-        n = x.shape[1]
-        ordered = np.sort(rows, axis=-1)
-        upper = ordered[:, n // 2].astype(np.float64)
-        median = (upper + (upper if n % 2 else ordered[:, n // 2 - 1])) / 2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratios = magnitude / median
-        if not median.all():
-            ratios[:, median == 0] = 0.0
+    # the rule of `median_ratio`, each token's median from its own row, the ratios in
+    # the columns' order
+    median = row_medians(magnitudes(x, x.dtype))
+    ratios = ratios_to(magnitudes(exact), median)
     ratio_at = ratios.argmax(axis=1)
     return (
         mean,
