@@ -108,6 +108,15 @@ def _painter(g: dict, colors: np.ndarray):
     return paint
 
 
+def sprite_picture(sprite: dict, first: str, k: int) -> np.ndarray:
+    """Frame *k*'s picture of a sprite box: its slot of the sheets (*first*: the
+    markup's sheet, the others in the payload)."""
+    which = sprite["of"][k]
+    sheet = _png([first, *sprite["sheets"]][which // sprite["slots"]])
+    top = which % sprite["slots"] * (sprite["height"] + sprite["gap"])
+    return sheet[top : top + sprite["height"]]
+
+
 def frames(text: str, index: int = 0, *, compact: bool = False) -> list[np.ndarray]:
     """
     Every frame of the *index*-th player in *text*, composed as the player shows it:
@@ -137,15 +146,19 @@ def frames(text: str, index: int = 0, *, compact: bool = False) -> list[np.ndarr
         r'<img class="mr-overlay" src="data:image/png;base64,([^"]+)"[^>]*style="([^"]*)"',
         fragment,
     )
-    sprite_styles = re.findall(r'<img class="mr-sprite"[^>]*style="([^"]*)"', fragment)
+    sprite_boxes = re.findall(
+        r'<div class="mr-sprite" style="([^"]*)"[^>]*>(?:<img src="data:image/png;base64,'
+        r'([^"]+)")?',
+        fragment,
+    )
     for k in range(data["frames"]):
         frame = base.copy()
         for paint in painters:
             paint(frame, k)
         for png, style in overlays:
             _over(frame, _png(png), *_box(style, size))
-        for sprite, style in zip(data["sprites"], sprite_styles, strict=True):
+        for sprite, (style, first) in zip(data["sprites"], sprite_boxes, strict=True):
             if sprite["of"][k] >= 0:
-                _over(frame, _png(sprite["images"][sprite["of"][k]]), *_box(style, size))
+                _over(frame, sprite_picture(sprite, first, k), *_box(style, size))
         shown.append(frame)
     return shown

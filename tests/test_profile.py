@@ -102,7 +102,7 @@ def test_animate_puts_the_profile_under_the_grid_and_exports_show_it_move(gpt2_l
     assert panel_box.x1 == pytest.approx(grid_box.x1, abs=1)  # as wide as the grid
     path = save_animation(anim, tmp_path / "p.html", progress=False)
     data = player_pages.payload(path.read_text())
-    assert any(len(s["images"]) == 13 for s in data["sprites"])  # title and marker move
+    assert any(len(set(s["of"])) == 13 for s in data["sprites"])  # title and marker move
     frames = player_pages.frames(path.read_text())
     x0, y0, x1, y1 = (int(v) for v in profile.ax.bbox.extents)
     height = frames[0].shape[0]

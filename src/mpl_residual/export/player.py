@@ -45,6 +45,7 @@ from ._frames import (
 )
 from ._png import png_base64
 from ._readout import by_colour, decimal4, ordinals
+from ._sprites import sprite_sheets
 
 if TYPE_CHECKING:
     from matplotlib.animation import Animation
@@ -103,22 +104,6 @@ def _frame_names(anim: Animation, n: int) -> list[str]:
 # -- the two ways of holding frames ------------------------------------------------------
 
 
-def _deduplicated(frames: list[np.ndarray | None]) -> dict[str, list]:
-    """Per-frame pictures as ``{"images": [unique PNGs], "of": [index or -1 a frame]}``."""
-    images: list[str] = []
-    seen: dict[str, int] = {}
-    of = []
-    for pixels in frames:
-        if pixels is None:
-            of.append(-1)
-            continue
-        png = png_base64(pixels)
-        of.append(seen.setdefault(png, len(images)))
-        if of[-1] == len(images):
-            images.append(png)
-    return {"images": images, "of": of}
-
-
 def _grid_payload(cells: GridCells, readout: bool) -> dict[str, Any]:
     """One grid's cells as palette indices (and values, for the read-out)."""
     n, rows, cols = cells.colors.shape[:3]
@@ -169,7 +154,7 @@ def _stage(frames: CellFrames) -> tuple[dict[str, Any], str]:
     ``places``, the ``sprites`` of what follows the layer) and its elements.
     """
     size = frames.size
-    sprites = [_deduplicated(sprite) for sprite in frames.sprites]
+    sprites = [sprite_sheets(sprite) for sprite in frames.sprites]
     layers = [_img("mr-backdrop", png_base64(frames.backdrop), "")]
     for i, cells in enumerate(frames.grids):
         left, top, right, bottom = cells.clip
@@ -187,15 +172,21 @@ def _stage(frames: CellFrames) -> tuple[dict[str, Any], str]:
             style = _place(ox, oy, *pixels.shape[1::-1], size)
             layers.append(_img("mr-overlay", png_base64(pixels), style))
     for sprite, (left, top, right, bottom) in zip(sprites, frames.boxes, strict=True):
-        first = sprite["of"][0]
-        png = sprite["images"][first] if first >= 0 else None
-        layers.append(_img("mr-sprite", png, _place(left, top, right - left, bottom - top, size)))
+        sheet = (
+            f'<img src="data:image/png;base64,{sprite.sheets[0]}" alt="" '
+            f'style="top: {sprite.top(0)};">'
+            if sprite.sheets
+            else ""
+        )
+        hidden = " hidden" if sprite.of[0] < 0 else ""
+        style = _place(left, top, right - left, bottom - top, size)
+        layers.append(f'<div class="mr-sprite" style="{style}"{hidden}>{sheet}</div>')
     if frames.poster is not None:
         layers.append(_img("mr-poster", png_base64(frames.poster), "", alt=""))
     layout = {
         "size": list(size),
         "places": [_place_of(cells) for cells in frames.grids],
-        "sprites": sprites,
+        "sprites": [sprite.payload() for sprite in sprites],
     }
     return layout, "\n".join(layers)
 

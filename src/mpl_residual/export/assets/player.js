@@ -91,11 +91,27 @@
       for (i = 0; i < regions.length; i++) { setSource(regions[i], data.images[k][i]); }
       return;
     }
-    var sprites = stages[active].querySelectorAll(".mr-sprite"), shown = layouts[active].sprites;
-    for (i = 0; i < sprites.length; i++) {
-      var which = shown[i].of[k];
-      setSource(sprites[i], which < 0 ? null : shown[i].images[which]);
+    var boxes = stages[active].querySelectorAll(".mr-sprite"), shown = layouts[active].sprites;
+    for (i = 0; i < boxes.length; i++) { showSprite(boxes[i], shown[i], k); }
+  }
+
+  // What follows the layer in one box: frame k's slot of a sheet of every frame's
+  // pictures (slot s in sheet s / slots, height + gap rows apart), moved into view.
+  function showSprite(box, sprite, k) {
+    var which = sprite.of[k];
+    box.hidden = which < 0;
+    if (which < 0) { return; }
+    var img = box.firstElementChild, sheet = Math.floor(which / sprite.slots);
+    if (!sprite.sources) {  // the first sheet is the markup's own
+      sprite.sources = [img.getAttribute("src")];
+      for (var j = 0; j < sprite.sheets.length; j++) {
+        sprite.sources.push("data:image/png;base64," + sprite.sheets[j]);
+      }
+      sprite.sheet = 0;
     }
+    if (sheet !== sprite.sheet) { img.src = sprite.sources[sheet]; sprite.sheet = sheet; }
+    var slot = which % sprite.slots;
+    img.style.top = (-100 * slot * (sprite.height + sprite.gap) / sprite.height) + "%";
   }
 
   function show(k) {
