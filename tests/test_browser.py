@@ -8,6 +8,7 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+import player_pages
 from mpl_residual import animate, residual_grid, save_animation, to_grid
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -149,9 +150,14 @@ def test_hover_readouts_of_odd_values_with_an_inverted_x_axis(browser, tmp_path)
     view.close()
 
 
-def test_the_page_shows_what_matplotlib_draws(browser, tmp_path):
+@pytest.mark.parametrize("sheet_rows", [None, 40], ids=["one sheet", "a sheet a label"])
+def test_the_page_shows_what_matplotlib_draws(browser, tmp_path, monkeypatch, sheet_rows):
+    if sheet_rows is not None:  # the frame labels on as many sheets as frames
+        monkeypatch.setattr("mpl_residual.export._sprites.MAX_ROWS", sheet_rows)
     stream = np.random.default_rng(2).standard_normal((6, 16, 24)).cumsum(axis=0)
     path = save_animation(stream, tmp_path / "s.html", fig=_figure(), dpi=DPI, progress=False)
+    sprites = player_pages.payload(path.read_text())["sprites"]
+    assert any(s["sheets"] for s in sprites) == (sheet_rows is not None)
     view = Page(browser, path)
     page = view.page
     from PIL import Image
@@ -252,7 +258,6 @@ def test_any_matplotlib_animation_plays_as_pictures(browser, tmp_path):
 def test_on_a_phone_a_tap_shows_the_readout_and_the_text_stays_legible(browser, tmp_path):
     from matplotlib.text import Text
 
-    import player_pages
     from mpl_residual import load_sample
     from mpl_residual.export.player import COMPACT_WIDTH, LEGIBLE
 
@@ -306,7 +311,6 @@ def test_on_a_phone_a_tap_shows_the_readout_and_the_text_stays_legible(browser, 
 
 
 def test_the_compact_layout_shows_the_same_cells(tmp_path):
-    import player_pages
 
     stream = np.random.default_rng(4).standard_normal((3, 16, 24))
     anim = animate(stream, colorbar=True)
