@@ -37,21 +37,21 @@ def _count(cls, name):
 
 @pytest.mark.parametrize("n_layers", [3, 12])
 @pytest.mark.parametrize("suffix", [".gif", ".html"])
-def test_saving_an_animate_animation_draws_the_figure_twice_in_all(tmp_path, suffix, n_layers):
-    # Once to lay it out, once for the background: never once per frame.
+def test_saving_an_animate_animation_draws_the_figure_once_in_all(tmp_path, suffix, n_layers):
+    # Laid out, then drawn once for the background: never once per frame.
     stream = np.random.default_rng(0).standard_normal((n_layers, 8, 12))
     anim = animate(stream, fig=_figure(layout="constrained"))
     patch, draws = _count(Figure, "draw")
     layout_patch, layouts = _count(ConstrainedLayoutEngine, "execute")
     with patch, layout_patch:
         save_animation(anim, tmp_path / f"a{suffix}", progress=False)
-    assert len(draws) == 2
+    assert len(draws) == 1
     assert len(layouts) == 1  # laid out once, then held
     assert anim.figure.get_layout_engine() is not None  # and given back
 
 
 @pytest.mark.parametrize("n_layers", [3, 12])
-def test_a_page_with_a_compact_layout_draws_each_layout_twice(tmp_path, n_layers):
+def test_a_page_with_a_compact_layout_draws_each_layout_once(tmp_path, n_layers):
     stream = np.random.default_rng(0).standard_normal((n_layers, 8, 12))
     fig = FigureCanvasAgg(Figure(figsize=(8, 4), layout="constrained")).figure
     anim = animate(stream, fig=fig)
@@ -60,8 +60,20 @@ def test_a_page_with_a_compact_layout_draws_each_layout_twice(tmp_path, n_layers
     with patch, layout_patch:
         text = anim.to_html(dpi=100)
     assert "mr-compact" in text
-    assert len(draws) == 4 and len(layouts) == 2  # whatever the number of frames
+    assert len(draws) == 2 and len(layouts) == 2  # whatever the number of frames
     assert tuple(fig.get_size_inches()) == (8, 4)  # and its own size given back
+
+
+def test_translucent_cells_draw_the_first_frame_once_more_for_the_poster(tmp_path):
+    # Painted cells that let the figure show through cannot lie over a backdrop that
+    # shows the first frame's: the page holds that frame whole, as one more draw.
+    stream = np.random.default_rng(0).standard_normal((4, 8, 12))
+    anim = animate(stream, fig=_figure(layout="constrained"), alpha=0.5)
+    patch, draws = _count(Figure, "draw")
+    with patch:
+        text = anim.to_html(dpi=80, compact=False)
+    assert len(draws) == 2
+    assert 'class="mr-poster"' in text
 
 
 def test_any_animation_is_drawn_once_per_frame(tmp_path, stream):

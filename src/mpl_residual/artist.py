@@ -355,8 +355,10 @@ class ResidualStreamArtist(QuadMesh):
             renderer = measuring_renderer(self.axes.get_figure(root=True))
         self._title_fit.fit(renderer)
 
-    @allow_rasterization
-    def draw(self, renderer: Any) -> None:
+    def _fit_lines(self) -> None:
+        """The lines between cells fitted to the cells' size where it is drawn now
+        (when their width is automatic), antialiased when they are drawn.  Frame
+        renderers that paint the cells themselves call it at the grid's turn."""
         if self._auto_linewidth and self.figure is not None:
             width = self._fitted_linewidth()
             if width != self.get_linewidth()[0]:
@@ -365,6 +367,10 @@ class ResidualStreamArtist(QuadMesh):
             drawn = self.get_linewidth()[0] > 0 and self.get_edgecolor().size > 0
             if drawn != self.get_antialiased()[0]:
                 super().set_antialiased(drawn)
+
+    @allow_rasterization
+    def draw(self, renderer: Any) -> None:
+        self._fit_lines()
         place = self._raster.applies(self, renderer) if self.get_visible() else None
         if place is not None:
             # Drawn again where it was: the same pixels as a quad mesh, written as such.
