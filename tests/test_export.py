@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import LogFormatter
 from PIL import Image, ImageSequence
 
 import player_pages
@@ -414,3 +415,31 @@ def test_too_many_frames_are_refused_before_drawing_in_every_format(tmp_path):
         with pytest.raises(TooManyFrames, match=said):
             save_animation(stream, tmp_path / f"x{suffix}", progress=False)
         assert not (tmp_path / f"x{suffix}").exists()
+
+
+@pytest.mark.parametrize(
+    ("smallest", "labelled"),
+    [(10, "nothing"), (6, "an axis label"), (5, "minor tick labels"), (4, "a figure text")],
+)
+def test_the_compact_layout_takes_over_where_the_smallest_text_gets_too_small(
+    smallest, labelled
+):
+    # The player switches to its phone layout under the width at which the figure's
+    # smallest text would fall under 9 CSS pixels: 9 * 72 * width_in / smallest_pt.
+    from mpl_residual.export.player import _below
+
+    fig = Figure(figsize=(6, 3))
+    ax = fig.add_subplot()
+    residual_grid(np.zeros((4, 8, 12)), ax=ax)
+    if labelled == "an axis label":
+        ax.set_xlabel("x", fontsize=6)
+    elif labelled == "minor tick labels":
+        ax.set_yscale("log")
+        ax.set_ylim(1, 1000)
+        ax.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False))
+        ax.tick_params(which="minor", labelsize=5)
+    elif labelled == "a figure text":
+        fig.text(0.5, 0.5, "note", fontsize=4)
+        fig.text(0.5, 0.2, "hidden", fontsize=2, visible=False)
+    assert _below(fig) == pytest.approx(9 * 72 * 6 / smallest)
+    assert len(ax.xaxis.get_major_ticks()) >= 1  # (the figure is left drawable)
