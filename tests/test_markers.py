@@ -177,3 +177,24 @@ def test_without_room_for_every_label_fewer_are_drawn_but_all_outlined(gpt2_like
     strongest = int(marks.dims[np.argmax(values[marks.dims])])
     assert strongest in marks.labelled  # the largest |x| is labelled first
     plt.close(fig)
+
+
+@pytest.mark.parametrize("dpi", [60, 100, 200])
+def test_the_window_extent_holds_every_pixel_drawn(gpt2_like, dpi):
+    # Exports cut what follows the layer out of a frame by its window extent: the
+    # labels' halos and the outlines' antialiased edges must lie inside it.
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    fig = FigureCanvasAgg(Figure(figsize=(5, 3), dpi=dpi)).figure
+    artist = residual_grid(gpt2_like, ax=fig.add_subplot(), layer=3)
+    marks = mark_dims(artist, top=4)
+    fig.canvas.draw()
+    renderer = RendererAgg(*(int(v) for v in fig.bbox.size), dpi)
+    marks.draw(renderer)
+    alpha = np.asarray(renderer.buffer_rgba())[..., 3]
+    rows, cols = np.nonzero(alpha)
+    assert len(rows) and len(marks.labelled)
+    box = marks.get_window_extent(renderer)
+    height = alpha.shape[0]
+    assert cols.min() >= np.floor(box.x0) and cols.max() + 1 <= np.ceil(box.x1)
+    assert height - rows.max() - 1 >= np.floor(box.y0) and height - rows.min() <= np.ceil(box.y1)

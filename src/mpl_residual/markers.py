@@ -43,6 +43,7 @@ class _Outlines(PolyCollection):
             return Bbox.null()
         points = self.get_transform().transform(np.concatenate([p.vertices for p in paths]))
         half = max(self.get_linewidth(), default=0.0) / 2 * self.panel.figure.dpi / 72
+        half += 1  # a pixel for antialiasing
         drawn = Bbox([points.min(axis=0) - half, points.max(axis=0) + half])  # with its line
         return Bbox.intersection(drawn, self.panel.bbox) or Bbox.null()
 
@@ -250,7 +251,9 @@ class DimMarkers(Artist):
         """The outlines (as far as the panel shows them) and the labels, in pixels."""
         if not len(self.dims) or self._target.axes is None:
             return Bbox.null()
-        boxes = [child.get_window_extent(renderer) for child in self.get_children()]
+        boxes = [outline.get_window_extent(renderer) for outline in self._outlines]
+        if self._labels is not None:  # halos included, and a pixel for antialiasing
+            boxes += [box.padded(1) for box in self._labels.boxes]
         boxes = [box for box in boxes if np.isfinite(box.extents).all()]
         return Bbox.union(boxes) if boxes else Bbox.null()
 

@@ -278,17 +278,21 @@ class _Scene:
         with _painting([*unpainted, *candidates], paints):
             fig.draw(renderer)
         self.backdrop = _rgb(np.asarray(renderer.buffer_rgba()))
-        # Where the followers go, in any frame.
-        extents: dict[int, list[Bbox]] = {id(f): [] for f in self.followers}
+
+    def placed(self, follower: Any) -> Bbox | None:
+        """Where *follower* is drawn now (None where nothing is)."""
+        box = follower.get_window_extent(self.renderer)
+        return box if box.width > 0 or box.height > 0 else None
+
+    def follower_boxes(self) -> list[tuple[int, int, int, int]]:
+        """Where the followers go in any frame: the boxes around each one's places."""
+        places: dict[int, list[Bbox]] = {id(f): [] for f in self.followers}
         for layer in self.layers:
-            anim.show_layer(layer)
+            self.anim.show_layer(layer)
             for follower in self.followers:
-                box = follower.get_window_extent(renderer)
-                if box.width > 0 or box.height > 0:
-                    extents[id(follower)].append(box)
-        self.follower_boxes = _merged(
-            [self.box(Bbox.union(boxes)) for boxes in extents.values() if boxes]
-        )
+                if (box := self.placed(follower)) is not None:
+                    places[id(follower)].append(box)
+        return _merged([self.box(Bbox.union(boxes)) for boxes in places.values() if boxes])
 
     @property
     def over(self) -> list[Any]:
@@ -351,7 +355,7 @@ def render_layers(anim: LayerFrames, encoder: Encoder, dpi: float, progress: Pro
     with _scene(anim, dpi) as scene:
         # What changes: each grid with what lies over it, and each follower's place, as
         # regions (a grid alone usually fits a 256-colour palette; text does not).
-        boxes = _merged([scene.extent_box(g) for g in scene.grids] + scene.follower_boxes)
+        boxes = _merged([scene.extent_box(g) for g in scene.grids] + scene.follower_boxes())
         encoder.start(scene.backdrop, (scene.width, scene.height))
         renderer = scene.renderer
         background = renderer.copy_from_bbox(anim.figure.bbox)
@@ -484,6 +488,22 @@ def _grid_cells(scene: _Scene, grid: _Grid, colors: np.ndarray, values: np.ndarr
     )
 
 
+def _cut(
+    pieces: list[tuple[tuple[int, int, int, int], np.ndarray]], box: tuple[int, int, int, int]
+) -> np.ndarray | None:
+    """What a frame shows in *box* (RGBA), from the pieces it drew there (each one's
+    box and pixels); None where it shows nothing."""
+    x0, y0, x1, y1 = box
+    cut = np.zeros((y1 - y0, x1 - x0, 4), np.uint8)
+    for (left, top, right, bottom), pixels in pieces:
+        a0, b0, a1, b1 = max(x0, left), max(y0, top), min(x1, right), min(y1, bottom)
+        if a0 < a1 and b0 < b1:
+            cut[b0 - y0 : b1 - y0, a0 - x0 : a1 - x0] = pixels[
+                b0 - top : b1 - top, a0 - left : a1 - left
+            ]
+    return cut if cut[..., 3].any() else None
+
+
 def render_cells(
     anim: LayerFrames, dpi: float, progress: Progress, *, still: bool = True
 ) -> CellFrames:
@@ -505,25 +525,34 @@ def render_cells(
             _grid_cells(scene, grid, colors, values)
             for grid, (values, colors) in zip(scene.grids, taken, strict=True)
         ]
+        # What follows the layer, drawn once a frame on transparent: each follower's
+        # pixels where it is, cut to the boxes around all its places at the end.
         renderer = scene.renderer
-        sprites: list[list[np.ndarray | None]] = [[] for _ in scene.follower_boxes]
+        places: dict[int, list[Bbox]] = {id(f): [] for f in scene.followers}
+        drawn = []
         for i, layer in enumerate(layers):
             anim.show_layer(layer)
             renderer.clear()
             for follower in _by_zorder(scene.followers):
                 follower.draw(renderer)
-            for frames, box in zip(sprites, scene.follower_boxes, strict=True):
-                pixels = scene.crop(box, alpha=True)
-                frames.append(pixels if pixels[..., 3].any() else None)
+            pieces = []
+            for follower in scene.followers:
+                if (place := scene.placed(follower)) is not None:
+                    places[id(follower)].append(place)
+                    box = scene.box(place)
+                    pieces.append((box, scene.crop(box, alpha=True)))
+            drawn.append(pieces)
             if progress is not None:
                 progress(i, len(layers))
+        boxes = _merged([scene.box(Bbox.union(p)) for p in places.values() if p])
+        sprites = [[_cut(pieces, box) for pieces in drawn] for box in boxes]
         return CellFrames(
             size=(scene.width, scene.height),
             backdrop=backdrop,
             poster=poster,
             grids=grids,
             sprites=sprites,
-            boxes=scene.follower_boxes,
+            boxes=boxes,
             layers=tuple(layers),
         )
 
