@@ -178,22 +178,37 @@ class _Grid:
 
     def __init__(self, artist: Any) -> None:
         self.artist = artist
-        self.over: list[Any] = []
+        self._over: list[tuple[Any, Bbox]] = []  # and where each one is drawn
+
+    @property
+    def over(self) -> list[Any]:
+        return [a for a, _ in self._over]
 
     def box(self, renderer: RendererAgg) -> Bbox:
         """Where the cells are drawn: inside the Axes."""
-        ax = self.artist.axes
-        return Bbox.intersection(self.artist.get_window_extent(renderer), ax.bbox) or ax.bbox
+        artist, ax = self.artist, self.artist.axes
+        transform = artist.get_transform()
+        if transform.is_affine:  # the outer corners (a quad mesh's extent visits every cell)
+            rows, cols = artist.stream.shape[1:]
+            drawn = Bbox(transform.transform([[-0.5, -0.5], [cols - 0.5, rows - 0.5]]))
+            drawn = Bbox.from_extents(*drawn.min, *drawn.max)
+        else:
+            drawn = artist.get_window_extent(renderer)
+        return Bbox.intersection(drawn, ax.bbox) or ax.bbox
 
-    def covers(self, artist: Any, renderer: RendererAgg) -> bool:
-        """Whether *artist*, where it is drawn, overlaps the cells."""
-        return artist.get_window_extent(renderer).overlaps(self.box(renderer))
+    def takes(self, artist: Any, renderer: RendererAgg) -> bool:
+        """Whether *artist*, drawn now where it is, lies over the cells: then it is
+        kept to draw over them in each frame.  Asked once an artist (a spine's
+        extent measures its axis's ticks: a millisecond)."""
+        extent = artist.get_window_extent(renderer)
+        if not extent.overlaps(self.box(renderer)):
+            return False
+        self._over.append((artist, extent))
+        return True
 
     def extent(self, renderer: RendererAgg) -> Bbox:
-        """The grid and what is drawn over it, where the last draw placed them."""
-        return Bbox.union(
-            [self.box(renderer), *(a.get_window_extent(renderer) for a in self.over)]
-        )
+        """The grid and what is drawn over it."""
+        return Bbox.union([self.box(renderer), *(extent for _, extent in self._over)])
 
 
 @contextlib.contextmanager
@@ -269,10 +284,8 @@ class _Scene:
                 if grid and not cells:  # its lines as a draw would fit them, unpainted
                     getattr(a, "_fit_lines", lambda: None)()
                 return grid and cells
-            over = [g for g in above[id(a)] if g.covers(a, renderer)] if a.get_visible() else []
-            for grid in over:
-                grid.over.append(a)
-            return not over
+            over = [g.takes(a, renderer) for g in above[id(a)]] if a.get_visible() else []
+            return not any(over)
 
         unpainted = [*self.followers, *anim.artists]
         with _painting([*unpainted, *candidates], paints):
