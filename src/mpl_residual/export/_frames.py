@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 from matplotlib.animation import AbstractMovieWriter, Animation
@@ -18,39 +18,22 @@ from matplotlib.transforms import Bbox
 
 from .._raster import mesh_like
 from ._encoders import Encoder
+from ._scene import (
+    Grid,
+    LayerFrames,
+    Scene,
+    at_dpi,
+    by_zorder,
+    drawn_scene,
+    layout_restored,
+    merged,
+    pixel_box,
+    rgb,
+)
 
 __all__: list[str] = []
 
 Progress = Callable[[int, int], None] | None
-
-
-@runtime_checkable
-class LayerFrames(Protocol):
-    """
-    An animation that says what it animates, as `mpl_residual.LayerAnimation` does: the
-    grids that change layer together (`artists`), what follows them (`followers`:
-    titles, marks, markers), the layer of each frame, and how to show one.  It is
-    drawn once and then only what changes.
-    """
-
-    @property
-    def figure(self) -> Any: ...
-
-    @property
-    def artists(self) -> Sequence[Any]: ...
-
-    @property
-    def followers(self) -> Sequence[Any]: ...
-
-    @property
-    def layers(self) -> Sequence[int]: ...
-
-    @property
-    def frame_names(self) -> Sequence[str]: ...
-
-    def show_layer(self, layer: int) -> None: ...
-
-    def mark_rendered(self) -> None: ...
 
 
 class _Found(Exception):
@@ -85,28 +68,6 @@ def figure_of(anim: Any) -> Any:
     raise TypeError(f"cannot tell the figure of {type(anim).__name__}")  # pragma: no cover
 
 
-def _rgb(rgba: np.ndarray) -> np.ndarray:
-    """RGB from an Agg buffer; transparent pixels are flattened onto white."""
-    alpha = rgba[..., 3:]
-    if alpha.min() == 255:
-        from PIL import Image  # Pillow drops a channel 2.5x as fast as a strided copy
-
-        height, width = rgba.shape[:2]
-        image = Image.frombuffer("RGBA", (width, height), np.ascontiguousarray(rgba))
-        return np.asarray(image.convert("RGB"))
-    return (rgba[..., :3] * (alpha / 255) + 255 * (1 - alpha / 255)).astype(np.uint8)
-
-
-@contextlib.contextmanager
-def _at_dpi(fig: Any, dpi: float) -> Iterator[None]:
-    before = fig.dpi
-    fig.dpi = dpi
-    try:
-        yield
-    finally:
-        fig.dpi = before
-
-
 @contextlib.contextmanager
 def resized(fig: Any, size: tuple[float, float]) -> Iterator[None]:
     """*fig* at *size* (inches) for a while, laid out anew; its own size after."""
@@ -119,244 +80,6 @@ def resized(fig: Any, size: tuple[float, float]) -> Iterator[None]:
         fig.stale = True
 
 
-@contextlib.contextmanager
-def _layout_restored(fig: Any) -> Iterator[Callable[[], None]]:
-    """
-    Yield ``hold()``, which keeps the figure's current layout from then on; the layout
-    engine is given back on exit.  Frames only change data, so laying the figure out
-    again for each of them would cost time and could make frames jitter.
-    """
-    engine = fig.get_layout_engine()
-
-    def hold() -> None:
-        if engine is not None:
-            fig.set_layout_engine("none")
-
-    try:
-        yield hold
-    finally:
-        if engine is not None:
-            fig.set_layout_engine(engine)
-
-
-def _pixel_box(bbox: Bbox, width: int, height: int, *, pad: int) -> tuple[int, int, int, int]:
-    """(left, top, right, bottom) of *bbox* in buffer columns and rows, with *pad*."""
-    left = max(0, int(np.floor(bbox.xmin)) - pad)
-    right = min(width, int(np.ceil(bbox.xmax)) + pad)
-    top = max(0, height - int(np.ceil(bbox.ymax)) - pad)
-    bottom = min(height, height - int(np.floor(bbox.ymin)) + pad)
-    return left, top, right, bottom
-
-
-def _overlap(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-
-def _merged(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
-    """*boxes* with every overlapping pair replaced by the box around both."""
-    boxes = list(boxes)
-    pairs = ((i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes)))
-    pair = next(((i, j) for i, j in pairs if _overlap(boxes[i], boxes[j])), None)
-    while pair is not None:
-        a, b = boxes[pair[0]], boxes.pop(pair[1])
-        boxes[pair[0]] = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
-        pairs = ((i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes)))
-        pair = next(((i, j) for i, j in pairs if _overlap(boxes[i], boxes[j])), None)
-    return boxes
-
-
-def _by_zorder(artists: Any) -> list[Any]:
-    return sorted(artists, key=lambda a: a.get_zorder())
-
-
-class _Grid:
-    """
-    One animated grid on its Axes, and what its Axes draws over it (`over`: found as
-    the figure is first drawn, see `_Scene`), which each frame draws again after the
-    cells, in the Axes' order, so that frames match a full draw.
-    """
-
-    def __init__(self, artist: Any) -> None:
-        self.artist = artist
-        self._over: list[tuple[Any, Bbox]] = []  # and where each one is drawn
-
-    @property
-    def over(self) -> list[Any]:
-        return [a for a, _ in self._over]
-
-    def box(self, renderer: RendererAgg) -> Bbox:
-        """Where the cells are drawn: inside the Axes."""
-        artist, ax = self.artist, self.artist.axes
-        transform = artist.get_transform()
-        if transform.is_affine:  # the outer corners (a quad mesh's extent visits every cell)
-            rows, cols = artist.stream.shape[1:]
-            drawn = Bbox(transform.transform([[-0.5, -0.5], [cols - 0.5, rows - 0.5]]))
-            drawn = Bbox.from_extents(*drawn.min, *drawn.max)
-        else:
-            drawn = artist.get_window_extent(renderer)
-        return Bbox.intersection(drawn, ax.bbox) or ax.bbox
-
-    def takes(self, artist: Any, renderer: RendererAgg) -> bool:
-        """Whether *artist*, drawn now where it is, lies over the cells: then it is
-        kept to draw over them in each frame.  Asked once an artist (a spine's
-        extent measures its axis's ticks: a millisecond)."""
-        extent = artist.get_window_extent(renderer)
-        if not extent.overlaps(self.box(renderer)):
-            return False
-        self._over.append((artist, extent))
-        return True
-
-    def extent(self, renderer: RendererAgg) -> Bbox:
-        """The grid and what is drawn over it."""
-        return Bbox.union([self.box(renderer), *(extent for _, extent in self._over)])
-
-
-@contextlib.contextmanager
-def _painting(artists: Sequence[Any], paints: Callable[[Any, Any], bool]) -> Iterator[None]:
-    """
-    Each of *artists* painted in a draw only where ``paints(artist, renderer)`` says
-    so, asked at its turn (the Axes is placed and has placed its titles by then).
-    Artists left unpainted still take their part in the draw: hiding them instead
-    would move an Axes' titles (it places hidden ones out of the way).
-    """
-    own = [vars(a).get("draw") for a in artists]
-    for a in artists:
-
-        def draw(renderer: Any, a: Any = a, drawn: Any = a.draw) -> None:
-            if paints(a, renderer):
-                drawn(renderer)
-
-        a.draw = draw
-    try:
-        yield
-    finally:
-        for a, draw in zip(artists, own, strict=True):
-            if draw is None:
-                del a.draw
-            else:
-                a.draw = draw
-
-
-def _lay_out(fig: Any) -> None:
-    """*fig*'s layout engine run once, as `Figure.draw` runs it (a ValueError from it
-    is ignored there too), so that the draw after it can hold the layout."""
-    engine = fig.get_layout_engine()
-    if fig.axes and engine is not None:
-        with contextlib.suppress(ValueError):
-            engine.execute(fig)
-
-
-class _Scene:
-    """
-    A `LayerAnimation`'s figure laid out and drawn once at a resolution: what every
-    kind of frame rendering shares.  The figure is laid out and the layout held from
-    then on (frames only change data), then drawn once with its first layer: without
-    what follows the layer (the followers: titles, marks, markers) and what lies over
-    the grids (found as it is drawn), which each frame draws, and without the grids'
-    cells unless *cells*.  That draw is the `backdrop`.
-    """
-
-    def __init__(
-        self, anim: LayerFrames, renderer: RendererAgg, hold: Callable[[], None], *, cells: bool
-    ) -> None:
-        fig = anim.figure
-        self.anim, self.layers = anim, anim.layers
-        self.renderer = renderer
-        self.width, self.height = renderer.width, renderer.height
-        anim.show_layer(self.layers[0])
-        _lay_out(fig)
-        hold()
-        self.followers = [f for f in anim.followers if f.get_visible()]
-        self.grids = [_Grid(artist) for artist in anim.artists]
-        moving = {id(a) for a in (*anim.artists, *anim.followers)}
-        above: dict[int, list[_Grid]] = {}  # what might lie over each grid
-        for grid in self.grids:
-            ax, zorder = grid.artist.axes, grid.artist.get_zorder()
-            for a in ax.get_children():
-                if id(a) not in moving and a is not ax.patch and a.get_zorder() > zorder:
-                    above.setdefault(id(a), []).append(grid)
-        candidates = [a for grid in self.grids for a in grid.artist.axes.get_children()]
-        candidates = list({id(a): a for a in candidates if id(a) in above}.values())
-
-        def paints(a: Any, renderer: Any) -> bool:
-            if id(a) in moving:
-                grid = a in anim.artists
-                if grid and not cells:  # its lines as a draw would fit them, unpainted
-                    getattr(a, "_fit_lines", lambda: None)()
-                return grid and cells
-            over = [g.takes(a, renderer) for g in above[id(a)]] if a.get_visible() else []
-            return not any(over)
-
-        unpainted = [*self.followers, *anim.artists]
-        with _painting([*unpainted, *candidates], paints):
-            fig.draw(renderer)
-        self.backdrop = _rgb(np.asarray(renderer.buffer_rgba()))
-
-    def placed(self, follower: Any) -> Bbox | None:
-        """Where *follower* is drawn now (None where nothing is)."""
-        box = follower.get_window_extent(self.renderer)
-        return box if box.width > 0 or box.height > 0 else None
-
-    def follower_boxes(self) -> list[tuple[int, int, int, int]]:
-        """Where the followers go in any frame: the boxes around each one's places."""
-        places: dict[int, list[Bbox]] = {id(f): [] for f in self.followers}
-        for layer in self.layers:
-            self.anim.show_layer(layer)
-            for follower in self.followers:
-                if (box := self.placed(follower)) is not None:
-                    places[id(follower)].append(box)
-        return _merged([self.box(Bbox.union(boxes)) for boxes in places.values() if boxes])
-
-    @property
-    def over(self) -> list[Any]:
-        return [a for grid in self.grids for a in grid.over]
-
-    def box(self, bbox: Bbox) -> tuple[int, int, int, int]:
-        """(left, top, right, bottom) of *bbox* in buffer pixels, two pixels of margin."""
-        return _pixel_box(bbox, self.width, self.height, pad=2)
-
-    def extent_box(self, grid: _Grid) -> tuple[int, int, int, int]:
-        """`box` of *grid* and what is drawn over it."""
-        return self.box(grid.extent(self.renderer))
-
-    def first_frame(self) -> np.ndarray:
-        """The whole figure with its first layer, as a full draw shows it (RGB)."""
-        self.anim.show_layer(self.layers[0])
-        self.renderer.clear()
-        self.anim.figure.draw(self.renderer)
-        return _rgb(np.asarray(self.renderer.buffer_rgba()))
-
-    def crop(
-        self, box: tuple[int, int, int, int], *, alpha: bool = False, opaque: bool = False
-    ) -> np.ndarray:
-        """
-        The pixels of *box* in the renderer's buffer, RGB or RGBA (*alpha*); with
-        *opaque*, where they are all opaque, the buffer's RGBA itself (no copy: use it
-        before the next frame is drawn).
-        """
-        x0, y0, x1, y1 = box
-        pixels = np.asarray(self.renderer.buffer_rgba())[y0:y1, x0:x1]
-        if alpha:
-            return pixels.copy()
-        if opaque and pixels[..., 3].min() == 255:
-            return pixels
-        return _rgb(pixels)
-
-
-@contextlib.contextmanager
-def _scene(anim: LayerFrames, dpi: float, *, cells: bool = False) -> Iterator[_Scene]:
-    fig = anim.figure
-    shown = [artist.layer for artist in anim.artists]
-    with _at_dpi(fig, dpi), _layout_restored(fig) as hold_layout:
-        width, height = (int(v) for v in fig.bbox.size)
-        scene = _Scene(anim, RendererAgg(width, height, dpi), hold_layout, cells=cells)
-        try:
-            yield scene
-        finally:  # leave the figure as it was (and stale for its own canvas)
-            for artist, layer in zip(anim.artists, shown, strict=True):
-                artist.set_layer(layer)
-
-
 def render_layers(anim: LayerFrames, encoder: Encoder, dpi: float, progress: Progress) -> None:
     """
     The fast path for animations made by `animate`: the figure is drawn (and laid out)
@@ -365,10 +88,10 @@ def render_layers(anim: LayerFrames, encoder: Encoder, dpi: float, progress: Pro
     and hands the encoder only the regions that change.  One full draw for the whole
     animation.
     """
-    with _scene(anim, dpi) as scene:
+    with drawn_scene(anim, dpi) as scene:
         # What changes: each grid with what lies over it, and each follower's place, as
         # regions (a grid alone usually fits a 256-colour palette; text does not).
-        boxes = _merged([scene.extent_box(g) for g in scene.grids] + scene.follower_boxes())
+        boxes = merged([scene.extent_box(g) for g in scene.grids] + scene.follower_boxes())
         encoder.start(scene.backdrop, (scene.width, scene.height))
         renderer = scene.renderer
         background = renderer.copy_from_bbox(anim.figure.bbox)
@@ -377,9 +100,9 @@ def render_layers(anim: LayerFrames, encoder: Encoder, dpi: float, progress: Pro
             renderer.restore_region(background)
             anim.show_layer(layer)
             for grid in scene.grids:
-                for a in _by_zorder([grid.artist, *grid.over]):
+                for a in by_zorder([grid.artist, *grid.over]):
                     a.draw(renderer)
-            for follower in _by_zorder(scene.followers):
+            for follower in by_zorder(scene.followers):
                 follower.draw(renderer)
             encoder.add([(scene.crop(box, opaque=opaque), (box[0], box[1])) for box in boxes])
             if progress is not None:
@@ -469,10 +192,10 @@ def _cell_colors(artist: Any, layers: tuple[int, ...]) -> tuple[np.ndarray, np.n
     return np.ma.getdata(values), colors.reshape(*values.shape, 4)
 
 
-def _grid_cells(scene: _Scene, grid: _Grid, colors: np.ndarray, values: np.ndarray) -> GridCells:
+def _grid_cells(scene: Scene, grid: Grid, colors: np.ndarray, values: np.ndarray) -> GridCells:
     artist, renderer, height = grid.artist, scene.renderer, scene.height
     renderer.clear()  # over the grid, on transparent: its lines and the Axes' artists
-    for a in _by_zorder(a for a in (_edges_only(artist), *grid.over) if a is not None):
+    for a in by_zorder(a for a in (_edges_only(artist), *grid.over) if a is not None):
         a.draw(renderer)
     box = scene.extent_box(grid)
     pixels = scene.crop(box, alpha=True)
@@ -492,7 +215,7 @@ def _grid_cells(scene: _Scene, grid: _Grid, colors: np.ndarray, values: np.ndarr
             float(max(x0, x1)),
             float(max(top0, top1)),
         ),
-        clip=_pixel_box(clip_box, scene.width, height, pad=0),
+        clip=pixel_box(clip_box, scene.width, height, pad=0),
         flip=flip,
         colors=np.ascontiguousarray(colors),
         values=values,
@@ -530,7 +253,7 @@ def render_cells(
     taken = [_cell_colors(artist, tuple(anim.layers)) for artist in anim.artists]
     # opaque cells: painted ones hide the first frame's, which the backdrop can show
     opaque = all(colors[..., 3].min() == 255 for _, colors in taken)
-    with _scene(anim, dpi, cells=still and opaque) as scene:
+    with drawn_scene(anim, dpi, cells=still and opaque) as scene:
         layers = scene.layers
         backdrop = scene.backdrop
         poster = scene.first_frame() if still and not opaque else None
@@ -546,7 +269,7 @@ def render_cells(
         for i, layer in enumerate(layers):
             anim.show_layer(layer)
             renderer.clear()
-            for follower in _by_zorder(scene.followers):
+            for follower in by_zorder(scene.followers):
                 follower.draw(renderer)
             pieces = []
             for follower in scene.followers:
@@ -557,7 +280,7 @@ def render_cells(
             drawn.append(pieces)
             if progress is not None:
                 progress(i, len(layers))
-        boxes = _merged([scene.box(Bbox.union(p)) for p in places.values() if p])
+        boxes = merged([scene.box(Bbox.union(p)) for p in places.values() if p])
         sprites = [[_cut(pieces, box) for pieces in drawn] for box in boxes]
         return CellFrames(
             size=(scene.width, scene.height),
@@ -580,8 +303,8 @@ class _Adapter(AbstractMovieWriter):
     def setup(self, fig: Any, outfile: Any, dpi: float | None = None) -> None:
         super().setup(fig, outfile, dpi)
         self._stack = contextlib.ExitStack()
-        self._stack.enter_context(_at_dpi(fig, self.dpi))
-        self._hold_layout = self._stack.enter_context(_layout_restored(fig))
+        self._stack.enter_context(at_dpi(fig, self.dpi))
+        self._hold_layout = self._stack.enter_context(layout_restored(fig))
         self._renderer: RendererAgg | None = None
         self._started = False
         # Animation.save has the canvas draw each frame (draw_idle); a plain Agg canvas
@@ -606,7 +329,7 @@ class _Adapter(AbstractMovieWriter):
             self.encoder.start(None, (rgba.shape[1], rgba.shape[0]))
             self._started = True
             self._hold_layout()
-        self.encoder.add([(_rgb(rgba), (0, 0))])
+        self.encoder.add([(rgb(rgba), (0, 0))])
 
     def finish(self) -> None:
         self._stack.close()

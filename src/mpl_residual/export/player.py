@@ -37,7 +37,6 @@ from ._encoders import FrameCollector
 from ._frames import (
     CellFrames,
     GridCells,
-    LayerFrames,
     Progress,
     figure_of,
     paints_cells,
@@ -48,6 +47,7 @@ from ._frames import (
 )
 from ._png import png_base64
 from ._readout import by_colour, decimal4, ordinals
+from ._scene import LayerFrames
 from ._sprites import sprite_sheets
 
 if TYPE_CHECKING:

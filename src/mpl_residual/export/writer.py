@@ -19,7 +19,8 @@ from .._layout.figures import check_pixels
 from .._text import printable
 from ..errors import TooManyFrames
 from ._encoders import ENCODERS, ffmpeg_exe
-from ._frames import LayerFrames, figure_of, render_any, render_layers
+from ._frames import figure_of, render_any, render_layers
+from ._scene import LayerFrames
 from .player import player_page
 
 __all__ = ["SUPPORTED_SUFFIXES", "Request", "check_fps", "check_request", "write_animation"]
