@@ -231,6 +231,29 @@ def test_failure_midway_keeps_the_old_file_and_leaves_no_temporary(tmp_path, str
 
 
 @pytest.mark.parametrize("suffix", [".gif", ".html"])
+def test_a_figure_failing_to_draw_is_left_as_it_was(tmp_path, stream, suffix):
+    # The first draw of an export fails (a text of the user's that cannot be drawn):
+    # the figure keeps its dpi, layout engine and layer, and every artist its own
+    # draw (the export stands in for some while it draws).
+    fig = FigureCanvasAgg(Figure(figsize=(4, 3), dpi=72, layout="constrained")).figure
+    anim = animate(stream, fig=fig)
+    anim.artist.set_layer(2)
+    ax = anim.artist.axes
+    note = ax.text(0.5, 0.5, "note", zorder=5)
+    note.draw = lambda renderer: (_ for _ in ()).throw(RuntimeError("cannot draw"))
+    engine = fig.get_layout_engine()
+    with pytest.raises(RuntimeError, match="cannot draw"):
+        save_animation(anim, tmp_path / f"a{suffix}", dpi=100, progress=False)
+    assert fig.dpi == 72 and fig.get_layout_engine() is engine
+    assert anim.artist.layer == 2
+    assert "draw" not in vars(anim.artist) and "draw" not in vars(ax.title)
+    assert all("draw" not in vars(spine) for spine in ax.spines.values())
+    del note.draw
+    fig.canvas.draw()  # and draws as before
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".html"])
 def test_any_animation_failing_midway(tmp_path, stream, suffix):
     from matplotlib.animation import FuncAnimation
 

@@ -294,13 +294,14 @@ class Scene:
 
 @contextlib.contextmanager
 def drawn_scene(anim: LayerFrames, dpi: float, *, cells: bool = False) -> Iterator[Scene]:
+    """*anim*'s `Scene` at *dpi*; its figure as it was after (its dpi, layout engine
+    and shown layers), also where drawing it fails."""
     fig = anim.figure
     shown = [artist.layer for artist in anim.artists]
     with at_dpi(fig, dpi), layout_restored(fig) as hold_layout:
         width, height = (int(v) for v in fig.bbox.size)
-        scene = Scene(anim, RendererAgg(width, height, dpi), hold_layout, cells=cells)
         try:
-            yield scene
+            yield Scene(anim, RendererAgg(width, height, dpi), hold_layout, cells=cells)
         finally:  # leave the figure as it was (and stale for its own canvas)
             for artist, layer in zip(anim.artists, shown, strict=True):
                 artist.set_layer(layer)
