@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import io
+import struct
+import zlib
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -26,6 +29,31 @@ def _packed(pixels: np.ndarray) -> np.ndarray:
     return packed
 
 
+#: Odd multipliers for `_indexer`'s hash (Knuth's golden ratio one first).
+_FACTORS = tuple(
+    np.uint32(f)
+    for f in (2654435761, 2246822519, 3266489917, 668265263, 374761393, 3323198485, 1935289751)
+)
+
+
+def _indexer(colors: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """
+    A function from packed pixels, each one of *colors* (sorted, distinct, uint32), to
+    their indices in *colors*: a multiplicative hash that sends no two of them to one
+    slot of a table (0.3 ms for half a million pixels, against 2.3 for bisection,
+    which it falls back on when no such hash is found).
+    """
+    for bits in range(max(len(colors), 2).bit_length() + 4, 21):
+        shift = np.uint32(32 - bits)
+        for factor in _FACTORS:
+            slots = (colors * factor) >> shift
+            if len(np.unique(slots)) == len(colors):
+                table = np.zeros(1 << bits, np.uint8 if len(colors) <= 256 else np.uint32)
+                table[slots] = np.arange(len(colors))
+                return lambda packed: table[(packed * factor) >> shift]
+    return lambda packed: np.searchsorted(colors, packed)
+
+
 def exact_palette_image(pixels: np.ndarray) -> Any | None:
     """
     A Pillow "P" image with exactly the colours of *pixels* (RGB or RGBA, uint8), or
@@ -36,10 +64,10 @@ def exact_palette_image(pixels: np.ndarray) -> Any | None:
     if found is None:
         return None
     channels = pixels.shape[2]
-    # the colours Pillow counted, in order; each pixel's found by bisection (a sort of
-    # every pixel, np.unique's, took 0.8 ms a frame label of a wide figure)
+    # the colours Pillow counted, in order; each pixel's looked up (a sort of every
+    # pixel, np.unique's, took 0.8 ms a frame label of a wide figure)
     colors = np.unique(_packed(np.array([c for _, c in found], np.uint8)[:, None, :]))
-    index = np.searchsorted(colors, _packed(pixels))
+    index = _indexer(colors)(_packed(pixels))
     palette = np.zeros((len(colors), channels), np.uint8)
     for channel in range(channels):
         palette[:, channel] = (colors >> (8 * (channels - 1 - channel))) & 0xFF
@@ -48,11 +76,40 @@ def exact_palette_image(pixels: np.ndarray) -> Any | None:
     return image
 
 
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return (
+        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    )
+
+
+def truecolour_png(pixels: np.ndarray) -> bytes:
+    """
+    *pixels* (RGB or RGBA, uint8) as a true-colour PNG, every row filtered as the
+    difference from the row above (PNG's "Up"), then deflated.  Pillow tries each
+    filter on each row: 12 ms for a 1500 x 500 figure against 7, for 4 % fewer bytes.
+    """
+    height, width, channels = pixels.shape
+    rows = np.ascontiguousarray(pixels).reshape(height, width * channels)
+    filtered = np.empty((height, width * channels + 1), np.uint8)
+    filtered[:, 0] = 2  # Up: the first row's is the row itself (above it, zeros)
+    filtered[0, 1:] = rows[0]
+    np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])
+    header = struct.pack(">IIBBBBB", width, height, 8, {3: 2, 4: 6}[channels], 0, 0, 0)
+    return b"".join(
+        (
+            b"\x89PNG\r\n\x1a\n",
+            _chunk(b"IHDR", header),
+            _chunk(b"IDAT", zlib.compress(filtered.tobytes(), 6)),
+            _chunk(b"IEND", b""),
+        )
+    )
+
+
 def png_bytes(pixels: np.ndarray) -> bytes:
     """*pixels* (RGB or RGBA, uint8) as a lossless PNG, with a palette when they fit."""
     image = exact_palette_image(pixels)
     if image is None:
-        image = _image(pixels)
+        return truecolour_png(pixels)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", compress_level=6)
     return buffer.getvalue()
