@@ -120,3 +120,13 @@ def test_a_preset_after_any_other_is_the_preset_alone(first, then):
     leaked = {key: after[key] for key in alone if after[key] != alone[key]}
     assert not leaked, f"{first} then {then} keeps {leaked}"
     np.testing.assert_array_equal(_drawn_after(first, then), _drawn_after(then))
+
+
+@pytest.mark.parametrize("name", STYLES)
+def test_style_context_sets_what_the_dotted_name_sets(name):
+    # style_context keeps each preset's settings once read; they are the file's own.
+    with plt.style.context(f"mpl_residual.{name}"):
+        by_name = {k: str(v) for k, v in mpl.rcParams.items()}
+    for _ in range(2):  # read, then kept
+        with style_context(name):
+            assert {k: str(v) for k, v in mpl.rcParams.items()} == by_name
