@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from matplotlib.layout_engine import ConstrainedLayoutEngine
@@ -82,13 +83,19 @@ def _placed_in_one_pass(fig: Any) -> bool:
     locator, but for colorbars along grids (`AlongGrids` measures the grids where
     they are now).  A sheet of 169 panels spent a third of its first draw in the
     second pass."""
-    axes = list(fig.get_figure(root=True).axes)
+    return all(
+        ax.get_axes_locator() is None or ax in PLACED_ALONG_GRIDS
+        for ax in _all_axes(fig.get_figure(root=True))
+    )
+
+
+def _all_axes(fig: Any) -> Iterator[Any]:
+    """Every Axes of *fig*, and theirs (inset Axes)."""
+    axes = list(fig.axes)
     while axes:
         ax = axes.pop()
         axes.extend(ax.child_axes)
-        if ax.get_axes_locator() is not None and ax not in PLACED_ALONG_GRIDS:
-            return False
-    return True
+        yield ax
 
 
 def _said(text: Any) -> tuple | None:
@@ -99,12 +106,8 @@ def _grids(fig: Any) -> list:
     """The artists of *fig* whose titles fit (`ResidualStreamArtist`): collections of
     its Axes and theirs (inset Axes).  Not ``findobj``, which visits every tick and
     text of the figure (24 ms for one grid with a colorbar)."""
-    found, axes = [], list(fig.axes)
-    while axes:
-        ax = axes.pop()
-        axes.extend(ax.child_axes)
-        found.extend(c for c in ax.collections if callable(getattr(c, "fit_title", None)))
-    return found
+    collections = (c for ax in _all_axes(fig) for c in ax.collections)
+    return [c for c in collections if callable(getattr(c, "fit_title", None))]
 
 
 def fit_titles(fig: Any) -> None:

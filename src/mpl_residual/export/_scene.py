@@ -244,14 +244,14 @@ class Scene:
         self.followers = [f for f in anim.followers if f.get_visible()]
         self.grids = [Grid(artist) for artist in anim.artists]
         moving = {id(a) for a in (*anim.artists, *anim.followers)}
-        above: dict[int, list[Grid]] = {}  # what might lie over each grid
+        above: dict[int, list[Grid]] = {}  # the grids each artist might lie over
+        candidates: dict[int, Any] = {}
         for grid in self.grids:
             ax, zorder = grid.artist.axes, grid.artist.get_zorder()
             for a in ax.get_children():
                 if id(a) not in moving and a is not ax.patch and a.get_zorder() > zorder:
                     above.setdefault(id(a), []).append(grid)
-        candidates = [a for grid in self.grids for a in grid.artist.axes.get_children()]
-        candidates = list({id(a): a for a in candidates if id(a) in above}.values())
+                    candidates[id(a)] = a
 
         def paints(a: Any, renderer: Any) -> bool:
             if id(a) in moving:
@@ -263,7 +263,7 @@ class Scene:
             return not any(over)
 
         unpainted = [*self.followers, *anim.artists]
-        with _painting([*unpainted, *candidates], paints):
+        with _painting([*unpainted, *candidates.values()], paints):
             fig.draw(renderer)
         self.backdrop = rgb(np.asarray(renderer.buffer_rgba()))
 
@@ -281,10 +281,6 @@ class Scene:
                 if (box := self.placed(follower)) is not None:
                     places[id(follower)].append(box)
         return merged([self.box(Bbox.union(boxes)) for boxes in places.values() if boxes])
-
-    @property
-    def over(self) -> list[Any]:
-        return [a for grid in self.grids for a in grid.over]
 
     def box(self, bbox: Bbox) -> tuple[int, int, int, int]:
         """(left, top, right, bottom) of *bbox* in buffer pixels, two pixels of margin."""
