@@ -296,3 +296,19 @@ def test_the_cpu_hooks_keep_what_the_device_hooks_keep(width, odd):
     np.testing.assert_allclose(got[2], tensor.abs().double().sum(dim=0).numpy(), rtol=1e-12)
     for mine, theirs in zip(got[3:], (absmax, at, ratio, ratio_at), strict=True):
         np.testing.assert_array_equal(mine, theirs.numpy())
+
+
+def test_the_cpu_hooks_reuse_their_work_arrays_without_carrying_anything_over():
+    # One Scratch serves every hook of a corpus: batches of other sizes (smaller
+    # after larger, then larger again) and with NaN get what fresh arrays give.
+    from mpl_residual.model.corpus import Scratch, cpu_moments
+
+    rng = np.random.default_rng(3)
+    scratch = Scratch()
+    shapes = [(40, 16), (7, 16), (40, 16), (3, 9), (55, 16)]
+    for i, shape in enumerate(shapes):
+        x = rng.standard_normal(shape).astype(np.float32)
+        if i == 1:
+            x[2, 4] = np.nan
+        for mine, fresh in zip(cpu_moments(x, scratch), cpu_moments(x), strict=True):
+            np.testing.assert_array_equal(mine, fresh)
