@@ -300,14 +300,15 @@ def test_the_cpu_hooks_keep_what_the_device_hooks_keep(width, odd):
 
 def test_the_cpu_hooks_reuse_their_work_arrays_without_carrying_anything_over():
     # One Scratch serves every hook of a corpus: batches of other sizes (smaller
-    # after larger, then larger again) and with NaN get what fresh arrays give.
+    # after larger, then larger again), of float64 (a model in double) and with NaN
+    # get what fresh arrays give.
     from mpl_residual.model.corpus import Scratch, cpu_moments
 
     rng = np.random.default_rng(3)
     scratch = Scratch()
     shapes = [(40, 16), (7, 16), (40, 16), (3, 9), (55, 16)]
     for i, shape in enumerate(shapes):
-        x = rng.standard_normal(shape).astype(np.float32)
+        x = rng.standard_normal(shape).astype(np.float64 if i == 3 else np.float32)
         if i == 1:
             x[2, 4] = np.nan
         for mine, fresh in zip(cpu_moments(x, scratch), cpu_moments(x), strict=True):

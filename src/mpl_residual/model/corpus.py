@@ -61,10 +61,11 @@ def magnitude_ratios(magnitude: torch.Tensor) -> torch.Tensor:
 class Scratch:
     """
     Arrays that the CPU reductions reuse from hook to hook and batch to batch, each
-    grown to the largest batch seen.  Fresh arrays of a few hundred kB came from the
-    system at every hook (glibc maps blocks that size and gives them back when they
-    are freed), and their page faults cost more than the arithmetic: inside a forward
-    1.5 ms a hook, against 0.43 ms with the arrays kept.
+    grown to the largest batch seen.  Fresh arrays of a few hundred kB can come from
+    the system at every hook (glibc maps blocks that size and gives them back when
+    they are freed), and then their page faults cost more than the arithmetic: hooks
+    of 160 tokens by 384 alone, 1.5 ms each against 0.43 ms with the arrays kept;
+    inside MiniLM's forward, 0.75 ms against 0.70.
     """
 
     def __init__(self) -> None:
@@ -97,8 +98,8 @@ def cpu_moments(x: np.ndarray, scratch: Scratch | None = None) -> tuple[np.ndarr
     work = scratch("work", (width, n), np.float64)
     with np.errstate(invalid="ignore", over="ignore"):  # inf in, NaN out, as torch's
         mean = exact.mean(axis=1)
-        # two passes: exact where sum(x**2) - n mean**2 cancels
-        m2 = np.einsum("ij,ij->i", *[np.subtract(exact, mean[:, None], out=work)] * 2)
+        deviation = np.subtract(exact, mean[:, None], out=work)  # two passes: exact where
+        m2 = np.einsum("ij,ij->i", deviation, deviation)  # sum(x**2) - n mean**2 cancels
     magnitude = np.abs(x.T, out=scratch("magnitude", (width, n), x.dtype))
     dims = np.arange(width)
     at = magnitude.argmax(axis=1)  # NaN first, as torch's max
