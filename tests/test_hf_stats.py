@@ -313,3 +313,50 @@ def test_the_cpu_hooks_reuse_their_work_arrays_without_carrying_anything_over():
             x[2, 4] = np.nan
         for mine, fresh in zip(cpu_moments(x, scratch), cpu_moments(x), strict=True):
             np.testing.assert_array_equal(mine, fresh)
+
+
+def test_two_threads_read_one_model_at_once():
+    # Hooks live on the model's modules: each thread's hooks must act only in its own
+    # forward.  A barrier in the first block holds both forwards in flight together.
+    import threading
+
+    model, tokenizer = hf.sample_model()
+    alone = {
+        "stats": hf.dimension_stats(model, tokenizer, TEXTS[:8], batch_size=4, progress=False),
+        "parts": hf.decompose(model, tokenizer, TEXTS[0], heads=True),
+    }
+    barrier = threading.Barrier(2, timeout=30)
+    waited: set[int] = set()
+
+    def together(module, args, output):
+        if threading.get_ident() not in waited:
+            waited.add(threading.get_ident())
+            barrier.wait()
+
+    got, failed = {}, []
+
+    def read(name):
+        try:
+            if name == "stats":
+                got[name] = hf.dimension_stats(
+                    model, tokenizer, TEXTS[:8], batch_size=4, progress=False
+                )
+            else:
+                got[name] = hf.decompose(model, tokenizer, TEXTS[0], heads=True)
+        except Exception as error:  # noqa: BLE001 - said in the main thread
+            failed.append(error)
+
+    handle = model.transformer.h[0].register_forward_hook(together)
+    try:
+        threads = [threading.Thread(target=read, args=(name,)) for name in alone]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        handle.remove()
+    assert not failed, failed
+    np.testing.assert_array_equal(got["stats"].moments.mean, alone["stats"].moments.mean)
+    np.testing.assert_array_equal(got["stats"].absmax, alone["stats"].absmax)
+    np.testing.assert_array_equal(got["parts"].values, alone["parts"].values)
+    assert got["parts"].names == alone["parts"].names

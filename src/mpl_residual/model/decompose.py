@@ -13,7 +13,7 @@ from ..decomposition import Decomposition, decomposition_of
 from ..errors import NotDecomposable
 from .anatomy import Anatomy
 from .capture import on_device, tokenizer_of
-from .hooks import Recorder, first_tensor, run
+from .hooks import Recorder, first_tensor, in_this_thread, run
 from .masks import Positions
 from .text import label_tokens, one_text
 from .writers import find_writers, head_count, project
@@ -56,14 +56,14 @@ class WriteHooks:
             def hook(module: nn.Module, args: tuple, output: Any) -> None:
                 self.values[key] = positions.take(_sequence(first_tensor(output), self.shape))
 
-            return hook
+            return in_this_thread(hook)
 
         def keep_input(key: tuple[str, int]) -> Callable:
             def hook(module: nn.Module, args: tuple, kwargs: dict) -> None:
                 given = args[0] if args else next(iter(kwargs.values()))
                 self.values[key] = positions.take(_sequence(given, self.shape))
 
-            return hook
+            return in_this_thread(hook)
 
         for i, writers in enumerate(self.writers):
             handles.append(writers.attention.register_forward_hook(keep(("attn", i))))
@@ -85,7 +85,7 @@ class WriteHooks:
                     if hidden.ndim == 3:  # not a norm of each head's queries (Gemma 3)
                         self.norms[name] = positions.take(hidden)
 
-                handles.append(module.register_forward_hook(norm_hook))
+                handles.append(module.register_forward_hook(in_this_thread(norm_hook)))
         return handles
 
 
@@ -191,9 +191,7 @@ def decomposed(
     """
     shape = tuple(inputs["input_ids"].shape)
     kept = WriteHooks(anatomy, heads=heads, shape=shape)
-    recorder = run(
-        anatomy, on_device(anatomy.module, inputs), position=index, more=kept.install
-    )
+    recorder = run(anatomy, on_device(anatomy.module, inputs), position=index, more=kept.install)
     names: list[str] = []
     vectors: list[torch.Tensor] = []
     stream = [*recorder.layers, recorder.raw]

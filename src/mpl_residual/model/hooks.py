@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -12,7 +14,7 @@ from torch import nn
 from .anatomy import Anatomy
 from .masks import Positions, left_padded, mask_tensor, position_ids
 
-__all__ = ["Recorder", "first_tensor", "model_inputs", "run"]
+__all__ = ["Recorder", "first_tensor", "in_this_thread", "model_inputs", "run"]
 
 
 def model_inputs(inputs: Any) -> dict[str, Any]:
@@ -43,6 +45,22 @@ def first_tensor(value: Any) -> torch.Tensor:
     return value[0]  # transformers < 5 blocks return tuples
 
 
+def in_this_thread(hook: Callable[..., None]) -> Callable[..., None]:
+    """
+    *hook*, acting only in the thread that made it.  Hooks live on the model's
+    modules, so two threads capturing from one model at once would each run the
+    other's hooks in its own forward (and keep one batch's tokens from another's).
+    """
+    thread = threading.get_ident()
+
+    @functools.wraps(hook)
+    def guarded(*args: Any) -> None:
+        if threading.get_ident() == thread:
+            hook(*args)
+
+    return guarded
+
+
 class Recorder:
     """
     The hooks of one forward: each hands the hidden states going by to *take*, which
@@ -60,11 +78,14 @@ class Recorder:
         self.handles = []
         for i, block in enumerate(anatomy.blocks):
             self.handles.append(
-                block.register_forward_pre_hook(self._pre_hook(i), with_kwargs=True)
+                block.register_forward_pre_hook(
+                    in_this_thread(self._pre_hook(i)), with_kwargs=True
+                )
             )
-        self.handles.append(anatomy.blocks[-1].register_forward_hook(self._last_block))
+        last = anatomy.blocks[-1].register_forward_hook(in_this_thread(self._last_block))
+        self.handles.append(last)
         if self.has_final_norm:
-            self.handles.append(anatomy.owner.register_forward_hook(self._owner))
+            self.handles.append(anatomy.owner.register_forward_hook(in_this_thread(self._owner)))
 
     def _pre_hook(self, i: int):
         def hook(module: nn.Module, args: tuple, kwargs: dict) -> None:
