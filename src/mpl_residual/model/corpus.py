@@ -104,7 +104,8 @@ def cpu_moments(x: np.ndarray, scratch: Scratch | None = None) -> tuple[np.ndarr
     dims = np.arange(width)
     at = magnitude.argmax(axis=1)  # NaN first, as torch's max
     # the rule of `median_ratio`, each token's median from its own row, the ratios in
-    # the columns' order; a mean of float32 in float64 is finite where its column is
+    # the columns' order; a column with NaN or inf has no finite mean (the fast path
+    # needs none: a mean that overflows only sends its batch the long way)
     if np.isfinite(mean).all():
         median = row_medians(np.abs(x, out=scratch("rows", (n, width), x.dtype)), overwrite=True)
         ratios = ratios_to(np.abs(exact, out=work), median, overwrite=True)
