@@ -360,3 +360,26 @@ def test_two_threads_read_one_model_at_once():
     np.testing.assert_array_equal(got["stats"].absmax, alone["stats"].absmax)
     np.testing.assert_array_equal(got["parts"].values, alone["parts"].values)
     assert got["parts"].names == alone["parts"].names
+
+
+def test_a_forward_that_runs_its_blocks_in_another_thread_is_said_clearly():
+    # nn.DataParallel on GPUs runs each replica in a thread of its own: the hooks of
+    # this thread see nothing there, and the error says what to pass instead.
+    import threading
+
+    model, tokenizer = hf.sample_model()
+
+    class Threaded(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner, self.config = inner, inner.config
+
+        def forward(self, **kwargs):
+            out = {}
+            thread = threading.Thread(target=lambda: out.update(o=self.inner(**kwargs)))
+            thread.start()
+            thread.join()
+            return out["o"]
+
+    with pytest.raises(RuntimeError, match=r"in this thread.*model\.module"):
+        hf.residual_stream(Threaded(model), tokenizer, "The capital of France is")

@@ -171,8 +171,9 @@ def run(
             handle.remove()
     if any(layer is None for layer in recorder.layers) or recorder.raw is None:
         raise RuntimeError(
-            "the forward pass did not run every block; pass the blocks that it does run "
-            "with blocks="
+            "the forward pass did not run every block in this thread; pass the blocks "
+            "that it does run with blocks= (a model wrapped in nn.DataParallel runs them "
+            "in threads of its own: pass the model inside, model.module)"
         )
     if recorder.normed is None:
         raise RuntimeError(
