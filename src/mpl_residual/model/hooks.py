@@ -78,21 +78,19 @@ class Recorder:
         self.handles = []
         for i, block in enumerate(anatomy.blocks):
             self.handles.append(
-                block.register_forward_pre_hook(
-                    in_this_thread(self._pre_hook(i)), with_kwargs=True
-                )
+                block.register_forward_pre_hook(self._pre_hook(i), with_kwargs=True)
             )
-        last = anatomy.blocks[-1].register_forward_hook(in_this_thread(self._last_block))
-        self.handles.append(last)
+        last, owner = in_this_thread(self._last_block), in_this_thread(self._owner)
+        self.handles.append(anatomy.blocks[-1].register_forward_hook(last))
         if self.has_final_norm:
-            self.handles.append(anatomy.owner.register_forward_hook(in_this_thread(self._owner)))
+            self.handles.append(anatomy.owner.register_forward_hook(owner))
 
     def _pre_hook(self, i: int):
         def hook(module: nn.Module, args: tuple, kwargs: dict) -> None:
             hidden = args[0] if args else kwargs["hidden_states"]
             self.layers[i] = self.take(hidden)
 
-        return hook
+        return in_this_thread(hook)
 
     def _last_block(self, module: nn.Module, args: tuple, output: Any) -> None:
         self.raw = self.take(first_tensor(output))
