@@ -280,7 +280,7 @@ def render_cells(
             drawn.append(pieces)
             if progress is not None:
                 progress(i, len(layers))
-        boxes = merged([scene.box(Bbox.union(p)) for p in places.values() if p])
+        boxes = scene.around(places)
         sprites = [[_cut(pieces, box) for pieces in drawn] for box in boxes]
         return CellFrames(
             size=(scene.width, scene.height),

@@ -280,6 +280,10 @@ class Scene:
             for follower in self.followers:
                 if (box := self.placed(follower)) is not None:
                     places[id(follower)].append(box)
+        return self.around(places)
+
+    def around(self, places: dict[int, list[Bbox]]) -> list[tuple[int, int, int, int]]:
+        """The pixel boxes around each follower's *places*, overlapping ones merged."""
         return merged([self.box(Bbox.union(boxes)) for boxes in places.values() if boxes])
 
     def box(self, bbox: Bbox) -> tuple[int, int, int, int]:
