@@ -22,6 +22,35 @@ def median_time(fn: Callable[[], Any], *, repeats: int = 3, warmup: int = 1) -> 
     return statistics.median(times)
 
 
+def interleaved(
+    fns: dict[str, Callable[[], Any]], *, repeats: int = 3, warmup: int = 1
+) -> dict[str, list[float]]:
+    """
+    Wall times of each of *fns* in seconds, *repeats* of each, run interleaved: every
+    repeat runs each once, in an order that turns from repeat to repeat (so that each
+    comes first as often), after *warmup* rounds.  A ratio of two of them taken repeat
+    by repeat compares runs seconds apart, which share the machine's state of the
+    moment; on this shared two-core machine, medians taken minutes apart moved a ratio
+    by up to a third.
+    """
+    names = list(fns)
+    for _ in range(warmup):
+        for name in names:
+            fns[name]()
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for turn in range(repeats):
+        for name in names[turn % len(names) :] + names[: turn % len(names)]:
+            start = time.perf_counter()
+            fns[name]()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def paired_ratio(base: list[float], other: list[float]) -> float:
+    """The median over repeats of ``base / other``: how many times faster *other* ran."""
+    return statistics.median(b / o for b, o in zip(base, other, strict=True))
+
+
 def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     """A plain-text table, one row per dict."""
 

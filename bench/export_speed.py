@@ -9,8 +9,10 @@ matplotlib's own rcParams) with ``save_animation(stream, path, fig=...)``: the H
 page twice, with the hover read-out (``html``) and without (``html-noreadout``).  Both
 sides use the same figure size and dpi.
 
-Every figure is a ratio against the seed measured in the same run: median of
-``--repeats`` runs. The seed's HTML page is checked for frames dropped past
+Every figure is a ratio against the seed measured in the same run, interleaved: each
+repeat runs the seed and then ours in every style (in an order that turns from repeat
+to repeat), and a speed-up is the median over ``--repeats`` of the seed's time over
+ours in the same repeat. The seed's HTML page is checked for frames dropped past
 matplotlib's ``animation.embed_limit`` (20 MB by default).
 
     python bench/export_speed.py                      # blog_dark; 13 x 768 and 80 x 8192,
@@ -28,6 +30,7 @@ import itertools
 import json
 import logging
 import re
+import statistics
 import tempfile
 from functools import partial
 from pathlib import Path
@@ -38,7 +41,7 @@ import matplotlib as mpl
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from _common import emit, median_time, table  # noqa: E402
+from _common import emit, interleaved, paired_ratio, table  # noqa: E402
 from matplotlib.animation import FuncAnimation  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
@@ -137,8 +140,9 @@ FORMATS = (
 
 def run(cases: list[tuple[int, int, int, str]], repeats: int, styles: tuple[str, ...]) -> dict:
     """
-    For each case and format the seed is measured once, then ours in every style, in
-    the same run: every ratio is against that one seed measurement.
+    For each case and format, the seed and ours in every style run interleaved
+    (`interleaved`): each speed-up is the median over repeats of the seed's time over
+    ours in the same repeat, seconds apart.
     """
     rows, figures = [], {}
     logger = logging.getLogger("matplotlib.animation")
@@ -151,25 +155,30 @@ def run(cases: list[tuple[int, int, int, str]], repeats: int, styles: tuple[str,
             stream = (normal_stream if normal else fake_stream)(layers, d_model, grid_rows)
             key = f"{layers}x{d_model}{' normal' if normal else ''}"
             suffix = fmt.split("-")[0]
-            seed_path, our_path = tmp / f"seed.{suffix}", tmp / f"ours.{suffix}"
+            seed_path = tmp / f"seed.{suffix}"
+            case_styles = ("default",) if normal else styles
+            fns = {"seed": partial(seed_fn, stream, seed_path)}
+            for style in case_styles:
+                path = tmp / f"{style}.{suffix}"
+                fns[style] = partial(ours, stream, path, style, readout, normal)
             counter = _DropCounter()
             logger.addHandler(counter)
-            t_seed = median_time(partial(seed_fn, stream, seed_path), repeats=repeats)
-            logger.removeHandler(counter)
-            seed_fps, seed_mb = layers / t_seed, seed_path.stat().st_size / 1e6
-            for style in ("default",) if normal else styles:
-                t_ours = median_time(
-                    partial(ours, stream, our_path, style, readout, normal), repeats=repeats
-                )
-                our_fps = layers / t_ours
+            try:
+                times = interleaved(fns, repeats=repeats)
+            finally:
+                logger.removeHandler(counter)
+            seed_fps = layers / statistics.median(times["seed"])
+            seed_mb = seed_path.stat().st_size / 1e6
+            for style in case_styles:
+                our_path = tmp / f"{style}.{suffix}"
                 row = {
                     "case": key,
                     "style": style,
                     "format": fmt,
                     "frames": layers,
                     "seed fps": seed_fps,
-                    "ours fps": our_fps,
-                    "speed-up": our_fps / seed_fps,
+                    "ours fps": layers / statistics.median(times[style]),
+                    "speed-up": paired_ratio(times["seed"], times[style]),
                     "seed MB": seed_mb,
                     "ours MB": our_path.stat().st_size / 1e6,
                 }

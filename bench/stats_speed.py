@@ -32,12 +32,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
-import time
+from functools import partial
 
-from _common import emit, table
+from _common import emit, interleaved, paired_ratio, table
 from capture_memory import _PeakSampler, _rss
 
 WORDS = (
@@ -147,28 +146,18 @@ def speed(repeats: int, n_tokens: int, batch: int = BATCH, width: int | None = N
         return hf.dimension_stats(model, tokenizer, part, batch_size=batch, progress=False)
 
     stats = ours()
-    # Interleaved in short pieces: the corpus in CHUNKS parts, and for each part the
-    # forward, the statistics and the forward again (the control), in an order that
-    # turns from part to part, so that each of the three comes first, second and third
-    # as often.  A pair measured seconds apart shares the machine's state of the
-    # moment; whole-corpus runs a minute apart did not (the control strayed to 0.77).
-    pieces = [texts[i :: CHUNKS] for i in range(CHUNKS)]
-    paths = (("forward", base), ("stats", ours), ("again", base))
+    # Interleaved in short pieces (`interleaved`): the corpus in CHUNKS parts, and for
+    # each part the forward, the statistics and the forward again (the control), each
+    # first, second and third as often.  A pair measured seconds apart shares the
+    # machine's state of the moment; whole-corpus runs a minute apart did not (the
+    # control strayed to 0.77).
     times: dict[str, list[float]] = {"forward": [], "stats": [], "again": []}
-    turn = 0
-    for _ in range(repeats):
-        for piece in pieces:
-            for path, fn in paths[turn % 3 :] + paths[: turn % 3]:
-                start = time.perf_counter()
-                fn(piece)
-                times[path].append(time.perf_counter() - start)
-            turn += 1
+    for piece in (texts[i::CHUNKS] for i in range(CHUNKS)):
+        paths = {"forward": partial(base, piece), "stats": partial(ours, piece)}
+        paths["again"] = paths["forward"]
+        for path, seconds in interleaved(paths, repeats=repeats, warmup=0).items():
+            times[path] += seconds
     forward_s, stats_s = (sum(times[path]) / repeats for path in ("forward", "stats"))
-
-    def ratio(path: str) -> float:
-        # The ratio of each piece's pair, then the median.
-        pairs = zip(times["forward"], times[path], strict=True)
-        return statistics.median(b / o for b, o in pairs)
 
     return {
         "model": model_name,
@@ -178,10 +167,10 @@ def speed(repeats: int, n_tokens: int, batch: int = BATCH, width: int | None = N
         "tokens_counted": stats.n_tokens,
         "forward_tokens_per_s": counted / forward_s,
         "stats_tokens_per_s": counted / stats_s,
-        "ratio": ratio("stats"),
-        # the forward against itself, run after the statistics: what the noise of this
+        "ratio": paired_ratio(times["forward"], times["stats"]),
+        # the forward against itself, interleaved alike: what the noise of this
         # machine alone makes of a ratio that should be 1
-        "control": ratio("again"),
+        "control": paired_ratio(times["forward"], times["again"]),
     }
 
 
