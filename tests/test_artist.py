@@ -295,6 +295,30 @@ def test_redrawn_grids_that_leave_pixels_of_their_box_are_the_same_pixels(shape)
     np.testing.assert_array_equal(drawn(3), once)
 
 
+@pytest.mark.parametrize("turned", [False, True])
+def test_upright_grids_are_gathered_by_rows_and_columns(turned):
+    # An upright grid's cell map is a cell row for each pixel row times a column for
+    # each pixel column: gathered as such (the bytes are held to the quad mesh's by the
+    # tests above, the upright ones through this path); a turned grid pixel by pixel.
+    from matplotlib.transforms import Affine2D
+
+    fig = FigureCanvasAgg(Figure(figsize=(4.1, 3.3), dpi=91)).figure
+    ax = fig.add_subplot()
+    artist = residual_grid(np.random.default_rng(3).standard_normal((2, 23, 31)), ax=ax)
+    artist.set_linewidth(0)
+    if turned:
+        artist.set_transform(Affine2D().rotate_deg_around(15, 11, 21) + ax.transData)
+    for layer in (0, 1, 0):
+        artist.set_layer(layer)
+        fig.canvas.draw()
+    lines = artist._raster._lines
+    assert (lines is None) == turned
+    if not turned:
+        rows_of, cols_of = lines
+        assert rows_of[0] == 0 and rows_of[-1] == 22 and np.all(np.diff(rows_of) >= 0)
+        assert cols_of[0] == 0 and cols_of[-1] == 30 and np.all(np.diff(cols_of) >= 0)
+
+
 def test_grids_with_lines_or_translucent_cells_stay_quad_meshes(stream):
     from mpl_residual._raster import CellRaster
 

@@ -6,8 +6,10 @@ animations and sliders redraw it every step.  When the cells are opaque, not
 antialiased and without lines, each pixel shows exactly one cell: which one depends
 only on where the mesh is on the canvas.  That map is found once, by letting Agg
 itself draw the mesh with each cell's number as its colour; every later draw gathers
-the cells' colours through it and writes the pixels into the canvas's buffer (0.4 ms
+the cells' colours through it and writes the pixels into the canvas's buffer (0.35 ms
 a step at 64 x 128, with the colour mapping), the same bytes a quad-mesh draw gives.
+Where the map is a row's cells times a column's (an upright grid, as every grid is
+unless turned), the gather takes a row of each cell row, then repeats whole rows.
 """
 
 from __future__ import annotations
@@ -90,6 +92,7 @@ class CellRaster:
         self._seen: tuple | None = None
         self._index: np.ndarray | None = None  # the cell of each pixel of its box
         self._shown: np.ndarray | None = None  # the pixels of a cell (None: all)
+        self._lines: tuple | None = None  # cell row of each pixel row, column of each column
         self._box: tuple = (slice(0), slice(0))  # where on the canvas: rows, columns
         self._scaled: np.ndarray | None = None  # the colours times 255, plus a half
         self._bytes: np.ndarray | None = None  # the palette's bytes, a row a cell
@@ -137,6 +140,7 @@ class CellRaster:
             drawings.append(np.asarray(scratch.buffer_rgba()).copy())
         index = cell_numbers(*drawings)
         painted = np.argwhere(index >= 0)
+        self._lines = None
         if painted.size == 0:
             self._index = None
             return
@@ -149,6 +153,10 @@ class CellRaster:
         self._shown = None if shown.all() else shown  # pixels of no cell are left as are
         self._index = np.where(shown, index, n).astype(np.int32)
         self._box = (slice(top, bottom), slice(left, right))
+        if self._shown is None:  # each pixel's cell its row's cell row and column's column?
+            rows_of, cols_of = index[:, 0] // cols, index[0] % cols
+            if np.array_equal(index, rows_of[:, None] * cols + cols_of):
+                self._lines = (rows_of.astype(np.intp), cols_of.astype(np.intp))
 
     def _palette(self, colors: np.ndarray) -> np.ndarray:
         """
@@ -182,7 +190,11 @@ class CellRaster:
         # blending: 0.13 ms of a 0.5 ms step at 64 x 128).
         canvas = np.asarray(renderer.buffer_rgba()).view(np.uint32)[..., 0]
         target = canvas[self._box]
-        if self._shown is None:
+        if self._lines is not None:  # a pixel row of each cell row, then whole rows:
+            rows_of, cols_of = self._lines  # 0.04 ms against 0.1 for a pixel-wise gather
+            cells = palette[:-1].reshape(artist.stream.shape[1:])
+            target[...] = cells.take(cols_of, axis=1)[rows_of]
+        elif self._shown is None:
             np.take(palette, self._index, out=target, mode="clip")  # no index is out
         else:
             np.copyto(target, np.take(palette, self._index), where=self._shown)
