@@ -90,7 +90,7 @@ class CellRaster:
     def __init__(self) -> None:
         self._key: tuple | None = None
         self._seen: tuple | None = None
-        self._index: np.ndarray | None = None  # the cell of each pixel of its box
+        self._index: np.ndarray | None = None  # the cell of each pixel of its box, or `_lines`
         self._shown: np.ndarray | None = None  # the pixels of a cell (None: all)
         self._lines: tuple | None = None  # cell row of each pixel row, column of each column
         self._box: tuple = (slice(0), slice(0))  # where on the canvas: rows, columns
@@ -146,17 +146,18 @@ class CellRaster:
             return
         (top, left), (bottom, right) = painted.min(0), painted.max(0) + 1
         index = index[top:bottom, left:right]
-        # int32, since a gather of 4-byte indices is faster; -1 made the palette's last
-        # entry (transparent).  A copy: a view would keep the whole canvas's map alive,
-        # one a grid (169 panels of a sheet at 300 dpi held 22 GB).
         shown = index >= 0
         self._shown = None if shown.all() else shown  # pixels of no cell are left as are
-        self._index = np.where(shown, index, n).astype(np.int32)
         self._box = (slice(top, bottom), slice(left, right))
         if self._shown is None:  # each pixel's cell its row's cell row and column's column?
             rows_of, cols_of = index[:, 0] // cols, index[0] % cols
             if np.array_equal(index, rows_of[:, None] * cols + cols_of):
                 self._lines = (rows_of.astype(np.intp), cols_of.astype(np.intp))
+        # int32, since a gather of 4-byte indices is faster; -1 made the palette's last
+        # entry (transparent).  A copy: a view would keep the whole canvas's map alive,
+        # one a grid (169 panels of a sheet at 300 dpi held 22 GB).
+        # An upright grid keeps only its rows' and columns' maps.
+        self._index = None if self._lines else np.where(shown, index, n).astype(np.int32)
 
     def _palette(self, colors: np.ndarray) -> np.ndarray:
         """
@@ -181,7 +182,7 @@ class CellRaster:
         if key != self._key:
             self._map(artist, renderer)
             self._key = key
-        if self._index is None:
+        if self._index is None and self._lines is None:  # it paints no pixel
             return
         artist.update_scalarmappable()
         palette = self._palette(artist.get_facecolors())
