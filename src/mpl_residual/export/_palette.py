@@ -6,15 +6,15 @@ from typing import Any
 
 import numpy as np
 
+from . import _png
+
 __all__: list[str] = []
 
 
 def _packed(rgb: np.ndarray) -> np.ndarray:
     """Each RGB (or opaque RGBA) byte colour of *rgb* as one number, red lowest."""
-    if rgb.shape[-1] == 4 and rgb.dtype == np.uint8 and rgb.strides[-1] == 1:
-        return rgb.view("<u4")[..., 0] & 0xFFFFFF  # as it lies in memory: no copy
-    rgb = rgb.astype(np.uint32)
-    return rgb[..., 0] | (rgb[..., 1] << 8) | (rgb[..., 2] << 16)
+    numbers = _png.packed(rgb)
+    return numbers & 0xFFFFFF if rgb.shape[-1] == 4 else numbers
 
 
 def _unpacked(packed: np.ndarray) -> np.ndarray:

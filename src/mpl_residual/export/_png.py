@@ -20,7 +20,7 @@ def _image(pixels: np.ndarray) -> Any:
     return Image.fromarray(np.ascontiguousarray(pixels))
 
 
-def _packed(pixels: np.ndarray) -> np.ndarray:
+def packed(pixels: np.ndarray) -> np.ndarray:
     """Each pixel as one integer, its bytes in memory's order (red lowest): RGB in 24
     bits, RGBA in 32 (a view of the pixels, no copy: 1.5 ms less for a half-megapixel
     overlay than shifting each channel in)."""
@@ -70,8 +70,8 @@ def exact_palette_image(pixels: np.ndarray) -> Any | None:
     channels = pixels.shape[2]
     # the colours Pillow counted, in order; each pixel's looked up (a sort of every
     # pixel, np.unique's, took 0.8 ms a frame label of a wide figure)
-    colors = np.unique(_packed(np.array([c for _, c in found], np.uint8)[:, None, :]))
-    index = _indexer(colors)(_packed(pixels))
+    colors = np.unique(packed(np.array([c for _, c in found], np.uint8)[:, None, :]))
+    index = _indexer(colors)(packed(pixels))
     palette = np.zeros((len(colors), channels), np.uint8)
     for channel in range(channels):
         palette[:, channel] = (colors >> np.uint32(8 * channel)) & 0xFF
